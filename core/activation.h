@@ -1,0 +1,63 @@
+#pragma once
+// Element-wise activations. Each defines its value and its derivative, the latter from the input
+// x or the output y, whichever is cheaper.
+#include <cmath>
+
+#include "core/layer.h"
+
+namespace shardnet {
+
+class Activation : public Layer {
+ public:
+  using Layer::Layer;
+  Shape setup(const Shape& input) override { return input; }
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+ protected:
+  virtual void apply(const float* x, float* y, int64_t n) const = 0;
+  // dx = dy * f'(x), with y = f(x) at hand.
+  virtual void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const = 0;
+};
+
+class ReLU : public Activation {
+ public:
+  using Activation::Activation;
+  std::string type() const override { return "relu"; }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+};
+
+class Sigmoid : public Activation {
+ public:
+  using Activation::Activation;
+  std::string type() const override { return "sigmoid"; }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+};
+
+class Tanh : public Activation {
+ public:
+  using Activation::Activation;
+  std::string type() const override { return "tanh"; }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+};
+
+// Reshapes (C, H, W) or any per-sample shape to a flat vector; data is untouched.
+class Flatten : public Layer {
+ public:
+  using Layer::Layer;
+  std::string type() const override { return "flatten"; }
+  Shape setup(const Shape& input) override { return {shape_numel(input)}; }
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+};
+
+}  // namespace shardnet

@@ -1,0 +1,17 @@
+#pragma once
+// A mini-batch: inputs and their targets, either class ids or real-valued targets.
+#include <cstdint>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace shardnet {
+
+struct Batch {
+  Tensor data;                  // (n, ...) inputs
+  std::vector<int32_t> labels;  // (n) class ids, for classification losses
+  Tensor targets;               // (n, ...) real targets, for regression losses
+  int64_t size() const { return data.rows(); }
+};
+
+}  // namespace shardnet

@@ -1,0 +1,30 @@
+#pragma once
+// Fully connected layer: y = x W^T + b, W is (outputs, inputs) as in PyTorch's nn.Linear. Inputs
+// of any per-sample shape are treated as flat vectors (as Caffe's InnerProduct does).
+#include "core/init.h"
+#include "core/layer.h"
+
+namespace shardnet {
+
+class Dense : public Layer {
+ public:
+  Dense(std::string name, int64_t outputs, bool bias = true, InitSpec init = {});
+  std::string type() const override { return "dense"; }
+  Shape setup(const Shape& input) override;
+  void initialize(uint64_t seed) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::vector<Param*> params() override;
+  std::string describe() const override;
+
+  Param& weight() { return weight_; }
+  Param& bias() { return bias_; }
+
+ private:
+  int64_t inputs_ = 0, outputs_;
+  bool has_bias_;
+  InitSpec init_;
+  Param weight_, bias_;
+};
+
+}  // namespace shardnet

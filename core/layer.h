@@ -1,0 +1,65 @@
+#pragma once
+// The layer interface: a differentiable function of one input with optional named parameters.
+// Shapes passed to setup() are per sample (no batch dimension); tensors carry the batch first.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace shardnet {
+
+enum class Mode { kTrain, kEval };
+
+// A learnable tensor and its gradient. `decay` says whether weight decay applies (weights yes,
+// biases no, as Caffe's decay_mult = 0 for biases).
+struct Param {
+  std::string name;  // "<layer>/<param>", the key in checkpoints and optimizer state
+  Tensor value;
+  Tensor grad;
+  bool decay = true;
+};
+
+// Thrown when a layer cannot take the shape it is given; the model parser adds the line.
+class ShapeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  virtual std::string type() const = 0;
+  const std::string& name() const { return name_; }
+
+  // Checks the input shape, sizes the parameters and returns the output shape (per sample).
+  virtual Shape setup(const Shape& input) = 0;
+  // Draws initial parameter values from `seed`.
+  virtual void initialize(uint64_t seed) {}
+
+  virtual void forward(const Tensor& x, Tensor& y, Mode mode) = 0;
+  // Given dL/dy, writes the parameter gradients (overwriting) and, when dx is not null, dL/dx.
+  virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
+
+  virtual std::vector<Param*> params() { return {}; }
+  // A one-line description of the configuration, e.g. "filters=32 size=5 stride=1 pad=2".
+  virtual std::string describe() const { return ""; }
+
+ protected:
+  // Output tensor shape for a batch of `batch` samples of per-sample shape `sample`.
+  static Shape batched(int64_t batch, const Shape& sample) {
+    Shape s{batch};
+    s.insert(s.end(), sample.begin(), sample.end());
+    return s;
+  }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace shardnet

@@ -1,0 +1,92 @@
+#include "core/loss.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <stdexcept>
+
+namespace shardnet {
+
+void SoftmaxCrossEntropy::setup(const Shape& output) {
+  if (output.size() != 1) {
+    throw ShapeError("softmax_cross_entropy needs a flat (classes) input, got " + shape_string(output) +
+                     " (add [flatten] and a [dense] layer)");
+  }
+  classes_ = output[0];
+}
+
+LossStats SoftmaxCrossEntropy::forward(const Tensor& output, const Batch& batch) {
+  const int64_t n = output.rows(), k = classes_;
+  if (static_cast<int64_t>(batch.labels.size()) != n) {
+    throw std::invalid_argument("softmax_cross_entropy needs one class id per sample");
+  }
+  probs_.reshape(output.shape());
+  LossStats stats;
+  stats.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* z = output.data() + i * k;
+    float* p = probs_.data() + i * k;
+    const int32_t label = batch.labels[i];
+    if (label < 0 || label >= k) {
+      throw std::out_of_range("label " + std::to_string(label) + " is outside the " +
+                              std::to_string(k) + " classes the model outputs");
+    }
+    const int64_t arg = std::max_element(z, z + k) - z;
+    const float zmax = z[arg];
+    double sum = 0.0;
+    for (int64_t j = 0; j < k; ++j) {
+      p[j] = std::exp(z[j] - zmax);
+      sum += p[j];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < k; ++j) p[j] *= inv;
+    stats.loss_sum += std::log(sum) - (z[label] - zmax);
+    stats.correct += arg == label ? 1 : 0;
+  }
+  return stats;
+}
+
+void SoftmaxCrossEntropy::backward(const Tensor& output, const Batch& batch, float scale,
+                                   Tensor& d_output) {
+  const int64_t n = output.rows(), k = classes_;
+  assert(probs_.numel() == output.numel());
+  d_output.reshape(output.shape());
+  for (int64_t i = 0; i < n; ++i) {
+    const float* p = probs_.data() + i * k;
+    float* d = d_output.data() + i * k;
+    for (int64_t j = 0; j < k; ++j) d[j] = scale * p[j];
+    d[batch.labels[i]] -= scale;
+  }
+}
+
+void MeanSquaredError::setup(const Shape& output) {
+  if (output.empty()) throw ShapeError("mse needs a non-empty input");
+}
+
+LossStats MeanSquaredError::forward(const Tensor& output, const Batch& batch) {
+  if (batch.targets.numel() != output.numel()) {
+    throw std::invalid_argument("mse: targets have shape " + shape_string(batch.targets.shape()) +
+                                " but the model outputs " + shape_string(output.shape()));
+  }
+  const int64_t n = output.rows(), d = output.row_size();
+  LossStats stats;
+  stats.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+      const double e = output[i * d + j] - batch.targets[i * d + j];
+      s += e * e;
+    }
+    stats.loss_sum += s / static_cast<double>(d);
+  }
+  return stats;
+}
+
+void MeanSquaredError::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
+  const int64_t d = output.row_size();
+  d_output.reshape(output.shape());
+  const float k = 2.0f * scale / static_cast<float>(d);
+  for (int64_t i = 0; i < output.numel(); ++i) d_output[i] = k * (output[i] - batch.targets[i]);
+}
+
+}  // namespace shardnet

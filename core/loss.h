@@ -1,0 +1,55 @@
+#pragma once
+// Losses sit after the last layer. forward() returns the sum of per-sample losses (and, for
+// classifiers, how many predictions were right); backward() writes d(scale * that sum)/d(output).
+// With scale = 1 / global batch, the gradients of all ranks add up to the gradient of the mean loss.
+#include <string>
+
+#include "core/batch.h"
+#include "core/layer.h"
+
+namespace shardnet {
+
+struct LossStats {
+  double loss_sum = 0.0;
+  int64_t correct = 0;  // classification only
+  int64_t count = 0;
+};
+
+class Loss {
+ public:
+  virtual ~Loss() = default;
+  virtual std::string type() const = 0;
+  // Checks the output shape of the net (per sample) against what the loss needs.
+  virtual void setup(const Shape& output) = 0;
+  virtual bool is_classifier() const { return false; }
+  virtual LossStats forward(const Tensor& output, const Batch& batch) = 0;
+  virtual void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) = 0;
+};
+
+// Softmax over the last dimension fused with cross-entropy against class ids; log-sum-exp keeps it
+// finite for any logits.
+class SoftmaxCrossEntropy : public Loss {
+ public:
+  std::string type() const override { return "softmax_cross_entropy"; }
+  void setup(const Shape& output) override;
+  bool is_classifier() const override { return true; }
+  int64_t classes() const { return classes_; }
+  LossStats forward(const Tensor& output, const Batch& batch) override;
+  void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+
+ private:
+  int64_t classes_ = 0;
+  Tensor probs_;
+};
+
+// Mean squared error: per sample, the mean over its elements of (output - target)^2 (the loss of
+// PyTorch's nn.MSELoss on a batch of one).
+class MeanSquaredError : public Loss {
+ public:
+  std::string type() const override { return "mse"; }
+  void setup(const Shape& output) override;
+  LossStats forward(const Tensor& output, const Batch& batch) override;
+  void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+};
+
+}  // namespace shardnet

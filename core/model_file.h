@@ -1,0 +1,31 @@
+#pragma once
+// Model files: one [section] per layer in the spirit of Darknet's cfg, `key = value` options after
+// the header on the same or following lines, `#` comments. The first section is [input], the last a
+// loss. Every error names the file and line.
+//
+//   [input]   shape = 1,28,28
+//   [conv]    filters = 32  size = 5  pad = 2
+//   [relu]
+//   [maxpool] size = 2
+//   [dense]   outputs = 10
+//   [softmax_cross_entropy]
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "core/net.h"
+
+namespace shardnet {
+
+class ModelError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `source` names the text in errors (usually the file path).
+std::unique_ptr<Net> parse_model(const std::string& text, const std::string& source);
+// Reads and parses a model file.
+std::unique_ptr<Net> load_model(const std::string& path);
+std::string read_text_file(const std::string& path);
+
+}  // namespace shardnet

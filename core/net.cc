@@ -1,0 +1,75 @@
+#include "core/net.h"
+
+#include <cassert>
+#include <stdexcept>
+
+#include "core/random.h"
+
+namespace shardnet {
+
+Net::Net(Shape input_shape) : input_shape_(std::move(input_shape)) {
+  for (int64_t d : input_shape_) {
+    if (d <= 0) throw ShapeError("input shape " + shape_string(input_shape_) + " has a non-positive size");
+  }
+  if (input_shape_.empty()) throw ShapeError("input shape is empty");
+  shapes_.push_back(input_shape_);
+}
+
+void Net::add(std::unique_ptr<Layer> layer) {
+  shapes_.push_back(layer->setup(shapes_.back()));
+  layers_.push_back(std::move(layer));
+  outputs_.emplace_back();
+  grads_.emplace_back();
+}
+
+void Net::set_loss(std::unique_ptr<Loss> loss) {
+  loss->setup(shapes_.back());
+  loss_ = std::move(loss);
+}
+
+void Net::initialize(uint64_t seed) {
+  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->initialize(hash_key(seed, 0x1a7e5, i));
+}
+
+std::vector<Param*> Net::params() {
+  std::vector<Param*> all;
+  for (auto& layer : layers_) {
+    for (Param* p : layer->params()) all.push_back(p);
+  }
+  return all;
+}
+
+int64_t Net::param_count() {
+  int64_t n = 0;
+  for (Param* p : params()) n += p->value.numel();
+  return n;
+}
+
+const Tensor& Net::forward(const Tensor& x, Mode mode) {
+  assert(x.row_size() == shape_numel(input_shape_));
+  input_ = &x;
+  const Tensor* in = &x;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->forward(*in, outputs_[i], mode);
+    in = &outputs_[i];
+  }
+  return *in;
+}
+
+LossStats Net::forward_loss(const Batch& batch, Mode mode) {
+  if (!loss_) throw std::logic_error("the model has no loss layer");
+  return loss_->forward(forward(batch.data, mode), batch);
+}
+
+void Net::backward(const Batch& batch, float scale) {
+  assert(input_ == &batch.data && !layers_.empty());
+  const size_t last = layers_.size() - 1;
+  loss_->backward(outputs_[last], batch, scale, grads_[last]);
+  for (size_t i = last + 1; i-- > 0;) {
+    const Tensor& x = i == 0 ? batch.data : outputs_[i - 1];
+    Tensor* dx = i == 0 ? nullptr : &grads_[i - 1];
+    layers_[i]->backward(x, outputs_[i], grads_[i], dx);
+  }
+}
+
+}  // namespace shardnet

@@ -1,0 +1,49 @@
+#pragma once
+// A sequential stack of layers ending in a loss. Activation and gradient buffers are owned here,
+// sized on the first batch of a given size and reused afterwards.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/layer.h"
+#include "core/loss.h"
+
+namespace shardnet {
+
+class Net {
+ public:
+  explicit Net(Shape input_shape);
+
+  // Appends a layer; throws ShapeError when it cannot take the current output shape.
+  void add(std::unique_ptr<Layer> layer);
+  void set_loss(std::unique_ptr<Loss> loss);
+  // Draws every layer's initial parameters; layer i uses a stream derived from (seed, i).
+  void initialize(uint64_t seed);
+
+  const Shape& input_shape() const { return input_shape_; }
+  const Shape& output_shape() const { return shapes_.back(); }
+  const Shape& shape_after(size_t layer) const { return shapes_[layer + 1]; }
+  size_t size() const { return layers_.size(); }
+  Layer& layer(size_t i) { return *layers_[i]; }
+  Loss* loss() { return loss_.get(); }
+  std::vector<Param*> params();
+  int64_t param_count();
+
+  // Runs the layers; the result stays valid until the next forward.
+  const Tensor& forward(const Tensor& x, Mode mode);
+  // forward() followed by the loss on `batch`.
+  LossStats forward_loss(const Batch& batch, Mode mode);
+  // Back-propagates d(scale * sum of losses) through the stack after forward_loss on `batch`.
+  void backward(const Batch& batch, float scale);
+
+ private:
+  Shape input_shape_;
+  std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i + 1] = output of layer i
+  std::vector<std::unique_ptr<Layer>> layers_;
+  std::unique_ptr<Loss> loss_;
+  const Tensor* input_ = nullptr;
+  std::vector<Tensor> outputs_;  // output of layer i
+  std::vector<Tensor> grads_;    // dL/d(output of layer i)
+};
+
+}  // namespace shardnet

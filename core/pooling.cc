@@ -1,0 +1,129 @@
+#include "core/pooling.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace shardnet {
+
+Pool2D::Pool2D(std::string name, const PoolConfig& config)
+    : Layer(std::move(name)),
+      size_(config.size),
+      stride_(config.stride > 0 ? config.stride : config.size),
+      pad_(config.pad) {
+  if (size_ <= 0) throw std::invalid_argument("pool: size must be positive");
+  if (pad_ < 0 || pad_ * 2 > size_) throw std::invalid_argument("pool: pad must be in [0, size/2]");
+}
+
+Shape Pool2D::setup(const Shape& input) {
+  if (input.size() != 3) {
+    throw ShapeError(type() + " needs a (channels, height, width) input, got " + shape_string(input));
+  }
+  channels_ = input[0];
+  in_h_ = input[1];
+  in_w_ = input[2];
+  if (in_h_ + 2 * pad_ < size_ || in_w_ + 2 * pad_ < size_) {
+    throw ShapeError(type() + " window " + std::to_string(size_) + " is larger than the input " +
+                     shape_string(input));
+  }
+  out_h_ = (in_h_ + 2 * pad_ - size_) / stride_ + 1;
+  out_w_ = (in_w_ + 2 * pad_ - size_) / stride_ + 1;
+  return {channels_, out_h_, out_w_};
+}
+
+std::string Pool2D::describe() const {
+  return "size=" + std::to_string(size_) + " stride=" + std::to_string(stride_) +
+         " pad=" + std::to_string(pad_);
+}
+
+void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
+  const int64_t planes = x.rows() * channels_;
+  y.reshape({x.rows(), channels_, out_h_, out_w_});
+  argmax_.resize(static_cast<size_t>(y.numel()));
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* in = x.data() + p * in_h_ * in_w_;
+    float* out = y.data() + p * out_h_ * out_w_;
+    int32_t* arg = argmax_.data() + p * out_h_ * out_w_;
+    for (int64_t oh = 0; oh < out_h_; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
+      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
+        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_i = h0 * in_w_ + w0;
+        for (int64_t h = h0; h < h1; ++h) {
+          for (int64_t w = w0; w < w1; ++w) {
+            const float v = in[h * in_w_ + w];
+            if (v > best) {
+              best = v;
+              best_i = h * in_w_ + w;
+            }
+          }
+        }
+        out[oh * out_w_ + ow] = best;
+        arg[oh * out_w_ + ow] = static_cast<int32_t>(best_i);
+      }
+    }
+  }
+}
+
+void MaxPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  dx->reshape(x.shape());
+  dx->zero();
+  const int64_t planes = x.rows() * channels_;
+  const int64_t out_plane = out_h_ * out_w_, in_plane = in_h_ * in_w_;
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* g = dy.data() + p * out_plane;
+    const int32_t* arg = argmax_.data() + p * out_plane;
+    float* d = dx->data() + p * in_plane;
+    for (int64_t i = 0; i < out_plane; ++i) d[arg[i]] += g[i];
+  }
+}
+
+void AvgPool::forward(const Tensor& x, Tensor& y, Mode) {
+  const int64_t planes = x.rows() * channels_;
+  y.reshape({x.rows(), channels_, out_h_, out_w_});
+  const float inv_area = 1.0f / static_cast<float>(size_ * size_);
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* in = x.data() + p * in_h_ * in_w_;
+    float* out = y.data() + p * out_h_ * out_w_;
+    for (int64_t oh = 0; oh < out_h_; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
+      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
+        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
+        float s = 0.0f;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) s += in[h * in_w_ + w];
+        out[oh * out_w_ + ow] = s * inv_area;
+      }
+    }
+  }
+}
+
+void AvgPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  dx->reshape(x.shape());
+  dx->zero();
+  const int64_t planes = x.rows() * channels_;
+  const float inv_area = 1.0f / static_cast<float>(size_ * size_);
+  for (int64_t p = 0; p < planes; ++p) {
+    const float* g = dy.data() + p * out_h_ * out_w_;
+    float* d = dx->data() + p * in_h_ * in_w_;
+    for (int64_t oh = 0; oh < out_h_; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
+      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
+        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
+        const float v = g[oh * out_w_ + ow] * inv_area;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) d[h * in_w_ + w] += v;
+      }
+    }
+  }
+}
+
+}  // namespace shardnet

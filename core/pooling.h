@@ -1,0 +1,47 @@
+#pragma once
+// Max and average pooling over (channels, height, width) maps. Output size rounds down, as in
+// PyTorch. Max pooling keeps the argmax of each window for backward; average pooling divides by
+// the full window area, padding included (PyTorch's count_include_pad default).
+#include <vector>
+
+#include "core/layer.h"
+
+namespace shardnet {
+
+struct PoolConfig {
+  int64_t size = 2;
+  int64_t stride = 0;  // 0: same as size
+  int64_t pad = 0;
+};
+
+class Pool2D : public Layer {
+ public:
+  Pool2D(std::string name, const PoolConfig& config);
+  Shape setup(const Shape& input) override;
+  std::string describe() const override;
+
+ protected:
+  int64_t channels_ = 0, in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0;
+  int64_t size_, stride_, pad_;
+};
+
+class MaxPool : public Pool2D {
+ public:
+  using Pool2D::Pool2D;
+  std::string type() const override { return "maxpool"; }
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+
+ private:
+  std::vector<int32_t> argmax_;  // index within the input plane, per output element
+};
+
+class AvgPool : public Pool2D {
+ public:
+  using Pool2D::Pool2D;
+  std::string type() const override { return "avgpool"; }
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+};
+
+}  // namespace shardnet

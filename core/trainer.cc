@@ -1,0 +1,116 @@
+#include "core/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <future>
+#include <stdexcept>
+
+#include "core/shard_sampler.h"
+
+namespace shardnet {
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+}  // namespace
+
+LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective) {
+  int64_t first, last;
+  shard_range(source.size(), collective.rank(), collective.world_size(), first, last);
+  LossStats total;
+  Batch batch;
+  std::vector<int64_t> rows;
+  for (int64_t begin = first; begin < last; begin += batch_size) {
+    const int64_t end = std::min(last, begin + batch_size);
+    rows.resize(static_cast<size_t>(end - begin));
+    for (int64_t i = begin; i < end; ++i) rows[i - begin] = i;
+    source.read(rows, batch);
+    const LossStats s = net.forward_loss(batch, Mode::kEval);
+    total.loss_sum += s.loss_sum;
+    total.correct += s.correct;
+    total.count += s.count;
+  }
+  double sums[3] = {total.loss_sum, static_cast<double>(total.correct), static_cast<double>(total.count)};
+  collective.sum(sums);
+  return LossStats{sums[0], static_cast<int64_t>(sums[1]), static_cast<int64_t>(sums[2])};
+}
+
+Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options)
+    : net_(net), optimizer_(optimizer), collective_(collective), options_(std::move(options)) {
+  options_.lr.validate();
+  if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
+}
+
+void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer) {
+  ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
+                       options_.seed);
+  const int64_t steps = sampler.steps_per_epoch();
+  const float scale = 1.0f / static_cast<float>(options_.global_batch);
+  const std::vector<Param*> params = net_.params();
+  const bool classifier = net_.loss()->is_classifier();
+  int64_t global_step = 0;
+  Batch buffers[2];
+
+  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+    sampler.start_epoch(epoch);
+    const auto epoch_start = Clock::now();
+    double wait = 0.0;
+    LossStats epoch_stats;
+    int64_t steps_done = 0;
+    // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
+    std::future<void> next = std::async(std::launch::async, [&] { train.read(sampler.rows(0), buffers[0]); });
+    for (int64_t step = 0; step < steps; ++step) {
+      if (options_.max_steps > 0 && global_step >= options_.max_steps) break;
+      const auto wait_start = Clock::now();
+      next.get();
+      wait += seconds_since(wait_start);
+      Batch& batch = buffers[step % 2];
+      const bool more = step + 1 < steps && (options_.max_steps == 0 || global_step + 1 < options_.max_steps);
+      if (more) {
+        next = std::async(std::launch::async,
+                          [&, step] { train.read(sampler.rows(step + 1), buffers[(step + 1) % 2]); });
+      }
+      const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(step) / steps);
+      const LossStats s = net_.forward_loss(batch, Mode::kTrain);
+      if (!std::isfinite(s.loss_sum)) {
+        if (next.valid()) next.wait();
+        throw std::runtime_error("the training loss is " + std::to_string(s.loss_sum) + " at epoch " +
+                                 std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
+                                 ": training diverged (try a smaller learning rate)");
+      }
+      net_.backward(batch, scale);
+      collective_.sum_gradients(params);
+      optimizer_.step(params, lr);
+      epoch_stats.loss_sum += s.loss_sum;
+      epoch_stats.correct += s.correct;
+      epoch_stats.count += s.count;
+      ++global_step;
+      ++steps_done;
+      observer.on_step(StepReport{epoch, step, steps, global_step,
+                                  s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
+    }
+    if (next.valid()) next.wait();
+    EpochReport report;
+    report.epoch = epoch;
+    report.steps = steps_done;
+    report.seconds = seconds_since(epoch_start);
+    report.data_wait_seconds = wait;
+    report.lr = options_.lr.at(static_cast<double>(epoch));
+    double sums[3] = {epoch_stats.loss_sum, static_cast<double>(epoch_stats.correct),
+                      static_cast<double>(epoch_stats.count)};
+    collective_.sum(sums);
+    if (sums[2] > 0) {
+      report.train_loss = sums[0] / sums[2];
+      report.train_accuracy = classifier ? sums[1] / sums[2] : std::nan("");
+      report.samples_per_second = sums[2] / std::max(report.seconds, 1e-9);
+    }
+    if (test != nullptr) {
+      const LossStats t = evaluate(net_, *test, options_.eval_batch, collective_);
+      report.test_loss = t.loss_sum / static_cast<double>(std::max<int64_t>(t.count, 1));
+      if (classifier) report.test_accuracy = static_cast<double>(t.correct) / static_cast<double>(std::max<int64_t>(t.count, 1));
+    }
+    observer.on_epoch(report);
+    if (options_.max_steps > 0 && global_step >= options_.max_steps) break;
+  }
+}
+
+}  // namespace shardnet

@@ -1,0 +1,90 @@
+#pragma once
+// The training loop, written against small interfaces so the same loop runs in a unit test (an
+// in-memory source, one process), a single-process run (HDF5 source) and an MPI job (dist's
+// Collective): data comes from a BatchSource, gradients and metrics are combined by a Collective.
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/batch.h"
+#include "core/lr_schedule.h"
+#include "core/net.h"
+#include "core/optimizer.h"
+
+namespace shardnet {
+
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual int64_t size() const = 0;
+  virtual Shape sample_shape() const = 0;
+  // Fills `batch` with the given rows, in the given order. May run on a background thread, but
+  // never concurrently with another call on the same source.
+  virtual void read(std::span<const int64_t> rows, Batch& batch) = 0;
+};
+
+// How ranks combine results. The default is one process: nothing to combine.
+class Collective {
+ public:
+  virtual ~Collective() = default;
+  virtual int rank() const { return 0; }
+  virtual int world_size() const { return 1; }
+  // Sums the gradients over ranks (each rank's are already scaled by 1 / global batch).
+  virtual void sum_gradients(const std::vector<Param*>& params) {}
+  // Element-wise sum over ranks, in place.
+  virtual void sum(std::span<double> values) {}
+};
+
+struct TrainOptions {
+  int64_t epochs = 1;
+  int64_t global_batch = 64;
+  int64_t max_steps = 0;  // stop after this many steps in all (0: run all epochs)
+  uint64_t seed = 1;
+  LrSchedule lr;
+  int64_t eval_batch = 500;
+};
+
+struct StepReport {
+  int64_t epoch = 0, step = 0, steps_per_epoch = 0, global_step = 0;
+  double loss = 0.0;  // mean loss of this rank's slice of the batch
+  float lr = 0.0f;
+};
+
+struct EpochReport {
+  int64_t epoch = 0, steps = 0;
+  double train_loss = 0.0, train_accuracy = 0.0;  // over all ranks' batches of the epoch
+  double test_loss = std::numeric_limits<double>::quiet_NaN();
+  double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double seconds = 0.0;             // training time of the epoch, evaluation excluded
+  double samples_per_second = 0.0;  // global samples trained per second
+  double data_wait_seconds = 0.0;   // time the loop waited for the next batch
+  float lr = 0.0f;
+};
+
+class TrainObserver {
+ public:
+  virtual ~TrainObserver() = default;
+  virtual void on_step(const StepReport&) {}
+  virtual void on_epoch(const EpochReport&) {}
+};
+
+// Scores `source` (this rank's contiguous share of it), summed over ranks.
+LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective);
+
+class Trainer {
+ public:
+  Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options);
+  // Trains on `train`; after each epoch evaluates on `test` when it is not null.
+  void fit(BatchSource& train, BatchSource* test, TrainObserver& observer);
+
+ private:
+  Net& net_;
+  Optimizer& optimizer_;
+  Collective& collective_;
+  TrainOptions options_;
+};
+
+}  // namespace shardnet

@@ -1,0 +1,103 @@
+#include "io/checkpoint.h"
+
+#include <filesystem>
+#include <set>
+
+#include "io/hdf5.h"
+
+namespace shardnet::io {
+namespace {
+
+std::vector<hsize_t> dims_of(const Tensor& t) { return {t.shape().begin(), t.shape().end()}; }
+
+herr_t collect_dataset(hid_t, const char* name, const H5O_info_t* info, void* out) {
+  if (info->type == H5O_TYPE_DATASET) static_cast<std::set<std::string>*>(out)->insert(name);
+  return 0;
+}
+
+// Names of all data sets under `group` (relative, e.g. "conv1/weight").
+std::set<std::string> datasets_under(hid_t file, const std::string& group, const std::string& path) {
+  std::set<std::string> names;
+  if (!has_link(file, group)) return names;
+  H5Id g(h5_check_id(H5Gopen2(file, group.c_str(), H5P_DEFAULT), path + ": " + group), H5Gclose);
+  h5_check(H5Ovisit2(g.get(), H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC),
+           path + ": listing " + group);
+  return names;
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimizer, const CheckpointMeta& meta) {
+  const std::string tmp = path + ".tmp";
+  {
+    H5Id file = create_file(tmp);
+    const hid_t root = file.get();
+    write_string_attribute(root, "format", "shardnet-checkpoint");
+    write_int_attribute(root, "version", 1);
+    write_string_attribute(root, "model", meta.model_text);
+    write_int_attribute(root, "epoch", meta.epoch);
+    write_int_attribute(root, "step", meta.step);
+    write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
+    write_int_attribute(root, "world_size", meta.world_size);
+    for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
+    if (optimizer != nullptr) {
+      auto& state = const_cast<Optimizer*>(optimizer)->state();
+      for (const auto& [param, slots] : state) {
+        for (const auto& [slot, tensor] : slots) {
+          write_float_dataset(root, "/optimizer/" + param + "/" + slot, dims_of(tensor), tensor.data());
+        }
+      }
+      if (!has_link(root, "/optimizer")) {
+        H5Id g(h5_check_id(H5Gcreate2(root, "/optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), tmp), H5Gclose);
+      }
+      H5Id g(h5_check_id(H5Gopen2(root, "/optimizer", H5P_DEFAULT), tmp), H5Gclose);
+      write_string_attribute(g.get(), "type", optimizer->type());
+      write_int_attribute(g.get(), "step_count", optimizer->step_count());
+    }
+    h5_check(H5Fflush(root, H5F_SCOPE_GLOBAL), tmp + ": flush");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw Hdf5Error(path + ": cannot move the checkpoint into place: " + ec.message());
+}
+
+CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer) {
+  H5Id file = open_file(path, false);
+  const hid_t root = file.get();
+  if (!has_attribute(root, "format") || read_string_attribute(root, "format", path) != "shardnet-checkpoint") {
+    throw Hdf5Error(path + ": not a shardnet checkpoint (no format = \"shardnet-checkpoint\" attribute)");
+  }
+  CheckpointMeta meta;
+  meta.model_text = read_string_attribute(root, "model", path);
+  meta.epoch = read_int_attribute(root, "epoch", path);
+  meta.step = read_int_attribute(root, "step", path);
+  meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
+  meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
+
+  std::set<std::string> stored = datasets_under(root, "/params", path);
+  for (Param* p : net.params()) {
+    if (!stored.count(p->name)) throw Hdf5Error(path + ": has no parameter '" + p->name + "' that the model needs");
+    read_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data(), path);
+    stored.erase(p->name);
+  }
+  if (!stored.empty()) {
+    throw Hdf5Error(path + ": holds parameter '" + *stored.begin() + "' that the model does not have");
+  }
+  if (optimizer != nullptr && has_link(root, "/optimizer")) {
+    auto& state = optimizer->state();
+    state.clear();
+    for (const std::string& name : datasets_under(root, "/optimizer", path)) {
+      const auto slash = name.rfind('/');
+      H5Id ds = open_dataset(root, "/optimizer/" + name, path);
+      const auto dims = dataset_dims(ds.get(), path);
+      Tensor t(Shape(dims.begin(), dims.end()));
+      read_float_dataset(root, "/optimizer/" + name, dims, t.data(), path);
+      state[name.substr(0, slash)][name.substr(slash + 1)] = std::move(t);
+    }
+    H5Id g(h5_check_id(H5Gopen2(root, "/optimizer", H5P_DEFAULT), path), H5Gclose);
+    optimizer->set_step_count(read_int_attribute(g.get(), "step_count", path + ": /optimizer"));
+  }
+  return meta;
+}
+
+}  // namespace shardnet::io

@@ -1,0 +1,181 @@
+#include "io/dataset.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace shardnet::io {
+namespace {
+
+enum class Kind { kUint8, kInt32, kFloat32, kOther };
+
+Kind element_kind(hid_t dataset) {
+  H5Id type(H5Dget_type(dataset), H5Tclose);
+  if (!type.valid()) return Kind::kOther;
+  const H5T_class_t cls = H5Tget_class(type.get());
+  const size_t size = H5Tget_size(type.get());
+  if (cls == H5T_INTEGER && size == 1 && H5Tget_sign(type.get()) == H5T_SGN_NONE) return Kind::kUint8;
+  if (cls == H5T_INTEGER && size == 4 && H5Tget_sign(type.get()) == H5T_SGN_2) return Kind::kInt32;
+  if (cls == H5T_FLOAT && size == 4) return Kind::kFloat32;
+  return Kind::kOther;
+}
+
+}  // namespace
+
+Dataset::Dataset(const std::string& path) : path_(path) {
+  try {
+    file_ = open_file(path, false);
+  } catch (const Hdf5Error& e) {
+    throw DatasetError(e.what());
+  }
+  for (const char* name : {"/data", "/label"}) {
+    if (!has_link(file_.get(), name)) {
+      throw DatasetError(path + ": no '" + name + "' data set (a shardnet data set has /data and /label)");
+    }
+  }
+  // A chunk cache big enough that random rows from a shuffled epoch mostly hit decoded chunks.
+  H5Id dapl(H5Pcreate(H5P_DATASET_ACCESS), H5Pclose);
+  h5_check(H5Pset_chunk_cache(dapl.get(), 12421, 64 << 20, 1.0), "H5Pset_chunk_cache");
+  data_ = H5Id(h5_check_id(H5Dopen2(file_.get(), "/data", dapl.get()), path + ": cannot open /data"), H5Dclose);
+  label_ = H5Id(h5_check_id(H5Dopen2(file_.get(), "/label", H5P_DEFAULT), path + ": cannot open /label"), H5Dclose);
+
+  const auto data_dims = dataset_dims(data_.get(), path + ": /data");
+  const auto label_dims = dataset_dims(label_.get(), path + ": /label");
+  if (data_dims.size() < 2) throw DatasetError(path + ": /data must have a row dimension and a sample shape, e.g. (N, D)");
+  if (label_dims.empty()) throw DatasetError(path + ": /label must have one row per sample");
+  rows_ = static_cast<int64_t>(data_dims[0]);
+  if (label_dims[0] != data_dims[0]) {
+    throw DatasetError(path + ": /data has " + std::to_string(data_dims[0]) + " rows but /label has " +
+                       std::to_string(label_dims[0]));
+  }
+  sample_shape_.assign(data_dims.begin() + 1, data_dims.end());
+  target_shape_.assign(label_dims.begin() + 1, label_dims.end());
+
+  switch (element_kind(data_.get())) {
+    case Kind::kUint8: uint8_ = true; break;
+    case Kind::kFloat32: uint8_ = false; break;
+    default: throw DatasetError(path + ": /data must be uint8 or float32");
+  }
+  switch (element_kind(label_.get())) {
+    case Kind::kInt32:
+      if (label_dims.size() != 1) throw DatasetError(path + ": int32 /label must be one class id per row, shape (N,)");
+      class_labels_ = true;
+      break;
+    case Kind::kFloat32: class_labels_ = false; break;
+    default: throw DatasetError(path + ": /label must be int32 class ids or float32 targets");
+  }
+  if (has_attribute(file_.get(), "classes")) {
+    class_names_ = read_string_list_attribute(file_.get(), "classes", path);
+  }
+  if (class_labels_) check_labels();
+}
+
+void Dataset::check_labels() {
+  // One pass over the labels (4 bytes a row), in blocks, so that a bad id is reported up front
+  // with its row instead of surfacing mid-training.
+  constexpr int64_t kBlock = 1 << 20;
+  std::vector<int32_t> block;
+  int32_t max_label = -1;
+  for (int64_t first = 0; first < rows_; first += kBlock) {
+    const int64_t count = std::min(kBlock, rows_ - first);
+    block.resize(static_cast<size_t>(count));
+    const hsize_t start = static_cast<hsize_t>(first), n = static_cast<hsize_t>(count);
+    H5Id file_space(H5Dget_space(label_.get()), H5Sclose);
+    h5_check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr), "select");
+    H5Id mem_space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    h5_check(H5Dread(label_.get(), H5T_NATIVE_INT32, mem_space.get(), file_space.get(), H5P_DEFAULT, block.data()),
+             path_ + ": cannot read /label");
+    for (int64_t i = 0; i < count; ++i) {
+      const int32_t v = block[i];
+      const bool out_of_range = v < 0 || (!class_names_.empty() && v >= static_cast<int64_t>(class_names_.size()));
+      if (out_of_range) {
+        throw DatasetError(path_ + ": /label row " + std::to_string(first + i) + " is " + std::to_string(v) +
+                           (class_names_.empty() ? ": class ids must be >= 0"
+                                                 : ", outside the " + std::to_string(class_names_.size()) +
+                                                       " classes of the 'classes' attribute"));
+      }
+      max_label = std::max(max_label, v);
+    }
+  }
+  num_classes_ = class_names_.empty() ? max_label + 1 : static_cast<int64_t>(class_names_.size());
+}
+
+void Dataset::read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,
+                        void* out) const {
+  H5Id file_space(h5_check_id(H5Dget_space(dataset), path_), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(file_space.get());
+  std::vector<hsize_t> dims(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(file_space.get(), dims.data(), nullptr);
+  std::vector<hsize_t> start(dims.size(), 0), count(dims);
+  h5_check(H5Sselect_none(file_space.get()), "H5Sselect_none");
+  // Runs of consecutive rows become one block each.
+  for (size_t i = 0; i < sorted_rows.size();) {
+    size_t j = i + 1;
+    while (j < sorted_rows.size() && sorted_rows[j] == sorted_rows[j - 1] + 1) ++j;
+    start[0] = static_cast<hsize_t>(sorted_rows[i]);
+    count[0] = j - i;
+    h5_check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_OR, start.data(), nullptr, count.data(), nullptr),
+             path_ + ": selecting rows");
+    i = j;
+  }
+  const hsize_t mem_dims[2] = {sorted_rows.size(), static_cast<hsize_t>(row_elems)};
+  H5Id mem_space(h5_check_id(H5Screate_simple(2, mem_dims, nullptr), "H5Screate_simple"), H5Sclose);
+  h5_check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out),
+           path_ + ": cannot read rows");
+}
+
+void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
+  const int64_t n = static_cast<int64_t>(rows.size());
+  const int64_t row_elems = shape_numel(sample_shape_);
+  for (int64_t r : rows) {
+    if (r < 0 || r >= rows_) {
+      throw DatasetError(path_ + ": row " + std::to_string(r) + " is outside the " + std::to_string(rows_) + " rows");
+    }
+  }
+  // HDF5 wants the selection in file order: read sorted unique rows, then place them.
+  sorted_.assign(rows.begin(), rows.end());
+  std::sort(sorted_.begin(), sorted_.end());
+  sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
+  position_.resize(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    position_[i] = static_cast<size_t>(std::lower_bound(sorted_.begin(), sorted_.end(), rows[i]) - sorted_.begin());
+  }
+
+  Shape shape{n};
+  shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
+  batch.data.reshape(shape);
+  if (uint8_) {
+    raw_bytes_.resize(sorted_.size() * static_cast<size_t>(row_elems));
+    read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
+    constexpr float kScale = 1.0f / 255.0f;
+    for (int64_t i = 0; i < n; ++i) {
+      const uint8_t* src = raw_bytes_.data() + position_[i] * row_elems;
+      float* dst = batch.data.data() + i * row_elems;
+      for (int64_t j = 0; j < row_elems; ++j) dst[j] = static_cast<float>(src[j]) * kScale;
+    }
+  } else {
+    raw_floats_.resize(sorted_.size() * static_cast<size_t>(row_elems));
+    read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy_n(raw_floats_.data() + position_[i] * row_elems, row_elems, batch.data.data() + i * row_elems);
+    }
+  }
+
+  if (class_labels_) {
+    raw_labels_.resize(sorted_.size());
+    read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
+    batch.labels.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) batch.labels[i] = raw_labels_[position_[i]];
+  } else {
+    const int64_t target_elems = shape_numel(target_shape_);
+    raw_floats_.resize(sorted_.size() * static_cast<size_t>(target_elems));
+    read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_floats_.data());
+    Shape tshape{n};
+    tshape.insert(tshape.end(), target_shape_.begin(), target_shape_.end());
+    batch.targets.reshape(tshape);
+    for (int64_t i = 0; i < n; ++i) {
+      std::copy_n(raw_floats_.data() + position_[i] * target_elems, target_elems, batch.targets.data() + i * target_elems);
+    }
+  }
+}
+
+}  // namespace shardnet::io

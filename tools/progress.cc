@@ -1,0 +1,81 @@
+#include "tools/progress.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace shardnet::tools {
+namespace {
+using Clock = std::chrono::steady_clock;
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(std::max(seconds, 0.0));
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  }
+  return buf;
+}
+
+ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled)
+    : epochs_(epochs), global_batch_(global_batch), enabled_(enabled), terminal_(enabled && isatty(STDOUT_FILENO)) {
+  if (enabled_ && !csv_path.empty()) {
+    csv_.open(csv_path);
+    if (!csv_) throw std::runtime_error(csv_path + ": cannot write the metrics file");
+    csv_ << "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
+            "data_wait_seconds\n";
+  }
+  epoch_start_ = last_draw_ = Clock::now();
+}
+
+void ProgressReporter::on_step(const StepReport& step) {
+  if (step.step == 0) {
+    epoch_start_ = Clock::now();
+    running_loss_ = 0.0;
+    running_count_ = 0;
+  }
+  running_loss_ += step.loss;
+  ++running_count_;
+  if (!terminal_) return;
+  const auto now = Clock::now();
+  const bool last = step.step + 1 == step.steps_per_epoch;
+  if (!last && now - last_draw_ < std::chrono::milliseconds(200)) return;
+  last_draw_ = now;
+  const double elapsed = std::chrono::duration<double>(now - epoch_start_).count();
+  const double done = static_cast<double>(step.step + 1) / static_cast<double>(step.steps_per_epoch);
+  const double rate = static_cast<double>((step.step + 1) * global_batch_) / std::max(elapsed, 1e-9);
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(done * kWidth);
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), ' ');
+  std::printf("\repoch %lld/%lld [%s] %3.0f%% loss %.4f %6.0f samples/s ETA %s   ",
+              static_cast<long long>(step.epoch + 1), static_cast<long long>(epochs_), bar.c_str(), 100.0 * done,
+              running_loss_ / static_cast<double>(running_count_), rate,
+              format_duration(elapsed / done - elapsed).c_str());
+  std::fflush(stdout);
+}
+
+void ProgressReporter::on_epoch(const EpochReport& e) {
+  if (!enabled_) return;
+  if (terminal_) std::printf("\r\033[K");
+  std::printf("epoch %lld/%lld  loss %.4f", static_cast<long long>(e.epoch + 1), static_cast<long long>(epochs_),
+              e.train_loss);
+  if (!std::isnan(e.train_accuracy)) std::printf("  acc %.2f%%", 100.0 * e.train_accuracy);
+  if (!std::isnan(e.test_loss)) std::printf("  test loss %.4f", e.test_loss);
+  if (!std::isnan(e.test_accuracy)) std::printf("  test acc %.2f%%", 100.0 * e.test_accuracy);
+  std::printf("  lr %.3g  %.0f samples/s  %s\n", e.lr, e.samples_per_second, format_duration(e.seconds).c_str());
+  std::fflush(stdout);
+  if (csv_.is_open()) {
+    csv_ << e.epoch + 1 << ',' << e.steps << ',' << e.lr << ',' << e.train_loss << ',' << e.train_accuracy << ','
+         << e.test_loss << ',' << e.test_accuracy << ',' << e.seconds << ',' << e.samples_per_second << ','
+         << e.data_wait_seconds << '\n';
+    csv_.flush();
+  }
+}
+
+}  // namespace shardnet::tools

@@ -1,0 +1,29 @@
+#pragma once
+// Reports training as it goes: a progress bar with ETA and throughput when stdout is a terminal,
+// one line per epoch otherwise; every epoch is also a row of `<run dir>/metrics.csv`.
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include "core/trainer.h"
+
+namespace shardnet::tools {
+
+class ProgressReporter : public TrainObserver {
+ public:
+  ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled);
+  void on_step(const StepReport& step) override;
+  void on_epoch(const EpochReport& epoch) override;
+
+ private:
+  int64_t epochs_, global_batch_;
+  bool enabled_, terminal_;
+  std::ofstream csv_;
+  std::chrono::steady_clock::time_point epoch_start_, last_draw_;
+  double running_loss_ = 0.0;
+  int64_t running_count_ = 0;
+};
+
+std::string format_duration(double seconds);  // "1:05" or "1:02:03"
+
+}  // namespace shardnet::tools

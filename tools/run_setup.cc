@@ -1,0 +1,51 @@
+#include "tools/run_setup.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "core/gemm.h"
+#include "core/loss.h"
+
+namespace shardnet::tools {
+
+void set_threads(int threads) {
+  if (threads < 0) throw std::invalid_argument("--threads must be >= 0");
+  set_blas_threads(threads);
+}
+
+void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& model_path) {
+  if (shape_numel(data.sample_shape()) != shape_numel(net.input_shape())) {
+    throw std::runtime_error(data.path() + ": /data rows have shape " + shape_string(data.sample_shape()) +
+                             " but the [input] of " + model_path + " is " + shape_string(net.input_shape()));
+  }
+  Loss* loss = net.loss();
+  if (auto* ce = dynamic_cast<SoftmaxCrossEntropy*>(loss)) {
+    if (!data.has_class_labels()) {
+      throw std::runtime_error(data.path() + ": /label holds float targets, but " + model_path +
+                               " ends in softmax_cross_entropy, which needs int32 class ids");
+    }
+    if (data.num_classes() > ce->classes()) {
+      throw std::runtime_error(data.path() + ": has " + std::to_string(data.num_classes()) + " classes but " +
+                               model_path + " outputs " + std::to_string(ce->classes()));
+    }
+  } else if (data.has_class_labels()) {
+    throw std::runtime_error(data.path() + ": /label holds class ids, but " + model_path + " ends in " +
+                             loss->type() + ", which needs float targets");
+  } else if (shape_numel(data.target_shape()) != shape_numel(net.output_shape())) {
+    throw std::runtime_error(data.path() + ": /label rows have shape " + shape_string(data.target_shape()) +
+                             " but " + model_path + " outputs " + shape_string(net.output_shape()));
+  }
+}
+
+void print_test_result(Net& net, const LossStats& t) {
+  const double n = static_cast<double>(std::max<int64_t>(t.count, 1));
+  if (net.loss()->is_classifier()) {
+    std::printf("test accuracy %.2f%% (%lld/%lld), loss %.4f\n", 100.0 * static_cast<double>(t.correct) / n,
+                static_cast<long long>(t.correct), static_cast<long long>(t.count), t.loss_sum / n);
+  } else {
+    std::printf("test loss %.6f (%lld samples)\n", t.loss_sum / n, static_cast<long long>(t.count));
+  }
+}
+
+}  // namespace shardnet::tools

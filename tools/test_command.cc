@@ -1,0 +1,47 @@
+#include <cstdio>
+
+#include "core/model_file.h"
+#include "core/trainer.h"
+#include "io/checkpoint.h"
+#include "io/dataset.h"
+#include "io/hdf5.h"
+#include "tools/commands.h"
+#include "tools/options.h"
+#include "tools/run_setup.h"
+
+namespace shardnet::tools {
+
+int test_command(const Args& args) {
+  po::options_description options("test options");
+  std::string model_path, weights, data_path;
+  int64_t batch = 500;
+  int threads = 0;
+  options.add_options()
+      ("weights,w", po::value(&weights)->required(), "checkpoint (HDF5) to evaluate")
+      ("data,d", po::value(&data_path)->required(), "data set (HDF5)")
+      ("model,m", po::value(&model_path), "model file (default: the model text stored in the checkpoint)")
+      ("batch,b", po::value(&batch)->default_value(500), "evaluation batch size")
+      ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)");
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet test --weights FILE --data FILE [--model FILE]", options, vm)) return 0;
+  if (batch <= 0) throw UsageError("--batch must be positive");
+  set_threads(threads);
+
+  std::string model_text, model_name = model_path;
+  if (model_path.empty()) {
+    io::H5Id file = io::open_file(weights, false);
+    model_text = io::read_string_attribute(file.get(), "model", weights);
+    model_name = weights + " (stored model)";
+  } else {
+    model_text = read_text_file(model_path);
+  }
+  auto net = parse_model(model_text, model_name);
+  io::load_checkpoint(weights, *net, nullptr);
+  io::Dataset data(data_path);
+  check_dataset_fits(*net, data, model_name);
+  Collective single_process;
+  print_test_result(*net, evaluate(*net, data, batch, single_process));
+  return 0;
+}
+
+}  // namespace shardnet::tools

@@ -1,0 +1,88 @@
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/model_file.h"
+#include "core/optimizer.h"
+#include "core/trainer.h"
+#include "io/checkpoint.h"
+#include "io/dataset.h"
+#include "tools/commands.h"
+#include "tools/options.h"
+#include "tools/progress.h"
+#include "tools/run_setup.h"
+
+namespace shardnet::tools {
+
+int train_command(const Args& args) {
+  po::options_description options("train options");
+  std::string model_path, data_path, test_path, run_dir, config;
+  TrainOptions train;
+  OptimizerConfig opt;
+  int threads = 0;
+  options.add_options()
+      ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
+      ("data,d", po::value(&data_path)->required(), "training data set (HDF5)")
+      ("test,t", po::value(&test_path), "test data set (HDF5), scored after every epoch")
+      ("epochs,e", po::value(&train.epochs)->default_value(1), "epochs")
+      ("batch,b", po::value(&train.global_batch)->default_value(64), "global mini-batch size")
+      ("optimizer", po::value(&opt.type)->default_value("sgd"), "sgd | adam")
+      ("lr", po::value(&train.lr.base)->default_value(0.01f, "0.01"), "learning rate")
+      ("momentum", po::value(&opt.momentum)->default_value(0.0f, "0"), "SGD momentum")
+      ("beta1", po::value(&opt.beta1)->default_value(0.9f, "0.9"), "Adam beta1")
+      ("beta2", po::value(&opt.beta2)->default_value(0.999f, "0.999"), "Adam beta2")
+      ("epsilon", po::value(&opt.epsilon)->default_value(1e-8f, "1e-8"), "Adam epsilon")
+      ("weight-decay", po::value(&opt.weight_decay)->default_value(0.0f, "0"), "L2 weight decay (weights, not biases)")
+      ("lr-schedule", po::value(&train.lr.kind)->default_value("constant"), "constant | step")
+      ("lr-step", po::value(&train.lr.step_epochs)->default_value(1.0f, "1"), "step: epochs between decays")
+      ("lr-gamma", po::value(&train.lr.gamma)->default_value(0.1f, "0.1"), "step: decay factor")
+      ("seed", po::value(&train.seed)->default_value(1), "seed for initialisation and shuffling")
+      ("max-steps", po::value(&train.max_steps)->default_value(0), "stop after this many steps (0: no limit)")
+      ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")
+      ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
+      ("run-dir", po::value(&run_dir)->default_value("runs/latest"), "where metrics.csv and final.h5 go")
+      ("config", po::value(&config), "file of `option = value` lines (command-line flags win)");
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet train --model FILE --data FILE [--test FILE] [options]", options, vm)) {
+    return 0;
+  }
+  set_threads(threads);
+
+  const std::string model_text = read_text_file(model_path);
+  auto net = parse_model(model_text, model_path);
+  io::Dataset train_data(data_path);
+  check_dataset_fits(*net, train_data, model_path);
+  std::unique_ptr<io::Dataset> test_data;
+  if (!test_path.empty()) {
+    test_data = std::make_unique<io::Dataset>(test_path);
+    check_dataset_fits(*net, *test_data, model_path);
+  }
+  auto optimizer = make_optimizer(opt);
+  net->initialize(train.seed);
+
+  std::filesystem::create_directories(run_dir);
+  {
+    std::ofstream copy(run_dir + "/model.cfg");
+    copy << model_text;
+  }
+  std::printf("model %s: %zu layers, %lld parameters; data %s: %lld samples; batch %lld, %s lr %g\n",
+              model_path.c_str(), net->size(), static_cast<long long>(net->param_count()), data_path.c_str(),
+              static_cast<long long>(train_data.size()), static_cast<long long>(train.global_batch),
+              opt.type.c_str(), train.lr.base);
+  ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", true);
+  Collective single_process;
+  Trainer trainer(*net, *optimizer, single_process, train);
+  trainer.fit(train_data, test_data.get(), reporter);
+
+  const std::string weights = run_dir + "/final.h5";
+  io::save_checkpoint(weights, *net, optimizer.get(),
+                      io::CheckpointMeta{model_text, train.epochs, optimizer->step_count(), train.seed, 1});
+  std::printf("saved %s\n", weights.c_str());
+  if (test_data) {
+    print_test_result(*net, evaluate(*net, *test_data, train.eval_batch, single_process));
+  }
+  return 0;
+}
+
+}  // namespace shardnet::tools
