@@ -1,0 +1,57 @@
+#include "core/activation.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/gradient_checker.h"
+
+namespace shardnet {
+namespace {
+
+using testing::check_layer_gradients;
+using testing::distinct_tensor;
+using testing::random_tensor;
+
+TEST(Activation, ValuesAtKnownPoints) {
+  Tensor x({1, 3});
+  x[0] = -2.0f;
+  x[1] = 0.0f;
+  x[2] = 3.0f;
+  Tensor y;
+  ReLU relu("relu");
+  relu.forward(x, y, Mode::kEval);
+  EXPECT_EQ(y[0], 0.0f);
+  EXPECT_EQ(y[2], 3.0f);
+  Sigmoid sigmoid("sigmoid");
+  sigmoid.forward(x, y, Mode::kEval);
+  EXPECT_FLOAT_EQ(y[1], 0.5f);
+  EXPECT_NEAR(y[2], 1.0 / (1.0 + std::exp(-3.0)), 1e-6);
+  Tanh tanh_layer("tanh");
+  tanh_layer.forward(x, y, Mode::kEval);
+  EXPECT_NEAR(y[0], std::tanh(-2.0), 1e-6);
+}
+
+TEST(Activation, GradientsMatchFiniteDifferences) {
+  ReLU relu("relu");
+  relu.setup({4, 5});
+  check_layer_gradients(relu, distinct_tensor({3, 4, 5}, 1, 0.05f));  // no inputs near the kink
+  Sigmoid sigmoid("sigmoid");
+  sigmoid.setup({6});
+  check_layer_gradients(sigmoid, random_tensor({3, 6}, 2, -3.0f, 3.0f));
+  Tanh tanh_layer("tanh");
+  tanh_layer.setup({6});
+  check_layer_gradients(tanh_layer, random_tensor({3, 6}, 3, -2.0f, 2.0f));
+}
+
+TEST(Flatten, KeepsDataAndGradients) {
+  Flatten flatten("flatten");
+  EXPECT_EQ(flatten.setup({2, 3, 4}), Shape({24}));
+  const Tensor x = random_tensor({2, 2, 3, 4}, 4);
+  Tensor y;
+  flatten.forward(x, y, Mode::kEval);
+  EXPECT_EQ(y.shape(), Shape({2, 24}));
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(y[i], x[i]);
+  check_layer_gradients(flatten, x);
+}
+
+}  // namespace
+}  // namespace shardnet

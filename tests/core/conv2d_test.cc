@@ -1,0 +1,102 @@
+#include "core/conv2d.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/gradient_checker.h"
+
+namespace shardnet {
+namespace {
+
+using testing::check_layer_gradients;
+using testing::random_tensor;
+
+// Direct convolution, the definition, for comparison.
+Tensor naive_conv(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
+  const int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), wd = x.dim(3);
+  const int64_t f = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+  const int64_t oh = (h + 2 * pad - kh) / stride + 1, ow = (wd + 2 * pad - kw) / stride + 1;
+  Tensor y({n, f, oh, ow});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < f; ++o)
+      for (int64_t r = 0; r < oh; ++r)
+        for (int64_t s = 0; s < ow; ++s) {
+          double acc = b[o];
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t p = 0; p < kh; ++p)
+              for (int64_t q = 0; q < kw; ++q) {
+                const int64_t ih = r * stride - pad + p, iw = s * stride - pad + q;
+                if (ih < 0 || ih >= h || iw < 0 || iw >= wd) continue;
+                acc += static_cast<double>(x[((i * c + ch) * h + ih) * wd + iw]) * w[((o * c + ch) * kh + p) * kw + q];
+              }
+          y[((i * f + o) * oh + r) * ow + s] = static_cast<float>(acc);
+        }
+  return y;
+}
+
+struct ConvCase {
+  int64_t n, c, h, w, filters, size, stride, pad;
+};
+
+class Conv2DTest : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DTest, MatchesDirectConvolution) {
+  const ConvCase k = GetParam();
+  Conv2D conv("conv", Conv2DConfig{k.filters, k.size, k.size, k.stride, k.stride, k.pad, k.pad, true, {}});
+  const Shape out = conv.setup({k.c, k.h, k.w});
+  conv.initialize(7);
+  conv.bias().value = random_tensor({k.filters}, 8);
+  const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 9);
+  Tensor y;
+  conv.forward(x, y, Mode::kTrain);
+  const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, k.stride, k.pad);
+  ASSERT_EQ(y.shape(), expected.shape());
+  EXPECT_EQ(Shape(y.shape().begin() + 1, y.shape().end()), out);
+  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-4) << "at " << i;
+}
+
+TEST_P(Conv2DTest, GradientsMatchFiniteDifferences) {
+  const ConvCase k = GetParam();
+  Conv2D conv("conv", Conv2DConfig{k.filters, k.size, k.size, k.stride, k.stride, k.pad, k.pad, true, {}});
+  conv.setup({k.c, k.h, k.w});
+  conv.initialize(11);
+  conv.bias().value = random_tensor({k.filters}, 12);
+  check_layer_gradients(conv, random_tensor({k.n, k.c, k.h, k.w}, 13));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, Conv2DTest,
+                         ::testing::Values(ConvCase{2, 1, 5, 5, 3, 3, 1, 0}, ConvCase{2, 3, 6, 7, 4, 3, 1, 1},
+                                           ConvCase{3, 2, 7, 6, 2, 3, 2, 1}, ConvCase{1, 2, 8, 8, 3, 5, 1, 2},
+                                           ConvCase{2, 3, 9, 9, 2, 4, 3, 0}, ConvCase{2, 1, 4, 4, 2, 1, 1, 0},
+                                           ConvCase{1, 2, 5, 6, 3, 2, 2, 1}));
+
+// Random geometries beyond the hand-picked ones.
+TEST(Conv2D, RandomShapesMatchDirectConvolution) {
+  CounterRng rng(2024);
+  for (int trial = 0; trial < 25; ++trial) {
+    const int64_t size = 1 + static_cast<int64_t>(rng.below(5));
+    const int64_t pad = static_cast<int64_t>(rng.below(static_cast<uint64_t>(size)));
+    const int64_t stride = 1 + static_cast<int64_t>(rng.below(3));
+    const int64_t h = size + static_cast<int64_t>(rng.below(8)), w = size + static_cast<int64_t>(rng.below(8));
+    const int64_t c = 1 + static_cast<int64_t>(rng.below(3)), f = 1 + static_cast<int64_t>(rng.below(4));
+    const int64_t n = 1 + static_cast<int64_t>(rng.below(3));
+    Conv2D conv("conv", Conv2DConfig{f, size, size, stride, stride, pad, pad, true, {}});
+    conv.setup({c, h, w});
+    conv.initialize(static_cast<uint64_t>(trial));
+    conv.bias().value = random_tensor({f}, 100 + static_cast<uint64_t>(trial));
+    const Tensor x = random_tensor({n, c, h, w}, 200 + static_cast<uint64_t>(trial));
+    Tensor y;
+    conv.forward(x, y, Mode::kEval);
+    const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, stride, pad);
+    ASSERT_EQ(y.shape(), expected.shape()) << "trial " << trial;
+    for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-4) << "trial " << trial;
+  }
+}
+
+TEST(Conv2D, RejectsFlatInputAndOversizedKernel) {
+  Conv2D conv("conv", Conv2DConfig{4, 5, 5, 1, 1, 0, 0, true, {}});
+  EXPECT_THROW(conv.setup({784}), ShapeError);
+  EXPECT_THROW(conv.setup({1, 3, 3}), ShapeError);
+}
+
+}  // namespace
+}  // namespace shardnet

@@ -1,0 +1,79 @@
+#include "core/model_file.h"
+
+#include <gtest/gtest.h>
+
+namespace shardnet {
+namespace {
+
+// Expects parse_model to fail with a message containing every one of `parts`.
+void expect_error(const std::string& text, std::initializer_list<std::string> parts) {
+  try {
+    parse_model(text, "m.cfg");
+    FAIL() << "no error for:\n" << text;
+  } catch (const ModelError& e) {
+    const std::string message = e.what();
+    EXPECT_EQ(message.find('\n'), std::string::npos) << "not one line: " << message;
+    for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << message;
+  }
+}
+
+TEST(ModelFile, BuildsTheMnistCnn) {
+  auto net = parse_model(R"(# comment
+[input]    shape = 1,28,28
+[conv]     filters = 32  size = 5  pad = 2
+[relu]
+[maxpool]  size = 2
+[conv]
+  filters = 64
+  size = 5
+  pad = 2      # options may follow on their own lines
+[relu]
+[maxpool]  size = 2
+[dense]    outputs = 512
+[relu]
+[dense]    outputs = 10  init = xavier
+[softmax_cross_entropy]
+)",
+                         "cnn.cfg");
+  EXPECT_EQ(net->size(), 9u);
+  EXPECT_EQ(net->shape_after(2), Shape({32, 14, 14}));
+  EXPECT_EQ(net->shape_after(5), Shape({64, 7, 7}));
+  EXPECT_EQ(net->output_shape(), Shape({10}));
+  EXPECT_EQ(net->param_count(), 32 * 25 + 32 + 64 * 32 * 25 + 64 + 3136 * 512 + 512 + 512 * 10 + 10);
+  EXPECT_EQ(net->layer(0).name(), "conv1");
+  EXPECT_EQ(net->layer(3).name(), "conv2");
+}
+
+TEST(ModelFile, NamesTheLineOfEachError) {
+  expect_error("[input] shape = 784\n[dense] outputs = 10\n[frobnicate]\n[softmax_cross_entropy]\n",
+               {"m.cfg:3:", "unknown layer type [frobnicate]"});
+  expect_error("[input] shape = 784\n[conv] filters = 8 size = 3\n[softmax_cross_entropy]\n",
+               {"m.cfg:2:", "conv needs a (channels, height, width) input", "(784)"});
+  expect_error("[input] shape = 1,4,4\n[conv] filters = 2 size = 7\n[flatten]\n[mse]\n",
+               {"m.cfg:2:", "larger than the padded input"});
+  expect_error("[input] shape = 1,28,28\n[conv] filters = 4 size = 3\n[softmax_cross_entropy]\n",
+               {"m.cfg:3:", "softmax_cross_entropy needs a flat"});
+  expect_error("[input] shape = 784\n[dense] outputs = 10 colour = red\n[mse]\n", {"m.cfg:2:", "no option 'colour'"});
+  expect_error("[input] shape = 784\n[dense] outputs = ten\n[mse]\n", {"m.cfg:2:", "must be an integer"});
+  expect_error("[input] shape = 784\n[dense]\n[mse]\n", {"m.cfg:2:", "needs 'outputs"});
+  expect_error("[input] shape = 784\n[dense] outputs = 0\n[mse]\n", {"m.cfg:2:", "positive"});
+  expect_error("[dense] outputs = 10\n[mse]\n", {"m.cfg:1:", "first section must be [input]"});
+  expect_error("[input] shape = 784\n[dense] outputs = 10\n", {"m.cfg:2:", "without a loss"});
+  expect_error("[input] shape = 784\n[mse]\n[dense] outputs = 3\n", {"m.cfg:2:", "must be the last"});
+  expect_error("[input] shape = 784\n[dense] outputs\n[mse]\n", {"m.cfg:2:", "expected 'key = value'"});
+  expect_error("[input] shape = 784\n[dense] name = a outputs = 5\n[dense] name = a outputs = 2\n[mse]\n",
+               {"m.cfg:3:", "already used on line 2"});
+  expect_error("", {"no sections"});
+}
+
+TEST(ModelFile, MissingFileIsReported) {
+  try {
+    load_model("/nonexistent/model.cfg");
+    FAIL();
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/model.cfg"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace shardnet

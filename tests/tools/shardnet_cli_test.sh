@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# End-to-end checks of the shardnet tool on small generated data: the happy path works, and each
+# kind of bad input ends with a non-zero exit and exactly one clear line on stderr.
+set -u
+shardnet=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error NAME PATTERN COMMAND...: non-zero exit, one stderr line matching PATTERN.
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  "$@" >out.txt 2>err.txt
+  local status=$?
+  if [ "$status" -eq 0 ]; then fail "$name: exit status 0"; return; fi
+  if [ "$(wc -l <err.txt)" -ne 1 ]; then fail "$name: stderr is not one line:"; cat err.txt; return; fi
+  if ! grep -qE -- "$pattern" err.txt; then fail "$name: stderr lacks /$pattern/: $(cat err.txt)"; return; fi
+  echo "ok: $name: $(cat err.txt)"
+}
+
+expect_ok() {
+  local name=$1; shift
+  if ! "$@" >out.txt 2>err.txt; then fail "$name: $(cat err.txt)"; return; fi
+  echo "ok: $name"
+}
+
+be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
+
+# 200 images of 4x4 whose label (0..3) is the quadrant that is bright.
+n=200
+{ printf '\x00\x00\x08\x03'; be32 $n; be32 4; be32 4; } >images.idx
+{ printf '\x00\x00\x08\x01'; be32 $n; } >labels.idx
+for ((i = 0; i < n; i++)); do
+  q=$((i % 4))
+  for ((r = 0; r < 4; r++)); do
+    for ((c = 0; c < 4; c++)); do
+      if [ $((r / 2 * 2 + c / 2)) -eq $q ]; then printf '\xf0'; else printf '\x10'; fi
+    done
+  done >>images.idx
+  printf "\\x$(printf %02x $q)" >>labels.idx
+done
+
+cat >model.cfg <<'CFG'
+[input]   shape = 1,4,4
+[conv]    filters = 4  size = 3  pad = 1
+[relu]
+[maxpool] size = 2
+[dense]   outputs = 10
+[softmax_cross_entropy]
+CFG
+
+expect_ok "convert idx" "$shardnet" convert idx --images images.idx --labels labels.idx data.h5
+expect_ok "inspect data" "$shardnet" inspect data.h5
+grep -q '/data .*uint8 .*(200, 1, 4, 4)' out.txt || fail "inspect does not list /data: $(cat out.txt)"
+expect_ok "train" "$shardnet" train -m model.cfg -d data.h5 -t data.h5 --epochs 3 --batch 20 --lr 0.1 \
+  --momentum 0.9 --run-dir run
+grep -q 'test accuracy 100.00%' out.txt || fail "train did not learn the quadrants: $(cat out.txt)"
+[ -s run/metrics.csv ] && [ "$(wc -l <run/metrics.csv)" -eq 4 ] || fail "metrics.csv lacks 3 epochs"
+expect_ok "test" "$shardnet" test --weights run/final.h5 --data data.h5
+grep -q 'test accuracy 100.00%' out.txt || fail "test does not reproduce the accuracy: $(cat out.txt)"
+expect_ok "train --help" "$shardnet" train --help
+
+# Bad input.
+head -c 100 images.idx >truncated.idx
+expect_error "truncated IDX" "truncated.idx: truncated" \
+  "$shardnet" convert idx --images truncated.idx --labels labels.idx bad.h5
+[ -e bad.h5 ] && fail "a failed conversion left bad.h5 behind"
+head -c 7 labels.idx >short-labels.idx
+expect_error "truncated IDX header" "short-labels.idx: truncated" \
+  "$shardnet" convert idx --images images.idx --labels short-labels.idx bad.h5
+printf 'GIF89a-not-idx' >notidx.idx
+expect_error "bad magic" "notidx.idx: bad magic" "$shardnet" convert idx --images notidx.idx --labels labels.idx bad.h5
+
+h5copy -i data.h5 -o nolabel.h5 -s /data -d /data
+expect_error "HDF5 without /label" "nolabel.h5: no '/label' data set" \
+  "$shardnet" train -m model.cfg -d nolabel.h5 --run-dir run2
+expect_error "missing data file" "missing.h5: cannot open" "$shardnet" train -m model.cfg -d missing.h5 --run-dir run2
+expect_error "not HDF5" "labels.idx: not an HDF5 file" "$shardnet" train -m model.cfg -d labels.idx --run-dir run2
+
+sed 's/\[relu\]/[rleu]/' model.cfg >typo.cfg
+expect_error "unknown layer" "typo.cfg:3: unknown layer type \[rleu\]" \
+  "$shardnet" train -m typo.cfg -d data.h5 --run-dir run2
+printf '[input] shape = 16\n[conv] filters = 4 size = 3\n[dense] outputs = 4\n[softmax_cross_entropy]\n' >flat.cfg
+expect_error "conv on a flat input" "flat.cfg:2: conv needs a \(channels, height, width\) input" \
+  "$shardnet" train -m flat.cfg -d data.h5 --run-dir run2
+printf '[input] shape = 1,4,4\n[conv] filters = 4 size = 3\n[softmax_cross_entropy]\n' >nodense.cfg
+expect_error "loss on a feature map" "nodense.cfg:3: softmax_cross_entropy needs a flat" \
+  "$shardnet" train -m nodense.cfg -d data.h5 --run-dir run2
+printf '[input] shape = 1,28,28\n[dense] outputs = 4\n[softmax_cross_entropy]\n' >mnist.cfg
+expect_error "data shape vs model input" "data.h5: /data rows have shape \(1, 4, 4\) but the \[input\] of mnist.cfg is \(1, 28, 28\)" \
+  "$shardnet" train -m mnist.cfg -d data.h5 --run-dir run2
+printf '[input] shape = 1,4,4\n[dense] outputs = 3\n[softmax_cross_entropy]\n' >three.cfg
+expect_error "more classes than outputs" "data.h5: has 10 classes but three.cfg outputs 3" \
+  "$shardnet" train -m three.cfg -d data.h5 --run-dir run2
+expect_error "unknown flag" "unrecognised option|unrecognized option" "$shardnet" train --modle x
+expect_error "unknown optimizer" "unknown optimizer 'adamw'" \
+  "$shardnet" train -m model.cfg -d data.h5 --optimizer adamw --run-dir run2
+expect_error "weights that do not fit" "final.h5: .*conv1/weight" \
+  "$shardnet" test --weights run/final.h5 --data data.h5 --model <(sed 's/filters = 4/filters = 8/' model.cfg)
+
+if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all CLI checks passed"
