@@ -48,4 +48,33 @@ void print_test_result(Net& net, const LossStats& t) {
   }
 }
 
+std::string describe_dataset(const io::Dataset& data) {
+  return std::to_string(data.size()) + " x " + shape_string(data.sample_shape()) +
+         (data.data_is_uint8() ? " uint8" : " float32") +
+         (data.has_class_labels() ? ", " + std::to_string(data.num_classes()) + " classes"
+                                  : ", targets " + shape_string(data.target_shape()));
+}
+
+std::string join(const Args& args) {
+  std::string out;
+  for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+int run_on_all_ranks(const dist::Communicator& comm, const std::function<void()>& body) {
+  if (comm.size() == 1) {
+    body();
+    return 0;
+  }
+  try {
+    body();
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "shardnet: error on rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
+    std::fflush(stderr);
+    comm.abort(1);
+  }
+  return 0;
+}
+
 }  // namespace shardnet::tools

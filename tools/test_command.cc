@@ -2,6 +2,7 @@
 
 #include "core/model_file.h"
 #include "core/trainer.h"
+#include "dist/gradient_sync.h"
 #include "io/checkpoint.h"
 #include "io/dataset.h"
 #include "io/hdf5.h"
@@ -27,21 +28,25 @@ int test_command(const Args& args) {
   if (batch <= 0) throw UsageError("--batch must be positive");
   set_threads(threads);
 
-  std::string model_text, model_name = model_path;
-  if (model_path.empty()) {
-    io::H5Id file = io::open_file(weights, false);
-    model_text = io::read_string_attribute(file.get(), "model", weights);
-    model_name = weights + " (stored model)";
-  } else {
-    model_text = read_text_file(model_path);
-  }
-  auto net = parse_model(model_text, model_name);
-  io::load_checkpoint(weights, *net, nullptr);
-  io::Dataset data(data_path);
-  check_dataset_fits(*net, data, model_name);
-  Collective single_process;
-  print_test_result(*net, evaluate(*net, data, batch, single_process));
-  return 0;
+  dist::Communicator comm;
+  return run_on_all_ranks(comm, [&] {
+    std::string model_text, model_name = model_path;
+    if (model_path.empty()) {
+      io::H5Id file = io::open_file(weights, false);
+      model_text = io::read_string_attribute(file.get(), "model", weights);
+      model_name = weights + " (stored model)";
+    } else {
+      model_text = read_text_file(model_path);
+    }
+    auto net = parse_model(model_text, model_name);
+    io::load_checkpoint(weights, *net, nullptr);
+    io::Dataset data(data_path);
+    check_dataset_fits(*net, data, model_name);
+    dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", describe_dataset(data)}});
+    dist::GradientSync sums(comm);
+    const LossStats t = evaluate(*net, data, batch, sums);
+    if (comm.rank() == 0) print_test_result(*net, t);
+  });
 }
 
 }  // namespace shardnet::tools

@@ -6,6 +6,7 @@
 #include "core/model_file.h"
 #include "core/optimizer.h"
 #include "core/trainer.h"
+#include "dist/gradient_sync.h"
 #include "io/checkpoint.h"
 #include "io/dataset.h"
 #include "tools/commands.h"
@@ -21,6 +22,7 @@ int train_command(const Args& args) {
   TrainOptions train;
   OptimizerConfig opt;
   int threads = 0;
+  double bucket_mb = 4.0;
   options.add_options()
       ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
       ("data,d", po::value(&data_path)->required(), "training data set (HDF5)")
@@ -41,48 +43,67 @@ int train_command(const Args& args) {
       ("max-steps", po::value(&train.max_steps)->default_value(0), "stop after this many steps (0: no limit)")
       ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
+      ("bucket-mb", po::value(&bucket_mb)->default_value(4.0, "4"), "gradient allreduce bucket size (MiB)")
       ("run-dir", po::value(&run_dir)->default_value("runs/latest"), "where metrics.csv and final.h5 go")
       ("config", po::value(&config), "file of `option = value` lines (command-line flags win)");
   po::variables_map vm;
   if (!parse_options(args, "usage: shardnet train --model FILE --data FILE [--test FILE] [options]", options, vm)) {
     return 0;
   }
+  if (bucket_mb <= 0.0) throw UsageError("--bucket-mb must be positive");
   set_threads(threads);
 
-  const std::string model_text = read_text_file(model_path);
-  auto net = parse_model(model_text, model_path);
-  io::Dataset train_data(data_path);
-  check_dataset_fits(*net, train_data, model_path);
-  std::unique_ptr<io::Dataset> test_data;
-  if (!test_path.empty()) {
-    test_data = std::make_unique<io::Dataset>(test_path);
-    check_dataset_fits(*net, *test_data, model_path);
-  }
-  auto optimizer = make_optimizer(opt);
-  net->initialize(train.seed);
+  dist::Communicator comm;
+  return run_on_all_ranks(comm, [&] {
+    const bool leader = comm.rank() == 0;
+    const std::string model_text = read_text_file(model_path);
+    auto net = parse_model(model_text, model_path);
+    io::Dataset train_data(data_path);
+    check_dataset_fits(*net, train_data, model_path);
+    std::unique_ptr<io::Dataset> test_data;
+    if (!test_path.empty()) {
+      test_data = std::make_unique<io::Dataset>(test_path);
+      check_dataset_fits(*net, *test_data, model_path);
+    }
+    auto optimizer = make_optimizer(opt);
+    dist::check_same_on_all_ranks(
+        comm, {{"model file", model_text},
+               {"parameter count", std::to_string(net->param_count())},
+               {"training data", describe_dataset(train_data)},
+               {"test data", test_data ? describe_dataset(*test_data) : "none"},
+               {"training options", join(args)}});
+    net->initialize(train.seed);
+    dist::broadcast_parameters(comm, net->params());
 
-  std::filesystem::create_directories(run_dir);
-  {
-    std::ofstream copy(run_dir + "/model.cfg");
-    copy << model_text;
-  }
-  std::printf("model %s: %zu layers, %lld parameters; data %s: %lld samples; batch %lld, %s lr %g\n",
-              model_path.c_str(), net->size(), static_cast<long long>(net->param_count()), data_path.c_str(),
-              static_cast<long long>(train_data.size()), static_cast<long long>(train.global_batch),
-              opt.type.c_str(), train.lr.base);
-  ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", true);
-  Collective single_process;
-  Trainer trainer(*net, *optimizer, single_process, train);
-  trainer.fit(train_data, test_data.get(), reporter);
+    if (leader) {
+      std::filesystem::create_directories(run_dir);
+      std::ofstream(run_dir + "/model.cfg") << model_text;
+      std::printf("model %s: %zu layers, %lld parameters; data %s: %lld samples; batch %lld over %d rank(s), %s lr %g\n",
+                  model_path.c_str(), net->size(), static_cast<long long>(net->param_count()), data_path.c_str(),
+                  static_cast<long long>(train_data.size()), static_cast<long long>(train.global_batch), comm.size(),
+                  opt.type.c_str(), train.lr.base);
+    }
+    ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", leader);
+    dist::GradientSync sync(comm, static_cast<size_t>(bucket_mb * (1 << 20)));
+    Trainer trainer(*net, *optimizer, sync, train);
+    trainer.fit(train_data, test_data.get(), reporter);
 
-  const std::string weights = run_dir + "/final.h5";
-  io::save_checkpoint(weights, *net, optimizer.get(),
-                      io::CheckpointMeta{model_text, train.epochs, optimizer->step_count(), train.seed, 1});
-  std::printf("saved %s\n", weights.c_str());
-  if (test_data) {
-    print_test_result(*net, evaluate(*net, *test_data, train.eval_batch, single_process));
-  }
-  return 0;
+    const std::string weights = run_dir + "/final.h5";
+    if (leader) {
+      io::save_checkpoint(weights, *net, optimizer.get(),
+                          io::CheckpointMeta{model_text, train.epochs, optimizer->step_count(), train.seed, comm.size()});
+      std::printf("saved %s\n", weights.c_str());
+    }
+    if (comm.size() > 1 && leader) {
+      const double steps = static_cast<double>(std::max<int64_t>(optimizer->step_count(), 1));
+      std::printf("allreduce: %.3f s in all, %.2f ms per step (%lld buckets)\n", sync.allreduce_seconds(),
+                  1e3 * sync.allreduce_seconds() / steps, static_cast<long long>(sync.buckets_sent()));
+    }
+    if (test_data) {
+      const LossStats t = evaluate(*net, *test_data, train.eval_batch, sync);
+      if (leader) print_test_result(*net, t);
+    }
+  });
 }
 
 }  // namespace shardnet::tools

@@ -1,0 +1,96 @@
+#include "dist/communicator.h"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+
+namespace shardnet::dist {
+namespace {
+constexpr size_t kMaxCount = static_cast<size_t>(std::numeric_limits<int>::max()) / 2;
+
+template <typename T>
+void allreduce_chunks(std::span<T> values, MPI_Datatype type, const char* what) {
+  for (size_t first = 0; first < values.size(); first += kMaxCount) {
+    const size_t n = std::min(kMaxCount, values.size() - first);
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(n), type, MPI_SUM, MPI_COMM_WORLD),
+              what);
+  }
+}
+}  // namespace
+
+bool launched_by_mpi() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "PMI_RANK", "MPI_LOCALNRANKS"}) {
+    if (std::getenv(var) != nullptr) return true;
+  }
+  return false;
+}
+
+void mpi_check(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(code, text, &length);
+  throw MpiError(std::string(what) + ": " + std::string(text, static_cast<size_t>(length)));
+}
+
+Communicator::Communicator() {
+  if (!launched_by_mpi()) return;
+  int provided = 0;
+  mpi_check(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  initialised_ = true;
+  mpi_check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+  mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+}
+
+Communicator::~Communicator() {
+  if (initialised_) MPI_Finalize();
+}
+
+void Communicator::allreduce_sum(std::span<float> values) const {
+  if (size_ > 1) allreduce_chunks(values, MPI_FLOAT, "MPI_Allreduce");
+}
+
+void Communicator::allreduce_sum(std::span<double> values) const {
+  if (size_ > 1) allreduce_chunks(values, MPI_DOUBLE, "MPI_Allreduce");
+}
+
+void Communicator::broadcast(std::span<float> values, int root) const {
+  if (size_ == 1) return;
+  for (size_t first = 0; first < values.size(); first += kMaxCount) {
+    const size_t n = std::min(kMaxCount, values.size() - first);
+    mpi_check(MPI_Bcast(values.data() + first, static_cast<int>(n), MPI_FLOAT, root, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+}
+
+void Communicator::broadcast(std::string& text, int root) const {
+  if (size_ == 1) return;
+  uint64_t length = text.size();
+  mpi_check(MPI_Bcast(&length, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
+  text.resize(length);
+  for (size_t first = 0; first < length; first += kMaxCount) {
+    const size_t n = std::min<size_t>(kMaxCount, length - first);
+    mpi_check(MPI_Bcast(text.data() + first, static_cast<int>(n), MPI_CHAR, root, MPI_COMM_WORLD), "MPI_Bcast");
+  }
+}
+
+std::vector<uint64_t> Communicator::allgather(uint64_t value) const {
+  std::vector<uint64_t> all(static_cast<size_t>(size_), value);
+  if (size_ > 1) {
+    mpi_check(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD), "MPI_Allgather");
+  }
+  return all;
+}
+
+void Communicator::barrier() const {
+  if (size_ > 1) mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+}
+
+void Communicator::abort(int code) const {
+  if (initialised_) MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);
+}
+
+}  // namespace shardnet::dist

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what shardnet needs on Debian 12 (idempotent: quiet when all is there) and builds it.
+#   scripts/setup.sh [build-dir] [extra cmake args...]
+# SHARDNET_SKIP_BUILD=1 installs only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools
+          libboost-program-options-dev libgtest-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+[ "${SHARDNET_SKIP_BUILD:-0}" = 1 ] && exit 0
+build=${1:-build}
+shift || true
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" "$@" >/dev/null
+cmake --build "$build" -j"$(nproc)" 2>&1 | grep -E "error|warning: unused|Error" || true
+cmake --build "$build" -j"$(nproc)" >/dev/null
+echo "setup: built $build/tools/shardnet"
