@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 
 namespace shardnet::dist {
@@ -51,6 +52,16 @@ void broadcast_parameters(const Communicator& comm, const std::vector<Param*>& p
   for (Param* p : params) comm.broadcast(p->value.span(), 0);
 }
 
+namespace {
+// Short values are shown as they are; long or multi-line ones (a model file) by size and hash.
+std::string render(const std::string& value) {
+  if (value.size() <= 80 && value.find('\n') == std::string::npos) return value;
+  char hash[17];
+  std::snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(std::hash<std::string>{}(value)));
+  return std::to_string(value.size()) + " bytes, hash " + hash;
+}
+}  // namespace
+
 void check_same_on_all_ranks(const Communicator& comm, const std::vector<Fingerprint>& items) {
   if (comm.size() == 1) return;
   for (const Fingerprint& item : items) {
@@ -64,9 +75,9 @@ void check_same_on_all_ranks(const Communicator& comm, const std::vector<Fingerp
     comm.broadcast(reference, 0);
     const bool mine_differs = hashes[comm.rank()] != hashes[0];
     throw MpiError("ranks disagree on the " + item.name + ": rank(s) " + differ + " differ from rank 0" +
-                   (mine_differs ? " (rank " + std::to_string(comm.rank()) + " has " + item.value + ", rank 0 has " +
-                                       reference + ")"
-                                 : " (rank 0 has " + reference + ")"));
+                   (mine_differs ? " (rank " + std::to_string(comm.rank()) + " has " + render(item.value) +
+                                       ", rank 0 has " + render(reference) + ")"
+                                 : " (rank 0 has " + render(reference) + ")"));
   }
 }
 

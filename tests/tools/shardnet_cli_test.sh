@@ -2,7 +2,8 @@
 # End-to-end checks of the shardnet tool on small generated data: the happy path works, and each
 # kind of bad input ends with a non-zero exit and exactly one clear line on stderr.
 set -u
-shardnet=$1
+shardnet=$(readlink -f "$1")
+here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -27,21 +28,7 @@ expect_ok() {
   echo "ok: $name"
 }
 
-be32() { printf "\\x$(printf %02x $(($1 >> 24 & 255)))\\x$(printf %02x $(($1 >> 16 & 255)))\\x$(printf %02x $(($1 >> 8 & 255)))\\x$(printf %02x $(($1 & 255)))"; }
-
-# 200 images of 4x4 whose label (0..3) is the quadrant that is bright.
-n=200
-{ printf '\x00\x00\x08\x03'; be32 $n; be32 4; be32 4; } >images.idx
-{ printf '\x00\x00\x08\x01'; be32 $n; } >labels.idx
-for ((i = 0; i < n; i++)); do
-  q=$((i % 4))
-  for ((r = 0; r < 4; r++)); do
-    for ((c = 0; c < 4; c++)); do
-      if [ $((r / 2 * 2 + c / 2)) -eq $q ]; then printf '\xf0'; else printf '\x10'; fi
-    done
-  done >>images.idx
-  printf "\\x$(printf %02x $q)" >>labels.idx
-done
+"$here"/../data/make_quadrant_idx.sh 200 .
 
 cat >model.cfg <<'CFG'
 [input]   shape = 1,4,4
