@@ -18,6 +18,6 @@ for model in mlp cnn; do
            | sed -n 's/.* \([0-9.]*\) samples\/s.*/\1/p' | tail -1)
     theirs=$(/usr/bin/python3 bench/torch_mnist.py --model $model --threads "$threads" --steps "$steps" --batch 64 \
              | sed -n 's/.*: \([0-9.]*\) samples\/s/\1/p')
-    printf "%-8s %-8s %14s %14s %8.2f\n" "$model" "$threads" "$ours" "$theirs" "$(echo "$ours / $theirs" | bc -l)"
+    printf "%-8s %-8s %14s %14s %8.2f\n" "$model" "$threads" "$ours" "$theirs" "$(awk -v a="$ours" -v b="$theirs" 'BEGIN { print a / b }')"
   done
 done

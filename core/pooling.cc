@@ -43,27 +43,21 @@ void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
     const float* in = x.data() + p * in_h_ * in_w_;
     float* out = y.data() + p * out_h_ * out_w_;
     int32_t* arg = argmax_.data() + p * out_h_ * out_w_;
-    for (int64_t oh = 0; oh < out_h_; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
-      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
-      for (int64_t ow = 0; ow < out_w_; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
-        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t best_i = h0 * in_w_ + w0;
-        for (int64_t h = h0; h < h1; ++h) {
-          for (int64_t w = w0; w < w1; ++w) {
-            const float v = in[h * in_w_ + w];
-            if (v > best) {
-              best = v;
-              best_i = h * in_w_ + w;
-            }
+    for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t best_i = h0 * in_w_ + w0;
+      for (int64_t h = h0; h < h1; ++h) {
+        for (int64_t w = w0; w < w1; ++w) {
+          const float v = in[h * in_w_ + w];
+          if (v > best) {
+            best = v;
+            best_i = h * in_w_ + w;
           }
         }
-        out[oh * out_w_ + ow] = best;
-        arg[oh * out_w_ + ow] = static_cast<int32_t>(best_i);
       }
-    }
+      out[o] = best;
+      arg[o] = static_cast<int32_t>(best_i);
+    });
   }
 }
 
@@ -88,18 +82,12 @@ void AvgPool::forward(const Tensor& x, Tensor& y, Mode) {
   for (int64_t p = 0; p < planes; ++p) {
     const float* in = x.data() + p * in_h_ * in_w_;
     float* out = y.data() + p * out_h_ * out_w_;
-    for (int64_t oh = 0; oh < out_h_; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
-      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
-      for (int64_t ow = 0; ow < out_w_; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
-        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
-        float s = 0.0f;
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) s += in[h * in_w_ + w];
-        out[oh * out_w_ + ow] = s * inv_area;
-      }
-    }
+    for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      float s = 0.0f;
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) s += in[h * in_w_ + w];
+      out[o] = s * inv_area;
+    });
   }
 }
 
@@ -112,17 +100,11 @@ void AvgPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
   for (int64_t p = 0; p < planes; ++p) {
     const float* g = dy.data() + p * out_h_ * out_w_;
     float* d = dx->data() + p * in_h_ * in_w_;
-    for (int64_t oh = 0; oh < out_h_; ++oh) {
-      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
-      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
-      for (int64_t ow = 0; ow < out_w_; ++ow) {
-        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
-        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
-        const float v = g[oh * out_w_ + ow] * inv_area;
-        for (int64_t h = h0; h < h1; ++h)
-          for (int64_t w = w0; w < w1; ++w) d[h * in_w_ + w] += v;
-      }
-    }
+    for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+      const float v = g[o] * inv_area;
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) d[h * in_w_ + w] += v;
+    });
   }
 }
 

@@ -2,6 +2,7 @@
 // Max and average pooling over (channels, height, width) maps. Output size rounds down, as in
 // PyTorch. Max pooling keeps the argmax of each window for backward; average pooling divides by
 // the full window area, padding included (PyTorch's count_include_pad default).
+#include <algorithm>
 #include <vector>
 
 #include "core/layer.h"
@@ -21,6 +22,21 @@ class Pool2D : public Layer {
   std::string describe() const override;
 
  protected:
+  // Calls fn(output index, h0, h1, w0, w1) for each window of one plane, clipped to the input:
+  // rows [h0, h1) and columns [w0, w1).
+  template <typename Fn>
+  void for_each_window(Fn&& fn) const {
+    for (int64_t oh = 0; oh < out_h_; ++oh) {
+      const int64_t h0 = std::max<int64_t>(oh * stride_ - pad_, 0);
+      const int64_t h1 = std::min(oh * stride_ - pad_ + size_, in_h_);
+      for (int64_t ow = 0; ow < out_w_; ++ow) {
+        const int64_t w0 = std::max<int64_t>(ow * stride_ - pad_, 0);
+        const int64_t w1 = std::min(ow * stride_ - pad_ + size_, in_w_);
+        fn(oh * out_w_ + ow, h0, h1, w0, w1);
+      }
+    }
+  }
+
   int64_t channels_ = 0, in_h_ = 0, in_w_ = 0, out_h_ = 0, out_w_ = 0;
   int64_t size_, stride_, pad_;
 };

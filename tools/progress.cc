@@ -1,7 +1,5 @@
 #include "tools/progress.h"
 
-#include <unistd.h>
-
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
@@ -22,8 +20,9 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled)
-    : epochs_(epochs), global_batch_(global_batch), enabled_(enabled), terminal_(enabled && isatty(STDOUT_FILENO)) {
+ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled,
+                                   bool bar)
+    : epochs_(epochs), global_batch_(global_batch), enabled_(enabled), terminal_(enabled && bar) {
   if (enabled_ && !csv_path.empty()) {
     csv_.open(csv_path);
     if (!csv_) throw std::runtime_error(csv_path + ": cannot write the metrics file");
@@ -35,7 +34,6 @@ ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const s
 
 void ProgressReporter::on_step(const StepReport& step) {
   if (step.step == 0) {
-    epoch_start_ = Clock::now();
     running_loss_ = 0.0;
     running_count_ = 0;
   }
@@ -76,6 +74,7 @@ void ProgressReporter::on_epoch(const EpochReport& e) {
          << e.data_wait_seconds << '\n';
     csv_.flush();
   }
+  epoch_start_ = Clock::now();  // the next epoch starts now (evaluation is done)
 }
 
 }  // namespace shardnet::tools

@@ -1,6 +1,6 @@
 #pragma once
-// Reports training as it goes: a progress bar with ETA and throughput when stdout is a terminal,
-// one line per epoch otherwise; every epoch is also a row of `<run dir>/metrics.csv`.
+// Reports training as it goes: a progress bar with ETA and throughput (when asked: stdout is a
+// terminal), one line per epoch in any case; every epoch is also a row of `<run dir>/metrics.csv`.
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -11,7 +11,8 @@ namespace shardnet::tools {
 
 class ProgressReporter : public TrainObserver {
  public:
-  ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled);
+  // `enabled`: print and write at all (rank 0 only); `bar`: draw a progress bar between epoch lines.
+  ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled, bool bar);
   void on_step(const StepReport& step) override;
   void on_epoch(const EpochReport& epoch) override;
 

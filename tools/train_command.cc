@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -83,7 +85,10 @@ int train_command(const Args& args) {
                   static_cast<long long>(train_data.size()), static_cast<long long>(train.global_batch), comm.size(),
                   opt.type.c_str(), train.lr.base);
     }
-    ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", leader);
+    // Under mpirun stdout is a pseudo-terminal even when the job's output goes to a file: bars only
+    // for an interactive single process.
+    const bool bar = isatty(STDOUT_FILENO) && !comm.uses_mpi();
+    ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", leader, bar);
     dist::GradientSync sync(comm, static_cast<size_t>(bucket_mb * (1 << 20)));
     Trainer trainer(*net, *optimizer, sync, train);
     trainer.fit(train_data, test_data.get(), reporter);
