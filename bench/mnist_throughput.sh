@@ -14,7 +14,7 @@ printf "%-8s %-8s %14s %14s %8s\n" model threads "shardnet/s" "pytorch/s" ratio
 for model in mlp cnn; do
   for threads in 1 2; do
     ours=$(OPENBLAS_NUM_THREADS=$threads $shardnet train -m examples/mnist/$model.cfg -d data/mnist/mnist-train.h5 \
-             --optimizer adam --lr 0.001 --batch 64 --max-steps "$steps" --threads "$threads" --run-dir runs/bench \
+             --optimizer adam --lr 0.001 --batch 64 --max-steps "$steps" --threads "$threads" --run-dir runs/bench --overwrite \
            | sed -n 's/.* \([0-9.]*\) samples\/s.*/\1/p' | tail -1)
     theirs=$(/usr/bin/python3 bench/torch_mnist.py --model $model --threads "$threads" --steps "$steps" --batch 64 \
              | sed -n 's/.*: \([0-9.]*\) samples\/s/\1/p')

@@ -11,7 +11,7 @@ shardnet=build/tools/shardnet
 [ -f data/mnist/mnist-train.h5 ] || { scripts/fetch_mnist.sh data/mnist-idx && $shardnet convert mnist data/mnist-idx data/mnist; }
 run() {  # ranks global_batch
   OPENBLAS_NUM_THREADS=1 $shardnet launch -n "$1" -- train -m examples/mnist/$model.cfg -d data/mnist/mnist-train.h5 \
-    --optimizer adam --lr 0.001 --batch "$2" --max-steps "$steps" --threads 1 --run-dir runs/scaling-$1 2>/dev/null
+    --optimizer adam --lr 0.001 --batch "$2" --max-steps "$steps" --threads 1 --run-dir runs/scaling-$1 --overwrite 2>/dev/null
 }
 one=$(run 1 64)
 two=$(run 2 128)

@@ -40,26 +40,45 @@ Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOp
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
 }
 
-void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer) {
+void Trainer::checkpoint(CheckpointSink* sink, const TrainPosition& next) {
+  if (sink == nullptr) return;
+  // A diverged model never replaces the last good checkpoint.
+  for (const Param* p : net_.params()) {
+    for (float v : p->value.span()) {
+      if (!std::isfinite(v)) {
+        throw std::runtime_error("parameter " + p->name + " is not finite after step " +
+                                 std::to_string(next.global_step) + ": training diverged; not checkpointing it");
+      }
+    }
+  }
+  sink->save(next);
+}
+
+void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start,
+                  CheckpointSink* sink) {
   ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
                        options_.seed);
   const int64_t steps = sampler.steps_per_epoch();
   const float scale = 1.0f / static_cast<float>(options_.global_batch);
   const std::vector<Param*> params = net_.params();
   const bool classifier = net_.loss()->is_classifier();
-  int64_t global_step = 0;
+  int64_t global_step = start.global_step;
   Batch buffers[2];
+  auto stop_requested = [&] { return options_.max_steps > 0 && global_step >= options_.max_steps; };
+  if (start.step >= steps) start = TrainPosition{start.epoch + 1, 0, start.global_step};
 
-  for (int64_t epoch = 0; epoch < options_.epochs; ++epoch) {
+  for (int64_t epoch = start.epoch; epoch < options_.epochs && !stop_requested(); ++epoch) {
+    const int64_t first_step = epoch == start.epoch ? start.step : 0;
     sampler.start_epoch(epoch);
     const auto epoch_start = Clock::now();
     double wait = 0.0;
     LossStats epoch_stats;
     int64_t steps_done = 0;
     // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
-    std::future<void> next = std::async(std::launch::async, [&] { train.read(sampler.rows(0), buffers[0]); });
-    for (int64_t step = 0; step < steps; ++step) {
-      if (options_.max_steps > 0 && global_step >= options_.max_steps) break;
+    std::future<void> next =
+        std::async(std::launch::async, [&] { train.read(sampler.rows(first_step), buffers[first_step % 2]); });
+    int64_t step = first_step;
+    for (; step < steps && !stop_requested(); ++step) {
       const auto wait_start = Clock::now();
       next.get();
       wait += seconds_since(wait_start);
@@ -87,6 +106,8 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       ++steps_done;
       observer.on_step(StepReport{epoch, step, steps, global_step,
                                   s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
+      const bool periodic = options_.checkpoint_every > 0 && global_step % options_.checkpoint_every == 0;
+      if (periodic && step + 1 < steps && !stop_requested()) checkpoint(sink, {epoch, step + 1, global_step});
     }
     if (next.valid()) next.wait();
     EpochReport report;
@@ -109,7 +130,8 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       if (classifier) report.test_accuracy = static_cast<double>(t.correct) / static_cast<double>(std::max<int64_t>(t.count, 1));
     }
     observer.on_epoch(report);
-    if (options_.max_steps > 0 && global_step >= options_.max_steps) break;
+    // At an epoch's end or where max_steps stopped the run, whichever came first.
+    checkpoint(sink, step == steps ? TrainPosition{epoch + 1, 0, global_step} : TrainPosition{epoch, step, global_step});
   }
 }
 

@@ -38,6 +38,19 @@ class Collective {
   virtual void sum(std::span<double> values) {}
 };
 
+// Where a run stands: the next step to take (step within its epoch, and steps taken in all).
+struct TrainPosition {
+  int64_t epoch = 0, step = 0, global_step = 0;
+};
+
+// Receives the moments to checkpoint. Every rank calls save() at the same points (implementations
+// decide which rank writes); `next` is the position a resumed run starts from.
+class CheckpointSink {
+ public:
+  virtual ~CheckpointSink() = default;
+  virtual void save(const TrainPosition& next) = 0;
+};
+
 struct TrainOptions {
   int64_t epochs = 1;
   int64_t global_batch = 64;
@@ -45,6 +58,7 @@ struct TrainOptions {
   uint64_t seed = 1;
   LrSchedule lr;
   int64_t eval_batch = 500;
+  int64_t checkpoint_every = 0;  // steps between checkpoints (0: only at epoch ends and at the stop)
 };
 
 struct StepReport {
@@ -77,10 +91,14 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
 class Trainer {
  public:
   Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options);
-  // Trains on `train`; after each epoch evaluates on `test` when it is not null.
-  void fit(BatchSource& train, BatchSource* test, TrainObserver& observer);
+  // Trains on `train` from `start`; after each epoch evaluates on `test` when it is not null. With
+  // a sink, checkpoints every options.checkpoint_every steps, at each epoch end and where it stops.
+  void fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start = {},
+           CheckpointSink* sink = nullptr);
 
  private:
+  void checkpoint(CheckpointSink* sink, const TrainPosition& next);
+
   Net& net_;
   Optimizer& optimizer_;
   Collective& collective_;

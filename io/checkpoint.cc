@@ -1,5 +1,10 @@
 #include "io/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
@@ -37,6 +42,8 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     write_string_attribute(root, "model", meta.model_text);
     write_int_attribute(root, "epoch", meta.epoch);
     write_int_attribute(root, "step", meta.step);
+    write_int_attribute(root, "global_step", meta.global_step);
+    write_int_attribute(root, "global_batch", meta.global_batch);
     write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
     write_int_attribute(root, "world_size", meta.world_size);
     for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
@@ -56,6 +63,11 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     }
     h5_check(H5Fflush(root, H5F_SCOPE_GLOBAL), tmp + ": flush");
   }
+  // On disk before it takes the real name, so not even a power cut leaves a half-written one there.
+  if (const int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) throw Hdf5Error(path + ": cannot move the checkpoint into place: " + ec.message());
@@ -71,6 +83,8 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
   meta.model_text = read_string_attribute(root, "model", path);
   meta.epoch = read_int_attribute(root, "epoch", path);
   meta.step = read_int_attribute(root, "step", path);
+  meta.global_step = read_int_attribute(root, "global_step", path);
+  meta.global_batch = read_int_attribute(root, "global_batch", path);
   meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
   meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
 
@@ -98,6 +112,30 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
     optimizer->set_step_count(read_int_attribute(g.get(), "step_count", path + ": /optimizer"));
   }
   return meta;
+}
+
+std::string checkpoint_path(const std::string& run_dir, int64_t global_step) {
+  char name[64];
+  std::snprintf(name, sizeof name, "checkpoint-%08lld.h5", static_cast<long long>(global_step));
+  return (std::filesystem::path(run_dir) / "checkpoints" / name).string();
+}
+
+std::vector<std::string> list_checkpoints(const std::string& run_dir) {
+  std::vector<std::pair<long long, std::string>> found;
+  const auto dir = std::filesystem::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    long long step = 0;
+    char tail[8] = {};
+    if (std::sscanf(name.c_str(), "checkpoint-%lld.%7s", &step, tail) == 2 && std::string(tail) == "h5") {
+      found.emplace_back(step, entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> paths;
+  for (auto& f : found) paths.push_back(std::move(f.second));
+  return paths;
 }
 
 }  // namespace shardnet::io

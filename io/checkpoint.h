@@ -1,12 +1,14 @@
 #pragma once
 // Checkpoints in HDF5 (layout in docs/ARCHITECTURE.md):
 //   attributes on "/": format = "shardnet-checkpoint", version, model (the model file's text),
-//                      epoch, step, seed, world_size
+//                      epoch, step (the next step within that epoch), global_step, global_batch,
+//                      seed, world_size
 //   /params/<layer>/<name>            float32, as the layer holds it
 //   /optimizer/<layer>/<name>/<slot>  optimizer state; attribute "step_count" on /optimizer
 // Written to "<path>.tmp", flushed, then renamed: a crash never leaves a half-written file under
 // the real name.
 #include <string>
+#include <vector>
 
 #include "core/net.h"
 #include "core/optimizer.h"
@@ -15,7 +17,8 @@ namespace shardnet::io {
 
 struct CheckpointMeta {
   std::string model_text;
-  int64_t epoch = 0, step = 0;
+  int64_t epoch = 0, step = 0, global_step = 0;  // where a resumed run starts
+  int64_t global_batch = 0;
   uint64_t seed = 0;
   int world_size = 1;
 };
@@ -25,5 +28,10 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
 // Loads parameters into `net` (and optimizer state, when given and present). Throws Hdf5Error
 // naming what does not match: a missing or extra parameter, or a shape.
 CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer);
+
+// Checkpoints of a run live in <run dir>/checkpoints/checkpoint-<global step, 8 digits>.h5.
+std::string checkpoint_path(const std::string& run_dir, int64_t global_step);
+// The run's checkpoints, newest (highest step) first; temporary files are not listed.
+std::vector<std::string> list_checkpoints(const std::string& run_dir);
 
 }  // namespace shardnet::io

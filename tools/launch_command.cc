@@ -68,6 +68,7 @@ int launch_command(const Args& all_args) {
   int ranks = 1;
   std::string hostfile, hosts, bind, mpirun = "mpirun";
   std::vector<std::string> mca;
+  int max_restarts = 0;
   options.add_options()
       ("np,n", po::value(&ranks)->default_value(1), "number of ranks")
       ("hostfile", po::value(&hostfile), "Open MPI hostfile (one host per line, `slots=K`)")
@@ -75,6 +76,8 @@ int launch_command(const Args& all_args) {
       ("bind-to", po::value(&bind), "core | socket | none (default: core when ranks fit the cores, else none)")
       ("mca", po::value(&mca)->multitoken(), "extra `--mca KEY VALUE` pairs, given as KEY=VALUE")
       ("mpirun", po::value(&mpirun)->default_value("mpirun"), "the mpirun to use")
+      ("max-restarts", po::value(&max_restarts)->default_value(0),
+       "when a train job fails, start it again from its latest checkpoint, up to this many times")
       ("dry-run", "print the mpirun line and exit");
   po::variables_map vm;
   if (!parse_options(args,
@@ -127,8 +130,18 @@ int launch_command(const Args& all_args) {
     std::printf("%s\n", text.c_str());
     return 0;
   }
+  if (max_restarts < 0) throw UsageError("--max-restarts must be >= 0");
+  if (max_restarts > 0 && command.size() > 1 && command[1] != "train" && is_subcommand) {
+    throw UsageError("--max-restarts needs a train command (it resumes from checkpoints)");
+  }
   std::fprintf(stderr, "shardnet launch: %s\n", text.c_str());
-  const int status = run_and_wait(line);
+  int status = run_and_wait(line);
+  for (int restart = 1; status != 0 && restart <= max_restarts; ++restart) {
+    if (std::find(line.begin(), line.end(), "--resume") == line.end()) line.push_back("--resume");
+    std::fprintf(stderr, "shardnet launch: the job failed with exit status %d; restart %d of %d from the latest checkpoint\n",
+                 status, restart, max_restarts);
+    status = run_and_wait(line);
+  }
   if (status != 0) std::fprintf(stderr, "shardnet launch: the job failed with exit status %d\n", status);
   return status;
 }

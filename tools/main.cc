@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "  convert   convert data (MNIST IDX) into shardnet's HDF5 layout\n"
     "  inspect   list what an HDF5 data set or checkpoint holds\n"
     "  launch    start train or test on N MPI ranks (mpirun underneath)\n"
+    "  compare   how far apart two checkpoints are\n"
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 
@@ -24,7 +25,7 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   using namespace shardnet::tools;
   const std::map<std::string, int (*)(const Args&)> commands = {
-      {"train", train_command}, {"test", test_command}, {"convert", convert_command}, {"inspect", inspect_command}, {"launch", launch_command}};
+      {"train", train_command}, {"test", test_command}, {"convert", convert_command}, {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 namespace shardnet::tools {
@@ -21,12 +22,14 @@ std::string format_duration(double seconds) {
 }
 
 ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled,
-                                   bool bar)
+                                   bool bar, bool append)
     : epochs_(epochs), global_batch_(global_batch), enabled_(enabled), terminal_(enabled && bar) {
   if (enabled_ && !csv_path.empty()) {
-    csv_.open(csv_path);
+    const bool continuing = append && std::filesystem::exists(csv_path);
+    csv_.open(csv_path, continuing ? std::ios::app : std::ios::trunc);
     if (!csv_) throw std::runtime_error(csv_path + ": cannot write the metrics file");
-    csv_ << "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
+    if (!continuing)
+      csv_ << "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
             "data_wait_seconds\n";
   }
   epoch_start_ = last_draw_ = Clock::now();

@@ -12,7 +12,9 @@ namespace shardnet::tools {
 class ProgressReporter : public TrainObserver {
  public:
   // `enabled`: print and write at all (rank 0 only); `bar`: draw a progress bar between epoch lines.
-  ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled, bool bar);
+  // `append`: add to an existing metrics.csv (a resumed run).
+  ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled, bool bar,
+                   bool append = false);
   void on_step(const StepReport& step) override;
   void on_epoch(const EpochReport& epoch) override;
 

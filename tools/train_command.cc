@@ -14,6 +14,7 @@
 #include "tools/commands.h"
 #include "tools/options.h"
 #include "tools/progress.h"
+#include "tools/run_checkpoints.h"
 #include "tools/run_setup.h"
 
 namespace shardnet::tools {
@@ -25,6 +26,8 @@ int train_command(const Args& args) {
   OptimizerConfig opt;
   int threads = 0;
   double bucket_mb = 4.0;
+  int keep = 3;
+  std::string resume;
   options.add_options()
       ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
       ("data,d", po::value(&data_path)->required(), "training data set (HDF5)")
@@ -46,6 +49,12 @@ int train_command(const Args& args) {
       ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
       ("bucket-mb", po::value(&bucket_mb)->default_value(4.0, "4"), "gradient allreduce bucket size (MiB)")
+      ("checkpoint-every", po::value(&train.checkpoint_every)->default_value(0),
+       "also checkpoint every this many steps (checkpoints are always written at each epoch end)")
+      ("keep-checkpoints", po::value(&keep)->default_value(3), "how many of the newest checkpoints to keep")
+      ("resume", po::value(&resume)->implicit_value("latest"),
+       "continue from a checkpoint: FILE, or without a value the newest good one in the run directory")
+      ("overwrite", "start afresh in a run directory that holds an earlier run's checkpoints (deletes them)")
       ("run-dir", po::value(&run_dir)->default_value("runs/latest"), "where metrics.csv and final.h5 go")
       ("config", po::value(&config), "file of `option = value` lines (command-line flags win)");
   po::variables_map vm;
@@ -74,8 +83,21 @@ int train_command(const Args& args) {
                {"training data", describe_dataset(train_data)},
                {"test data", test_data ? describe_dataset(*test_data) : "none"},
                {"training options", join(args)}});
-    net->initialize(train.seed);
-    dist::broadcast_parameters(comm, net->params());
+    TrainPosition start;
+    const bool resumed = !resume.empty() && resume_from(resume, run_dir, model_text, train.global_batch, *net,
+                                                        *optimizer, leader, start);
+    if (!resumed && leader) {
+      const auto old = io::list_checkpoints(run_dir);
+      if (!old.empty() && !vm.count("overwrite")) {
+        throw std::runtime_error(run_dir + " already holds checkpoints of an earlier run (" + old.front() +
+                                 "): pass --resume to continue it, --overwrite to start over, or another --run-dir");
+      }
+      for (const auto& path : old) std::filesystem::remove(path);
+    }
+    if (!resumed) {
+      net->initialize(train.seed);
+      dist::broadcast_parameters(comm, net->params());
+    }
 
     if (leader) {
       std::filesystem::create_directories(run_dir);
@@ -88,16 +110,22 @@ int train_command(const Args& args) {
     // Under mpirun stdout is a pseudo-terminal even when the job's output goes to a file: bars only
     // for an interactive single process.
     const bool bar = isatty(STDOUT_FILENO) && !comm.uses_mpi();
-    ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", leader, bar);
+    ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", leader, bar, resumed);
     dist::GradientSync sync(comm, static_cast<size_t>(bucket_mb * (1 << 20)));
     Trainer trainer(*net, *optimizer, sync, train);
-    trainer.fit(train_data, test_data.get(), reporter);
+    const io::CheckpointMeta meta{model_text, 0, 0, 0, train.global_batch, train.seed, comm.size()};
+    RunCheckpointer checkpointer(comm, *net, *optimizer, meta, run_dir, keep);
+    trainer.fit(train_data, test_data.get(), reporter, start, &checkpointer);
 
-    const std::string weights = run_dir + "/final.h5";
     if (leader) {
-      io::save_checkpoint(weights, *net, optimizer.get(),
-                          io::CheckpointMeta{model_text, train.epochs, optimizer->step_count(), train.seed, comm.size()});
-      std::printf("saved %s\n", weights.c_str());
+      // The newest checkpoint is where training stopped; final.h5 is a copy under a fixed name.
+      const auto newest = io::list_checkpoints(run_dir);
+      if (!newest.empty()) {
+        std::filesystem::copy_file(newest.front(), run_dir + "/final.h5.tmp",
+                                   std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::rename(run_dir + "/final.h5.tmp", run_dir + "/final.h5");
+        std::printf("saved %s/final.h5\n", run_dir.c_str());
+      }
     }
     if (comm.size() > 1 && leader) {
       const double steps = static_cast<double>(std::max<int64_t>(optimizer->step_count(), 1));

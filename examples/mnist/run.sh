@@ -16,4 +16,4 @@ case "$model" in
   *) echo "unknown model '$model' (cnn, mlp or softmax)" >&2; exit 2 ;;
 esac
 build/tools/shardnet train --model examples/mnist/"$model".cfg --data data/mnist/mnist-train.h5 \
-  --test data/mnist/mnist-test.h5 --run-dir runs/mnist-"$model" "${flags[@]}" "$@"
+  --test data/mnist/mnist-test.h5 --run-dir runs/mnist-"$model" --overwrite "${flags[@]}" "$@"

@@ -22,7 +22,7 @@ TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   auto opt = make_optimizer(oc);
   for (Param* p : net->params()) p->grad.fill(0.1f);
   opt->step(net->params(), 0.01f);
-  save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 5, 1});
+  save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 110, 64, 5, 1});
   EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5.tmp")));
 
   auto other = parse_model(kModel, "m");
@@ -32,6 +32,8 @@ TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   EXPECT_EQ(meta.model_text, kModel);
   EXPECT_EQ(meta.epoch, 2);
   EXPECT_EQ(meta.step, 10);
+  EXPECT_EQ(meta.global_step, 110);
+  EXPECT_EQ(meta.global_batch, 64);
   auto a = net->params(), b = other->params();
   for (size_t i = 0; i < a.size(); ++i) {
     for (int64_t j = 0; j < a[i]->value.numel(); ++j) ASSERT_EQ(a[i]->value[j], b[i]->value[j]);
@@ -44,7 +46,7 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   TempDir dir;
   auto net = parse_model(kModel, "m");
   net->initialize(1);
-  save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 1, 1});
+  save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1});
   auto wider = parse_model(
       "[input] shape = 1,6,6\n[conv] filters = 4 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n", "m");
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *wider, nullptr); },

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Checkpoints through the shardnet tool with real ranks: an interrupted and resumed run is the same
+# run (bitwise at the same rank count; within 1e-5 relative at another), a corrupt newest checkpoint
+# falls back to the previous one, and the launcher restarts a job whose rank was killed.
+set -u
+shardnet=$(readlink -f "$1")
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+cleanup() { pkill -9 -f "$work" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+"$here"/../data/make_quadrant_idx.sh 2000 .
+"$shardnet" convert idx --images images.idx --labels labels.idx data.h5 >/dev/null || fail "convert"
+cat >model.cfg <<'CFG'
+[input]   shape = 1,4,4
+[conv]    filters = 8  size = 3  pad = 1
+[relu]
+[maxpool] size = 2
+[dense]   outputs = 16
+[relu]
+[dense]   outputs = 10
+[softmax_cross_entropy]
+CFG
+
+# train RANKS RUN_DIR MAX_STEPS [flags...]
+train() {
+  local ranks=$1 dir=$2 steps=$3; shift 3
+  "$shardnet" launch -n "$ranks" -- train -m model.cfg -d data.h5 --epochs 3 --batch 64 --max-steps "$steps" \
+    --checkpoint-every 7 --run-dir "$dir" "$@" >"$dir.log" 2>&1 || fail "train $ranks ranks $dir: $(tail -3 "$dir.log")"
+}
+identical() {  # A B what
+  "$shardnet" compare "$1" "$2" >cmp.txt || fail "compare $1 $2"
+  if grep -q "bitwise identical" cmp.txt; then echo "ok: $3: $(tail -1 cmp.txt)"; else fail "$3: $(cat cmp.txt)"; fi
+}
+
+# 1. 2k steps in one go vs k, stop, resume, k more (k = 40 crosses the 31-step epoch), bitwise.
+for ranks in 1 2; do
+  for opt in "--optimizer sgd --lr 0.05 --momentum 0.9" "--optimizer adam --lr 0.002"; do
+    name=$(echo "$opt" | cut -d' ' -f2)
+    train "$ranks" "whole-$ranks-$name" 80 $opt
+    train "$ranks" "split-$ranks-$name" 40 $opt
+    train "$ranks" "split-$ranks-$name" 80 $opt --resume
+    grep -q "^resume: .*checkpoint-00000040.h5" "split-$ranks-$name.log" || fail "did not resume from step 40"
+    identical "whole-$ranks-$name/final.h5" "split-$ranks-$name/final.h5" "$ranks rank(s), $name: 80 steps vs 40 + 40"
+  done
+done
+
+# 2. Saved at 4 ranks, resumed at 2 and at 1: within 1e-5 of the uninterrupted 4-rank run.
+opt="--optimizer sgd --lr 0.05 --momentum 0.9"
+train 4 whole-4 80 $opt
+for ranks in 2 1; do
+  train 4 "from4-to$ranks" 40 $opt
+  train "$ranks" "from4-to$ranks" 80 $opt --resume
+  if "$shardnet" compare whole-4/final.h5 "from4-to$ranks/final.h5" --tolerance 1e-5 >cmp.txt; then
+    echo "ok: saved at 4 ranks, resumed at $ranks: $(tail -1 cmp.txt)"
+  else
+    fail "saved at 4 ranks, resumed at $ranks: $(tail -1 cmp.txt)"
+  fi
+done
+
+# 3. A corrupt newest checkpoint: reported, and --resume falls back to the one before.
+train 1 corrupt 40 $opt
+newest=$(ls corrupt/checkpoints/checkpoint-*.h5 | sort | tail -1)
+head -c 3000 "$newest" >cut.h5 && mv cut.h5 "$newest"
+train 1 corrupt 80 $opt --resume
+grep -q "warning: cannot resume from $newest" corrupt.log || fail "no warning about $newest: $(cat corrupt.log)"
+grep -q "^resume: .*checkpoint-00000035.h5" corrupt.log || fail "did not fall back to step 35: $(grep resume corrupt.log)"
+identical whole-1-sgd/final.h5 corrupt/final.h5 "corrupt newest checkpoint, resumed from the previous"
+
+# 4. The launcher restarts a job whose rank was killed, and it ends as an undisturbed run would.
+long="--epochs 40 --batch 40 --checkpoint-every 25 --optimizer sgd --lr 0.05 --momentum 0.9"
+"$shardnet" launch -n 2 -- train -m model.cfg -d data.h5 $long --run-dir undisturbed >undisturbed.log 2>&1 \
+  || fail "undisturbed run: $(tail -3 undisturbed.log)"
+"$shardnet" launch -n 2 --max-restarts 1 -- train -m model.cfg -d data.h5 $long --run-dir "$work/recovered" \
+  >recovered.log 2>&1 &
+launcher=$!
+for _ in $(seq 1 300); do [ -s "$work/recovered/metrics.csv" ] && break; sleep 0.05; done
+victim=""
+for pid in $(pgrep -f "run-dir $work/recovered"); do
+  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$pid
+done
+[ -n "$victim" ] && kill -9 "$victim" || fail "could not find rank 1 to kill"
+wait $launcher || fail "the restarted job failed: $(tail -5 recovered.log)"
+grep -q "restart 1 of 1 from the latest checkpoint" recovered.log || fail "no restart announced: $(cat recovered.log)"
+grep -q "^resume: " recovered.log || fail "the restart did not resume"
+if "$shardnet" compare undisturbed/final.h5 recovered/final.h5 --tolerance 1e-5 >cmp.txt; then
+  echo "ok: killed rank, restarted: $(tail -1 cmp.txt) ($(grep -m1 '^resume' recovered.log))"
+else
+  fail "recovered run differs: $(tail -1 cmp.txt)"
+fi
+
+if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
+echo "all checkpoint checks passed"
