@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "core/model_file.h"
 #include "core/random.h"
@@ -116,6 +117,67 @@ TEST(Trainer, StopsOnDivergence) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace shardnet
+
+namespace shardnet {
+namespace {
+
+// Records every checkpoint request and what the parameters were then.
+class RecordingSink : public CheckpointSink {
+ public:
+  explicit RecordingSink(Net& net) : net_(net) {}
+  void save(const TrainPosition& next) override {
+    positions.push_back(next);
+    for (Param* p : net_.params())
+      for (float v : p->value.span()) all_finite = all_finite && std::isfinite(v);
+  }
+  std::vector<TrainPosition> positions;
+  bool all_finite = true;
+
+ private:
+  Net& net_;
+};
+
+TEST(Trainer, CheckpointsPeriodicallyAtEpochEndsAndAtTheStop) {
+  auto net = parse_model(kMlp, "mlp");
+  net->initialize(1);
+  auto opt = make_optimizer(OptimizerConfig{});
+  TrainOptions options;
+  options.epochs = 3;
+  options.global_batch = 10;
+  options.checkpoint_every = 4;
+  options.max_steps = 25;
+  BlobSource train(100, 1);  // 10 steps per epoch
+  Collective single;
+  Recorder recorder;
+  RecordingSink sink(*net);
+  Trainer(*net, *opt, single, options).fit(train, nullptr, recorder, {}, &sink);
+  std::vector<std::tuple<int64_t, int64_t, int64_t>> got;
+  for (const auto& p : sink.positions) got.emplace_back(p.epoch, p.step, p.global_step);
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> expected = {
+      {0, 4, 4}, {0, 8, 8}, {1, 0, 10}, {1, 2, 12}, {1, 6, 16}, {2, 0, 20}, {2, 4, 24}, {2, 5, 25}};
+  EXPECT_EQ(got, expected);
+}
+
+TEST(Trainer, NeverCheckpointsADivergedModel) {
+  auto net = parse_model("[input] shape = 2\n[dense] outputs = 4\n[mse]\n", "m");
+  net->initialize(1);
+  auto opt = make_optimizer(OptimizerConfig{});
+  TrainOptions options;
+  options.global_batch = 16;
+  options.lr.base = 50.0f;
+  options.epochs = 3;
+  options.checkpoint_every = 1;
+  BlobSource train(512, 1);
+  Collective single;
+  Recorder recorder;
+  RecordingSink sink(*net);
+  EXPECT_THROW(Trainer(*net, *opt, single, options).fit(train, nullptr, recorder, {}, &sink), std::runtime_error);
+  EXPECT_TRUE(sink.all_finite);
+  EXPECT_FALSE(sink.positions.empty());
 }
 
 }  // namespace

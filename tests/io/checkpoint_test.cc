@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "core/model_file.h"
+#include "core/random.h"
 #include "tests/io/test_files.h"
 
 namespace shardnet::io {
@@ -58,6 +63,45 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *deeper, nullptr); }, {"c.h5"});
   auto smaller = parse_model("[input] shape = 1,6,6\n[dense] outputs = 3\n[softmax_cross_entropy]\n", "m");
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *smaller, nullptr); }, {"c.h5", "dense1/weight"});
+}
+
+}  // namespace
+}  // namespace shardnet::io
+
+namespace shardnet::io {
+namespace {
+
+// A writer killed (SIGKILL) at random moments while it saves checkpoints over and over under one
+// name: whatever moment it dies, the file under the real name is a complete checkpoint.
+TEST(Checkpoint, SurvivesAWriterKilledMidWrite) {
+  TempDir dir;
+  const std::string path = dir.file("c.h5");
+  const char* big = "[input] shape = 1,28,28\n[dense] outputs = 512\n[relu]\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+  CounterRng rng(4);
+  int loadable = 0;
+  for (int round = 0; round < 12; ++round) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      auto net = parse_model(big, "m");
+      for (int version = 0;; ++version) {
+        for (Param* p : net->params()) p->value.fill(static_cast<float>(version));
+        save_checkpoint(path, *net, nullptr, CheckpointMeta{big, version, 0, version, 64, 1, 1});
+      }
+    }
+    usleep(static_cast<useconds_t>(20000 + rng.below(60000)));
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (!std::filesystem::exists(path)) continue;  // killed before the first rename
+    auto net = parse_model(big, "m");
+    const CheckpointMeta meta = load_checkpoint(path, *net, nullptr);  // throws if half-written
+    for (Param* p : net->params()) {
+      for (float v : p->value.span()) ASSERT_EQ(v, static_cast<float>(meta.epoch)) << "mixed versions";
+    }
+    ++loadable;
+  }
+  EXPECT_GT(loadable, 6);
 }
 
 }  // namespace
