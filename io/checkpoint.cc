@@ -83,8 +83,9 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
   meta.model_text = read_string_attribute(root, "model", path);
   meta.epoch = read_int_attribute(root, "epoch", path);
   meta.step = read_int_attribute(root, "step", path);
-  meta.global_step = read_int_attribute(root, "global_step", path);
-  meta.global_batch = read_int_attribute(root, "global_batch", path);
+  // Weights-only files (written before positions were recorded) still load for evaluation.
+  if (has_attribute(root, "global_step")) meta.global_step = read_int_attribute(root, "global_step", path);
+  if (has_attribute(root, "global_batch")) meta.global_batch = read_int_attribute(root, "global_batch", path);
   meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
   meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
 

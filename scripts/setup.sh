@@ -23,6 +23,9 @@ fi
 build=${1:-build}
 shift || true
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE="${CMAKE_BUILD_TYPE:-Release}" "$@" >/dev/null
-cmake --build "$build" -j"$(nproc)" 2>&1 | grep -E "error|warning: unused|Error" || true
-cmake --build "$build" -j"$(nproc)" >/dev/null
+if ! cmake --build "$build" -j"$(nproc)" >"$build/build.log" 2>&1; then
+  grep -E "error|Error" "$build/build.log" | head -40
+  echo "setup: the build failed (full log: $build/build.log)" >&2
+  exit 1
+fi
 echo "setup: built $build/tools/shardnet"

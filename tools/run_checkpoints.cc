@@ -20,9 +20,20 @@ void RunCheckpointer::save(const TrainPosition& next) {
   meta.global_step = next.global_step;
   const std::string path = io::checkpoint_path(run_dir_, next.global_step);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  const auto start = std::chrono::steady_clock::now();
   io::save_checkpoint(path, net_, &optimizer_, meta);
+  last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  last_bytes_ = std::filesystem::file_size(path);
+  ++written_;
   const auto all = io::list_checkpoints(run_dir_);
   for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) std::filesystem::remove(all[i]);
+}
+
+std::string RunCheckpointer::summary() const {
+  char text[128];
+  std::snprintf(text, sizeof text, "%d checkpoint(s) written, the last %.1f MiB in %.0f ms", written_,
+                static_cast<double>(last_bytes_) / (1 << 20), 1e3 * last_seconds_);
+  return text;
 }
 
 bool resume_from(const std::string& request, const std::string& run_dir, const std::string& model_text,

@@ -14,6 +14,8 @@ class RunCheckpointer : public CheckpointSink {
   RunCheckpointer(const dist::Communicator& comm, Net& net, Optimizer& optimizer, io::CheckpointMeta base,
                   std::string run_dir, int keep);
   void save(const TrainPosition& next) override;
+  // "N checkpoints written, the last X MiB in Y ms" (rank 0), for the end-of-run summary.
+  std::string summary() const;
 
  private:
   const dist::Communicator& comm_;
@@ -22,6 +24,9 @@ class RunCheckpointer : public CheckpointSink {
   io::CheckpointMeta base_;
   std::string run_dir_;
   int keep_;
+  int written_ = 0;
+  double last_seconds_ = 0.0;
+  uintmax_t last_bytes_ = 0;
 };
 
 // Loads `request` ("latest": the newest loadable checkpoint of `run_dir`, or none) into the net and

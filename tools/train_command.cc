@@ -124,7 +124,7 @@ int train_command(const Args& args) {
         std::filesystem::copy_file(newest.front(), run_dir + "/final.h5.tmp",
                                    std::filesystem::copy_options::overwrite_existing);
         std::filesystem::rename(run_dir + "/final.h5.tmp", run_dir + "/final.h5");
-        std::printf("saved %s/final.h5\n", run_dir.c_str());
+        std::printf("saved %s/final.h5; %s\n", run_dir.c_str(), checkpointer.summary().c_str());
       }
     }
     if (comm.size() > 1 && leader) {
