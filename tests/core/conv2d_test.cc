@@ -36,6 +36,11 @@ Tensor naive_conv(const Tensor& x, const Tensor& w, const Tensor& b, int64_t str
 struct ConvCase {
   int64_t n, c, h, w, filters, size, stride, pad;
 };
+void PrintTo(const ConvCase& k, std::ostream* os) {
+  *os << "n" << k.n << " c" << k.c << " " << k.h << "x" << k.w << " f" << k.filters << " size" << k.size << " stride"
+      << k.stride << " pad" << k.pad;
+}
+
 
 class Conv2DTest : public ::testing::TestWithParam<ConvCase> {};
 

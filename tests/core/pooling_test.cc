@@ -37,6 +37,11 @@ Tensor naive_pool(const Tensor& x, int64_t size, int64_t stride, int64_t pad, bo
 struct PoolCase {
   int64_t n, c, h, w, size, stride, pad;
 };
+void PrintTo(const PoolCase& k, std::ostream* os) {
+  *os << "n" << k.n << " c" << k.c << " " << k.h << "x" << k.w << " size" << k.size << " stride" << k.stride << " pad"
+      << k.pad;
+}
+
 
 class PoolTest : public ::testing::TestWithParam<PoolCase> {};
 
