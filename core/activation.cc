@@ -1,6 +1,7 @@
 #include "core/activation.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace shardnet {
 
@@ -34,6 +35,59 @@ void Tanh::apply(const float* x, float* y, int64_t n) const {
 }
 void Tanh::apply_grad(const float*, const float* y, const float* dy, float* dx, int64_t n) const {
   for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
+LeakyReLU::LeakyReLU(std::string name, float slope) : Activation(std::move(name)), slope_(slope) {
+  if (!(slope >= 0.0f && slope < 1.0f)) throw std::invalid_argument("leaky_relu: slope must be in [0, 1)");
+}
+void LeakyReLU::apply(const float* x, float* y, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : slope_ * x[i];
+}
+void LeakyReLU::apply_grad(const float* x, const float*, const float* dy, float* dx, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : slope_ * dy[i];
+}
+
+ELU::ELU(std::string name, float alpha) : Activation(std::move(name)), alpha_(alpha) {
+  if (!(alpha > 0.0f)) throw std::invalid_argument("elu: alpha must be positive");
+}
+void ELU::apply(const float* x, float* y, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : alpha_ * std::expm1(x[i]);
+}
+void ELU::apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha_);
+}
+
+Shape Softmax::setup(const Shape& input) {
+  if (input.size() != 1) throw ShapeError("softmax needs a flat input, got " + shape_string(input));
+  return input;
+}
+
+void Softmax::forward(const Tensor& x, Tensor& y, Mode) {
+  y.reshape(x.shape());
+  const int64_t k = x.row_size();
+  for (int64_t i = 0; i < x.rows(); ++i) {
+    const float* z = x.data() + i * k;
+    float* p = y.data() + i * k;
+    const float zmax = *std::max_element(z, z + k);
+    double sum = 0.0;
+    for (int64_t j = 0; j < k; ++j) sum += (p[j] = std::exp(z[j] - zmax));
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t j = 0; j < k; ++j) p[j] *= inv;
+  }
+}
+
+// dx = y * (dy - <dy, y>) per sample.
+void Softmax::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  dx->reshape(x.shape());
+  const int64_t k = x.row_size();
+  for (int64_t i = 0; i < x.rows(); ++i) {
+    const float* p = y.data() + i * k;
+    const float* g = dy.data() + i * k;
+    double dot = 0.0;
+    for (int64_t j = 0; j < k; ++j) dot += static_cast<double>(g[j]) * p[j];
+    for (int64_t j = 0; j < k; ++j) (*dx)[i * k + j] = p[j] * (g[j] - static_cast<float>(dot));
+  }
 }
 
 void Flatten::forward(const Tensor& x, Tensor& y, Mode) {

@@ -50,6 +50,47 @@ class Tanh : public Activation {
   void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
 };
 
+// max(x, slope * x)
+class LeakyReLU : public Activation {
+ public:
+  LeakyReLU(std::string name, float slope);
+  std::string type() const override { return "leaky_relu"; }
+  std::string describe() const override { return "slope=" + std::to_string(slope_); }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+
+ private:
+  float slope_;
+};
+
+// x for x > 0, alpha (e^x - 1) otherwise (Clevert et al. 2016).
+class ELU : public Activation {
+ public:
+  ELU(std::string name, float alpha);
+  std::string type() const override { return "elu"; }
+  std::string describe() const override { return "alpha=" + std::to_string(alpha_); }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+
+ private:
+  float alpha_;
+};
+
+// Softmax over each sample's values, as a layer (for inference outputs; training uses the fused
+// softmax_cross_entropy loss).
+class Softmax : public Layer {
+ public:
+  using Layer::Layer;
+  std::string type() const override { return "softmax"; }
+  Shape setup(const Shape& input) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+};
+
 // Reshapes (C, H, W) or any per-sample shape to a flat vector; data is untouched.
 class Flatten : public Layer {
  public:

@@ -195,6 +195,10 @@ const std::map<std::string, LayerFactory>& layer_factories() {
       {"sigmoid", [](Section&, const std::string& name) { return std::make_unique<Sigmoid>(name); }},
       {"tanh", [](Section&, const std::string& name) { return std::make_unique<Tanh>(name); }},
       {"flatten", [](Section&, const std::string& name) { return std::make_unique<Flatten>(name); }},
+      {"leaky_relu",
+       [](Section& s, const std::string& name) { return std::make_unique<LeakyReLU>(name, s.get_float("slope", 0.01f)); }},
+      {"elu", [](Section& s, const std::string& name) { return std::make_unique<ELU>(name, s.get_float("alpha", 1.0f)); }},
+      {"softmax", [](Section&, const std::string& name) { return std::make_unique<Softmax>(name); }},
   };
   return factories;
 }

@@ -14,32 +14,94 @@ Tensor& Optimizer::slot(Slots& slots, const std::string& name, const Tensor& lik
   return it->second;
 }
 
+float OptimizerConfig::momentum_or_default() const {
+  if (momentum >= 0.0f) return momentum;
+  return type == "momentum" || type == "nesterov" ? 0.9f : 0.0f;
+}
+
+float OptimizerConfig::epsilon_or_default() const {
+  if (epsilon >= 0.0f) return epsilon;
+  if (type == "adagrad") return 1e-10f;
+  if (type == "adadelta") return 1e-6f;
+  return 1e-8f;  // adam, rmsprop
+}
+
 void Optimizer::step(const std::vector<Param*>& params, float lr) {
   ++step_count_;
   for (Param* p : params) {
     const float* g = p->grad.data();
     const float wd = p->decay ? config_.weight_decay : 0.0f;
-    if (wd != 0.0f) {
+    const float l1 = p->decay ? config_.l1 : 0.0f;
+    if (wd != 0.0f || l1 != 0.0f) {
       decayed_.resize(static_cast<size_t>(p->grad.numel()));
-      for (int64_t i = 0; i < p->grad.numel(); ++i) decayed_[i] = g[i] + wd * p->value[i];
+      for (int64_t i = 0; i < p->grad.numel(); ++i) {
+        const float w = p->value[i];
+        decayed_[i] = g[i] + wd * w + l1 * static_cast<float>((w > 0.0f) - (w < 0.0f));
+      }
       g = decayed_.data();
     }
     update(*p, g, state_[p->name], lr, step_count_);
   }
 }
 
+Sgd::Sgd(const OptimizerConfig& config, bool nesterov)
+    : Optimizer(config), momentum_(config.momentum_or_default()), nesterov_(nesterov) {
+  if (momentum_ < 0.0f || momentum_ >= 1.0f) throw std::invalid_argument("momentum must be in [0, 1)");
+  if (nesterov_ && momentum_ == 0.0f) throw std::invalid_argument("nesterov needs a momentum above 0");
+}
+
 void Sgd::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
   float* w = p.value.data();
   const int64_t n = p.value.numel();
-  if (config_.momentum == 0.0f) {
+  if (momentum_ == 0.0f) {
     for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
     return;
   }
   float* v = slot(slots, "momentum", p.value).data();
-  const float mu = config_.momentum;
+  const float mu = momentum_;
+  if (nesterov_) {
+    for (int64_t i = 0; i < n; ++i) {
+      v[i] = mu * v[i] + g[i];
+      w[i] -= lr * (g[i] + mu * v[i]);
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     v[i] = mu * v[i] + g[i];
     w[i] -= lr * v[i];
+  }
+}
+
+void Adagrad::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
+  float* w = p.value.data();
+  float* s = slot(slots, "sum", p.value).data();
+  const float eps = config_.epsilon_or_default();
+  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
+    s[i] += g[i] * g[i];
+    w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
+  }
+}
+
+void RmsProp::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
+  float* w = p.value.data();
+  float* s = slot(slots, "square_avg", p.value).data();
+  const float d = config_.decay, eps = config_.epsilon_or_default();
+  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
+    s[i] = d * s[i] + (1.0f - d) * g[i] * g[i];
+    w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
+  }
+}
+
+void AdaDelta::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
+  float* w = p.value.data();
+  float* s = slot(slots, "square_avg", p.value).data();
+  float* a = slot(slots, "acc_delta", p.value).data();
+  const float rho = config_.rho, eps = config_.epsilon_or_default();
+  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
+    s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
+    const float u = std::sqrt(a[i] + eps) / std::sqrt(s[i] + eps) * g[i];
+    a[i] = rho * a[i] + (1.0f - rho) * u * u;
+    w[i] -= lr * u;
   }
 }
 
@@ -47,7 +109,7 @@ void Adam::update(Param& p, const float* g, Slots& slots, float lr, int64_t t) {
   float* w = p.value.data();
   float* m = slot(slots, "m", p.value).data();
   float* v = slot(slots, "v", p.value).data();
-  const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon;
+  const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon_or_default();
   const float c1 = 1.0f / (1.0f - static_cast<float>(std::pow(b1, static_cast<double>(t))));
   const float c2 = 1.0f / (1.0f - static_cast<float>(std::pow(b2, static_cast<double>(t))));
   for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
@@ -58,9 +120,15 @@ void Adam::update(Param& p, const float* g, Slots& slots, float lr, int64_t t) {
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
-  if (config.type == "sgd") return std::make_unique<Sgd>(config);
+  if (config.weight_decay < 0.0f || config.l1 < 0.0f) throw std::invalid_argument("regularisation must be >= 0");
+  if (config.type == "sgd" || config.type == "momentum") return std::make_unique<Sgd>(config);
+  if (config.type == "nesterov") return std::make_unique<Sgd>(config, true);
+  if (config.type == "adagrad") return std::make_unique<Adagrad>(config);
+  if (config.type == "rmsprop") return std::make_unique<RmsProp>(config);
+  if (config.type == "adadelta") return std::make_unique<AdaDelta>(config);
   if (config.type == "adam") return std::make_unique<Adam>(config);
-  throw std::invalid_argument("unknown optimizer '" + config.type + "' (expected sgd or adam)");
+  throw std::invalid_argument("unknown optimizer '" + config.type +
+                              "' (expected sgd, momentum, nesterov, adagrad, rmsprop, adadelta or adam)");
 }
 
 }  // namespace shardnet

@@ -12,10 +12,19 @@
 namespace shardnet {
 
 struct OptimizerConfig {
-  std::string type = "sgd";   // sgd | adam
-  float momentum = 0.0f;      // sgd
-  float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;  // adam
-  float weight_decay = 0.0f;  // L2, added to the gradient of parameters with decay = true
+  // sgd | momentum | nesterov | adagrad | rmsprop | adadelta | adam
+  std::string type = "sgd";
+  float momentum = -1.0f;                 // sgd: 0 by default; momentum, nesterov: 0.9 by default
+  float beta1 = 0.9f, beta2 = 0.999f;     // adam
+  float decay = 0.9f;                     // rmsprop: the moving average's decay (Hinton's 0.9)
+  float rho = 0.95f;                      // adadelta
+  float epsilon = -1.0f;                  // < 0: the optimizer's usual value (see kDefaultEpsilon)
+  float weight_decay = 0.0f;              // L2: adds weight_decay * w to the gradient
+  float l1 = 0.0f;                        // L1: adds l1 * sign(w) to the gradient
+  // Both regularisers apply to parameters with decay = true (weights, not biases).
+
+  float momentum_or_default() const;
+  float epsilon_or_default() const;
 };
 
 class Optimizer {
@@ -44,14 +53,50 @@ class Optimizer {
  private:
   int64_t step_count_ = 0;
   std::map<std::string, Slots> state_;
-  std::vector<float> decayed_;  // scratch for gradient + weight decay
+  std::vector<float> decayed_;  // scratch for gradient + regularisation
 };
 
-// SGD with optional (heavy-ball) momentum, as torch.optim.SGD: v = mu v + g; p -= lr v.
+// SGD with optional momentum, as torch.optim.SGD: v = mu v + g; then p -= lr v (heavy ball) or
+// p -= lr (g + mu v) (Nesterov, in Sutskever et al.'s reformulation).
 class Sgd : public Optimizer {
  public:
+  Sgd(const OptimizerConfig& config, bool nesterov = false);
+  std::string type() const override { return config_.type; }
+
+ protected:
+  void update(Param& p, const float* g, Slots& slots, float lr, int64_t t) override;
+
+ private:
+  float momentum_;
+  bool nesterov_;
+};
+
+// Adagrad (Duchi et al. 2011), as torch.optim.Adagrad: s += g^2; p -= lr g / (sqrt(s) + eps).
+class Adagrad : public Optimizer {
+ public:
   using Optimizer::Optimizer;
-  std::string type() const override { return "sgd"; }
+  std::string type() const override { return "adagrad"; }
+
+ protected:
+  void update(Param& p, const float* g, Slots& slots, float lr, int64_t t) override;
+};
+
+// RMSprop (Hinton), as torch.optim.RMSprop: s = d s + (1 - d) g^2; p -= lr g / (sqrt(s) + eps).
+class RmsProp : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  std::string type() const override { return "rmsprop"; }
+
+ protected:
+  void update(Param& p, const float* g, Slots& slots, float lr, int64_t t) override;
+};
+
+// AdaDelta (Zeiler 2012), as torch.optim.Adadelta: s = rho s + (1 - rho) g^2;
+// u = sqrt(a + eps) / sqrt(s + eps) g; a = rho a + (1 - rho) u^2; p -= lr u.
+class AdaDelta : public Optimizer {
+ public:
+  using Optimizer::Optimizer;
+  std::string type() const override { return "adadelta"; }
 
  protected:
   void update(Param& p, const float* g, Slots& slots, float lr, int64_t t) override;

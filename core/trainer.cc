@@ -34,9 +34,24 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
   return LossStats{sums[0], static_cast<int64_t>(sums[1]), static_cast<int64_t>(sums[2])};
 }
 
+// Scales all gradients so that their global L2 norm is at most `max_norm` (every rank holds the
+// same summed gradients, so every rank scales alike).
+void clip_gradients(const std::vector<Param*>& params, float max_norm) {
+  double sum = 0.0;
+  for (const Param* p : params)
+    for (float g : p->grad.span()) sum += static_cast<double>(g) * g;
+  const double norm = std::sqrt(sum);
+  if (norm <= max_norm) return;
+  const float scale = static_cast<float>(max_norm / norm);
+  for (Param* p : params)
+    for (float& g : p->grad.span()) g *= scale;
+}
+
 Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options)
     : net_(net), optimizer_(optimizer), collective_(collective), options_(std::move(options)) {
+  if (options_.lr.kind == "cosine") options_.lr.total_epochs = static_cast<float>(options_.epochs);
   options_.lr.validate();
+  if (options_.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must be >= 0");
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
 }
 
@@ -98,6 +113,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       }
       net_.backward(batch, scale);
       collective_.sum_gradients(params);
+      if (options_.clip_norm > 0.0f) clip_gradients(params, options_.clip_norm);
       optimizer_.step(params, lr);
       epoch_stats.loss_sum += s.loss_sum;
       epoch_stats.correct += s.correct;

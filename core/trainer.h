@@ -59,6 +59,7 @@ struct TrainOptions {
   LrSchedule lr;
   int64_t eval_batch = 500;
   int64_t checkpoint_every = 0;  // steps between checkpoints (0: only at epoch ends and at the stop)
+  float clip_norm = 0.0f;        // rescale the summed gradient to at most this global L2 norm (0: off)
 };
 
 struct StepReport {
@@ -84,6 +85,8 @@ class TrainObserver {
   virtual void on_step(const StepReport&) {}
   virtual void on_epoch(const EpochReport&) {}
 };
+
+void clip_gradients(const std::vector<Param*>& params, float max_norm);
 
 // Scores `source` (this rank's contiguous share of it), summed over ranks.
 LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective);

@@ -34,16 +34,27 @@ int train_command(const Args& args) {
       ("test,t", po::value(&test_path), "test data set (HDF5), scored after every epoch")
       ("epochs,e", po::value(&train.epochs)->default_value(1), "epochs")
       ("batch,b", po::value(&train.global_batch)->default_value(64), "global mini-batch size")
-      ("optimizer", po::value(&opt.type)->default_value("sgd"), "sgd | adam")
+      ("optimizer", po::value(&opt.type)->default_value("sgd"),
+       "sgd | momentum | nesterov | adagrad | rmsprop | adadelta | adam")
       ("lr", po::value(&train.lr.base)->default_value(0.01f, "0.01"), "learning rate")
-      ("momentum", po::value(&opt.momentum)->default_value(0.0f, "0"), "SGD momentum")
+      ("momentum", po::value(&opt.momentum)->default_value(-1.0f, "0 for sgd, 0.9 for momentum and nesterov"),
+       "momentum")
       ("beta1", po::value(&opt.beta1)->default_value(0.9f, "0.9"), "Adam beta1")
       ("beta2", po::value(&opt.beta2)->default_value(0.999f, "0.999"), "Adam beta2")
-      ("epsilon", po::value(&opt.epsilon)->default_value(1e-8f, "1e-8"), "Adam epsilon")
+      ("epsilon", po::value(&opt.epsilon)->default_value(-1.0f, "adam, rmsprop 1e-8; adagrad 1e-10; adadelta 1e-6"),
+       "epsilon of the adaptive optimizers")
+      ("decay", po::value(&opt.decay)->default_value(0.9f, "0.9"), "RMSprop's moving-average decay")
+      ("rho", po::value(&opt.rho)->default_value(0.95f, "0.95"), "AdaDelta's rho")
+      ("l1", po::value(&opt.l1)->default_value(0.0f, "0"), "L1 regularisation (weights, not biases)")
+      ("clip-norm", po::value(&train.clip_norm)->default_value(0.0f, "0"),
+       "clip the gradient to this global L2 norm (0: off)")
       ("weight-decay", po::value(&opt.weight_decay)->default_value(0.0f, "0"), "L2 weight decay (weights, not biases)")
-      ("lr-schedule", po::value(&train.lr.kind)->default_value("constant"), "constant | step")
+      ("lr-schedule", po::value(&train.lr.kind)->default_value("constant"), "constant | step | exponential | cosine")
+      ("warmup-epochs", po::value(&train.lr.warmup_epochs)->default_value(0.0f, "0"),
+       "linear warm-up from lr/10 over this many epochs")
       ("lr-step", po::value(&train.lr.step_epochs)->default_value(1.0f, "1"), "step: epochs between decays")
-      ("lr-gamma", po::value(&train.lr.gamma)->default_value(0.1f, "0.1"), "step: decay factor")
+      ("lr-gamma", po::value(&train.lr.gamma)->default_value(0.1f, "0.1"),
+       "step: factor per step; exponential: factor per epoch")
       ("seed", po::value(&train.seed)->default_value(1), "seed for initialisation and shuffling")
       ("max-steps", po::value(&train.max_steps)->default_value(0), "stop after this many steps (0: no limit)")
       ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")

@@ -42,6 +42,32 @@ TEST(Activation, GradientsMatchFiniteDifferences) {
   check_layer_gradients(tanh_layer, random_tensor({3, 6}, 3, -2.0f, 2.0f));
 }
 
+TEST(Activation, LeakyReluEluSoftmax) {
+  Tensor x({1, 2});
+  x[0] = -2.0f;
+  x[1] = 1.5f;
+  Tensor y;
+  LeakyReLU leaky("leaky", 0.1f);
+  leaky.forward(x, y, Mode::kEval);
+  EXPECT_FLOAT_EQ(y[0], -0.2f);
+  EXPECT_FLOAT_EQ(y[1], 1.5f);
+  ELU elu("elu", 1.0f);
+  elu.forward(x, y, Mode::kEval);
+  EXPECT_NEAR(y[0], std::exp(-2.0) - 1.0, 1e-6);
+  EXPECT_FLOAT_EQ(y[1], 1.5f);
+  Softmax softmax("softmax");
+  softmax.setup({2});
+  softmax.forward(x, y, Mode::kEval);
+  EXPECT_NEAR(y[1], std::exp(1.5) / (std::exp(1.5) + std::exp(-2.0)), 1e-6);
+  EXPECT_THROW(softmax.setup({2, 2}), ShapeError);
+
+  leaky.setup({6});
+  check_layer_gradients(leaky, distinct_tensor({3, 6}, 5, 0.05f));
+  elu.setup({6});
+  check_layer_gradients(elu, distinct_tensor({3, 6}, 6, 0.05f));
+  check_layer_gradients(softmax, random_tensor({3, 5}, 7, -2.0f, 2.0f));
+}
+
 TEST(Flatten, KeepsDataAndGradients) {
   Flatten flatten("flatten");
   EXPECT_EQ(flatten.setup({2, 3, 4}), Shape({24}));

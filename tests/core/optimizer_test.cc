@@ -62,6 +62,74 @@ TEST(Adam, StepsByHand) {
   EXPECT_NEAR(p.value[0], 0.99 - 0.01 * mhat / (std::sqrt(vhat) + 1e-8), 1e-6);
 }
 
+// Runs two steps of optimizer `type` on one scalar with gradients 0.5 then -0.25 from w = 1.
+std::vector<float> two_steps(OptimizerConfig c, float lr) {
+  auto opt = make_optimizer(c);
+  Param p = scalar_param(1.0f, 0.5f);
+  std::vector<float> w;
+  opt->step({&p}, lr);
+  w.push_back(p.value[0]);
+  p.grad[0] = -0.25f;
+  opt->step({&p}, lr);
+  w.push_back(p.value[0]);
+  return w;
+}
+
+TEST(Optimizer, NesterovByHand) {
+  OptimizerConfig c;
+  c.type = "nesterov";  // momentum 0.9 by default
+  const auto w = two_steps(c, 0.1f);
+  // v1 = 0.5, w1 = 1 - 0.1 (0.5 + 0.45) = 0.905; v2 = 0.45 - 0.25 = 0.2, w2 = 0.905 - 0.1 (-0.25 + 0.18)
+  EXPECT_NEAR(w[0], 0.905, 1e-6);
+  EXPECT_NEAR(w[1], 0.905 + 0.007, 1e-6);
+  c.type = "momentum";
+  const auto m = two_steps(c, 0.1f);
+  EXPECT_NEAR(m[0], 0.95, 1e-6);            // v1 = 0.5
+  EXPECT_NEAR(m[1], 0.95 - 0.1 * 0.2, 1e-6);  // v2 = 0.45 - 0.25
+}
+
+TEST(Optimizer, AdagradByHand) {
+  OptimizerConfig c;
+  c.type = "adagrad";
+  const auto w = two_steps(c, 0.1f);
+  // s1 = 0.25, w1 = 1 - 0.1 * 0.5 / 0.5; s2 = 0.3125, w2 = w1 + 0.1 * 0.25 / sqrt(0.3125)
+  EXPECT_NEAR(w[0], 0.9, 1e-6);
+  EXPECT_NEAR(w[1], 0.9 + 0.025 / std::sqrt(0.3125), 1e-6);
+}
+
+TEST(Optimizer, RmsPropByHand) {
+  OptimizerConfig c;
+  c.type = "rmsprop";  // decay 0.9
+  const auto w = two_steps(c, 0.01f);
+  const double s1 = 0.1 * 0.25, s2 = 0.9 * s1 + 0.1 * 0.0625;
+  EXPECT_NEAR(w[0], 1.0 - 0.01 * 0.5 / (std::sqrt(s1) + 1e-8), 1e-6);
+  EXPECT_NEAR(w[1], w[0] + 0.01 * 0.25 / (std::sqrt(s2) + 1e-8), 1e-6);
+}
+
+TEST(Optimizer, AdaDeltaByHand) {
+  OptimizerConfig c;
+  c.type = "adadelta";  // rho 0.95, eps 1e-6
+  const auto w = two_steps(c, 1.0f);
+  const double rho = 0.95, eps = 1e-6;
+  double s = (1 - rho) * 0.25, a = 0.0;
+  double u = std::sqrt(a + eps) / std::sqrt(s + eps) * 0.5;
+  a = (1 - rho) * u * u;
+  const double w1 = 1.0 - u;
+  s = rho * s + (1 - rho) * 0.0625;
+  u = std::sqrt(a + eps) / std::sqrt(s + eps) * -0.25;
+  EXPECT_NEAR(w[0], w1, 1e-6);
+  EXPECT_NEAR(w[1], w1 - u, 1e-6);
+}
+
+TEST(Optimizer, L1AddsTheSignOfTheWeight) {
+  OptimizerConfig c;
+  c.l1 = 0.1f;
+  auto sgd = make_optimizer(c);
+  Param w = scalar_param(-2.0f, 0.0f, true);
+  sgd->step({&w}, 1.0f);
+  EXPECT_FLOAT_EQ(w.value[0], -1.9f);
+}
+
 TEST(Optimizer, FactoryRejectsUnknownType) {
   OptimizerConfig c;
   c.type = "adamw";

@@ -141,6 +141,44 @@ class RecordingSink : public CheckpointSink {
   Net& net_;
 };
 
+TEST(LrSchedule, Shapes) {
+  LrSchedule s;
+  s.base = 1.0f;
+  EXPECT_FLOAT_EQ(s.at(3.7), 1.0f);
+  s.kind = "step";
+  s.step_epochs = 2.0f;
+  s.gamma = 0.5f;
+  EXPECT_FLOAT_EQ(s.at(1.9), 1.0f);
+  EXPECT_FLOAT_EQ(s.at(2.0), 0.5f);
+  EXPECT_FLOAT_EQ(s.at(5.0), 0.25f);
+  s.kind = "exponential";
+  EXPECT_NEAR(s.at(1.5), std::pow(0.5, 1.5), 1e-6);
+  s.kind = "cosine";
+  s.total_epochs = 10.0f;
+  EXPECT_FLOAT_EQ(s.at(0.0), 1.0f);
+  EXPECT_NEAR(s.at(5.0), 0.5, 1e-6);
+  EXPECT_NEAR(s.at(10.0), 0.0, 1e-6);
+  s.kind = "constant";
+  s.warmup_epochs = 2.0f;
+  EXPECT_NEAR(s.at(0.0), 0.1, 1e-6);
+  EXPECT_NEAR(s.at(1.0), 0.55, 1e-6);
+  EXPECT_FLOAT_EQ(s.at(2.0), 1.0f);
+  s.kind = "linear";
+  EXPECT_THROW(s.validate(), std::invalid_argument);
+}
+
+TEST(Trainer, ClipsTheGlobalGradientNorm) {
+  Param a{"a", Tensor({2}), Tensor({2}), true}, b{"b", Tensor({1}), Tensor({1}), true};
+  a.grad[0] = 3.0f;
+  a.grad[1] = 0.0f;
+  b.grad[0] = 4.0f;  // norm 5
+  clip_gradients({&a, &b}, 1.0f);
+  EXPECT_FLOAT_EQ(a.grad[0], 0.6f);
+  EXPECT_FLOAT_EQ(b.grad[0], 0.8f);
+  clip_gradients({&a, &b}, 2.0f);  // already within
+  EXPECT_FLOAT_EQ(b.grad[0], 0.8f);
+}
+
 TEST(Trainer, CheckpointsPeriodicallyAtEpochEndsAndAtTheStop) {
   auto net = parse_model(kMlp, "mlp");
   net->initialize(1);
