@@ -11,6 +11,8 @@ struct Batch {
   Tensor data;                  // (n, ...) inputs
   std::vector<int32_t> labels;  // (n) class ids, for classification losses
   Tensor targets;               // (n, ...) real targets, for regression losses
+  std::vector<int64_t> rows;    // data-set index of each sample: keys per-sample randomness
+  int64_t epoch = 0;
   int64_t size() const { return data.rows(); }
 };
 

@@ -2,6 +2,7 @@
 // The layer interface: a differentiable function of one input with optional named parameters.
 // Shapes passed to setup() are per sample (no batch dimension); tensors carry the batch first.
 #include <cstdint>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -11,6 +12,18 @@
 namespace shardnet {
 
 enum class Mode { kTrain, kEval };
+
+class Collective;
+
+// What a layer may need to know about the step beyond its input: the run's seed, the epoch and
+// the data-set index of each sample (randomness is keyed by these, never by rank or position), and
+// the collective for layers that reduce across ranks. Owned by the Net, updated every batch.
+struct StepContext {
+  uint64_t seed = 0;
+  int64_t epoch = 0;
+  std::span<const int64_t> rows;
+  Collective* collective = nullptr;  // null: one process
+};
 
 // A learnable tensor and its gradient. `decay` says whether weight decay applies (weights yes,
 // biases no, as Caffe's decay_mult = 0 for biases).
@@ -47,6 +60,9 @@ class Layer {
   virtual void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) = 0;
 
   virtual std::vector<Param*> params() { return {}; }
+  // State that is not learned but must be checkpointed (e.g. BatchNorm's running statistics).
+  virtual std::vector<Param*> buffers() { return {}; }
+  void bind(const StepContext* context) { context_ = context; }
   // A one-line description of the configuration, e.g. "filters=32 size=5 stride=1 pad=2".
   virtual std::string describe() const { return ""; }
 
@@ -57,6 +73,9 @@ class Layer {
     s.insert(s.end(), sample.begin(), sample.end());
     return s;
   }
+
+ protected:
+  const StepContext* context_ = nullptr;
 
  private:
   std::string name_;

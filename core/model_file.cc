@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "core/activation.h"
+#include "core/augment.h"
+#include "core/batchnorm.h"
+#include "core/dropout.h"
 #include "core/conv2d.h"
 #include "core/dense.h"
 #include "core/pooling.h"
@@ -199,6 +202,17 @@ const std::map<std::string, LayerFactory>& layer_factories() {
        [](Section& s, const std::string& name) { return std::make_unique<LeakyReLU>(name, s.get_float("slope", 0.01f)); }},
       {"elu", [](Section& s, const std::string& name) { return std::make_unique<ELU>(name, s.get_float("alpha", 1.0f)); }},
       {"softmax", [](Section&, const std::string& name) { return std::make_unique<Softmax>(name); }},
+      {"batchnorm",
+       [](Section& s, const std::string& name) {
+         return std::make_unique<BatchNorm>(
+             name, BatchNormConfig{s.get_float("momentum", 0.1f), s.get_float("epsilon", 1e-5f), read_bool(s, "sync", true)});
+       }},
+      {"dropout",
+       [](Section& s, const std::string& name) { return std::make_unique<Dropout>(name, s.get_float("rate", 0.5f)); }},
+      {"augment",
+       [](Section& s, const std::string& name) {
+         return std::make_unique<Augment>(name, s.get_int("shift", 0), read_bool(s, "flip", false));
+       }},
   };
   return factories;
 }

@@ -16,6 +16,7 @@ Net::Net(Shape input_shape) : input_shape_(std::move(input_shape)) {
 }
 
 void Net::add(std::unique_ptr<Layer> layer) {
+  layer->bind(&context_);
   shapes_.push_back(layer->setup(shapes_.back()));
   layers_.push_back(std::move(layer));
   outputs_.emplace_back();
@@ -28,6 +29,7 @@ void Net::set_loss(std::unique_ptr<Loss> loss) {
 }
 
 void Net::initialize(uint64_t seed) {
+  context_.seed = seed;
   for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->initialize(hash_key(seed, 0x1a7e5, i));
 }
 
@@ -35,6 +37,14 @@ std::vector<Param*> Net::params() {
   std::vector<Param*> all;
   for (auto& layer : layers_) {
     for (Param* p : layer->params()) all.push_back(p);
+  }
+  return all;
+}
+
+std::vector<Param*> Net::buffers() {
+  std::vector<Param*> all;
+  for (auto& layer : layers_) {
+    for (Param* p : layer->buffers()) all.push_back(p);
   }
   return all;
 }
@@ -58,6 +68,8 @@ const Tensor& Net::forward(const Tensor& x, Mode mode) {
 
 LossStats Net::forward_loss(const Batch& batch, Mode mode) {
   if (!loss_) throw std::logic_error("the model has no loss layer");
+  context_.epoch = batch.epoch;
+  context_.rows = batch.rows;
   return loss_->forward(forward(batch.data, mode), batch);
 }
 

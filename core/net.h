@@ -19,6 +19,8 @@ class Net {
   void set_loss(std::unique_ptr<Loss> loss);
   // Draws every layer's initial parameters; layer i uses a stream derived from (seed, i).
   void initialize(uint64_t seed);
+  // The seed that keys per-sample randomness (dropout masks, augmentation); initialize() sets it too.
+  void set_seed(uint64_t seed) { context_.seed = seed; }
 
   const Shape& input_shape() const { return input_shape_; }
   const Shape& output_shape() const { return shapes_.back(); }
@@ -27,6 +29,9 @@ class Net {
   Layer& layer(size_t i) { return *layers_[i]; }
   Loss* loss() { return loss_.get(); }
   std::vector<Param*> params();
+  std::vector<Param*> buffers();
+  // Layers that reduce across ranks (SyncBatchNorm) use this; null or unset: one process.
+  void set_collective(Collective* collective) { context_.collective = collective; }
   int64_t param_count();
 
   // Runs the layers; the result stays valid until the next forward.
@@ -37,6 +42,7 @@ class Net {
   void backward(const Batch& batch, float scale);
 
  private:
+  StepContext context_;
   Shape input_shape_;
   std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i + 1] = output of layer i
   std::vector<std::unique_ptr<Layer>> layers_;

@@ -13,6 +13,14 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 }  // namespace
 
+// Reads the rows of `step` into `batch` and records which rows and epoch they are.
+void read_step(BatchSource& source, const ShardSampler& sampler, int64_t epoch, int64_t step, Batch& batch) {
+  const auto rows = sampler.rows(step);
+  source.read(rows, batch);
+  batch.rows.assign(rows.begin(), rows.end());
+  batch.epoch = epoch;
+}
+
 LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective) {
   int64_t first, last;
   shard_range(source.size(), collective.rank(), collective.world_size(), first, last);
@@ -24,6 +32,7 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
     rows.resize(static_cast<size_t>(end - begin));
     for (int64_t i = begin; i < end; ++i) rows[i - begin] = i;
     source.read(rows, batch);
+    batch.rows = rows;
     const LossStats s = net.forward_loss(batch, Mode::kEval);
     total.loss_sum += s.loss_sum;
     total.correct += s.correct;
@@ -52,6 +61,8 @@ Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOp
   if (options_.lr.kind == "cosine") options_.lr.total_epochs = static_cast<float>(options_.epochs);
   options_.lr.validate();
   if (options_.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must be >= 0");
+  net_.set_seed(options_.seed);
+  net_.set_collective(&collective_);
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
 }
 
@@ -91,7 +102,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
     int64_t steps_done = 0;
     // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
     std::future<void> next =
-        std::async(std::launch::async, [&] { train.read(sampler.rows(first_step), buffers[first_step % 2]); });
+        std::async(std::launch::async, [&] { read_step(train, sampler, epoch, first_step, buffers[first_step % 2]); });
     int64_t step = first_step;
     for (; step < steps && !stop_requested(); ++step) {
       const auto wait_start = Clock::now();
@@ -101,7 +112,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       const bool more = step + 1 < steps && (options_.max_steps == 0 || global_step + 1 < options_.max_steps);
       if (more) {
         next = std::async(std::launch::async,
-                          [&, step] { train.read(sampler.rows(step + 1), buffers[(step + 1) % 2]); });
+                          [&, step] { read_step(train, sampler, epoch, step + 1, buffers[(step + 1) % 2]); });
       }
       const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(step) / steps);
       const LossStats s = net_.forward_loss(batch, Mode::kTrain);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/batch.h"
+#include "core/collective.h"
 #include "core/lr_schedule.h"
 #include "core/net.h"
 #include "core/optimizer.h"
@@ -26,17 +27,6 @@ class BatchSource {
   virtual void read(std::span<const int64_t> rows, Batch& batch) = 0;
 };
 
-// How ranks combine results. The default is one process: nothing to combine.
-class Collective {
- public:
-  virtual ~Collective() = default;
-  virtual int rank() const { return 0; }
-  virtual int world_size() const { return 1; }
-  // Sums the gradients over ranks (each rank's are already scaled by 1 / global batch).
-  virtual void sum_gradients(const std::vector<Param*>& params) {}
-  // Element-wise sum over ranks, in place.
-  virtual void sum(std::span<double> values) {}
-};
 
 // Where a run stands: the next step to take (step within its epoch, and steps taken in all).
 struct TrainPosition {

@@ -30,6 +30,20 @@ std::set<std::string> datasets_under(hid_t file, const std::string& group, const
   return names;
 }
 
+// Reads every tensor of `wanted` from `group`/<name>; the group must hold exactly those.
+void load_tensors(hid_t root, const std::string& group, const std::string& what, const std::vector<Param*>& wanted,
+                  const std::string& path) {
+  std::set<std::string> stored = datasets_under(root, group, path);
+  for (Param* p : wanted) {
+    if (!stored.count(p->name)) throw Hdf5Error(path + ": has no " + what + " '" + p->name + "' that the model needs");
+    read_float_dataset(root, group + "/" + p->name, dims_of(p->value), p->value.data(), path);
+    stored.erase(p->name);
+  }
+  if (!stored.empty()) {
+    throw Hdf5Error(path + ": holds " + what + " '" + *stored.begin() + "' that the model does not have");
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimizer, const CheckpointMeta& meta) {
@@ -47,6 +61,7 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
     write_int_attribute(root, "world_size", meta.world_size);
     for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
+    for (Param* b : net.buffers()) write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
     if (optimizer != nullptr) {
       auto& state = const_cast<Optimizer*>(optimizer)->state();
       for (const auto& [param, slots] : state) {
@@ -89,15 +104,8 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
   meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
   meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
 
-  std::set<std::string> stored = datasets_under(root, "/params", path);
-  for (Param* p : net.params()) {
-    if (!stored.count(p->name)) throw Hdf5Error(path + ": has no parameter '" + p->name + "' that the model needs");
-    read_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data(), path);
-    stored.erase(p->name);
-  }
-  if (!stored.empty()) {
-    throw Hdf5Error(path + ": holds parameter '" + *stored.begin() + "' that the model does not have");
-  }
+  load_tensors(root, "/params", "parameter", net.params(), path);
+  load_tensors(root, "/buffers", "buffer", net.buffers(), path);
   if (optimizer != nullptr && has_link(root, "/optimizer")) {
     auto& state = optimizer->state();
     state.clear();

@@ -4,6 +4,7 @@
 //                      epoch, step (the next step within that epoch), global_step, global_batch,
 //                      seed, world_size
 //   /params/<layer>/<name>            float32, as the layer holds it
+//   /buffers/<layer>/<name>           non-learned state, e.g. BatchNorm's running statistics
 //   /optimizer/<layer>/<name>/<slot>  optimizer state; attribute "step_count" on /optimizer
 // Written to "<path>.tmp", flushed, then renamed: a crash never leaves a half-written file under
 // the real name.

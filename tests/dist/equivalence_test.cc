@@ -50,6 +50,12 @@ const char* kCnn =
     "[conv] filters = 64 size = 5 pad = 2\n[relu]\n[maxpool] size = 2\n[dense] outputs = 512\n[relu]\n"
     "[dense] outputs = 10\n[softmax_cross_entropy]\n";
 
+// SyncBatchNorm, dropout and augmentation: every source of batch coupling and randomness.
+const char* kCnnBnDropout =
+    "[input] shape = 1,28,28\n[augment] shift = 2 flip = 1\n[conv] filters = 8 size = 5 pad = 2\n[batchnorm]\n"
+    "[relu]\n[maxpool] size = 2\n[conv] filters = 16 size = 3 pad = 1\n[batchnorm]\n[relu]\n[maxpool] size = 2\n"
+    "[dense] outputs = 64\n[batchnorm]\n[relu]\n[dropout] rate = 0.3\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+
 std::vector<float> train(const char* model, const std::string& optimizer, Collective& collective, int64_t& rows_read,
                          size_t* buckets = nullptr) {
   auto net = parse_model(model, "model");
@@ -70,6 +76,7 @@ std::vector<float> train(const char* model, const std::string& optimizer, Collec
   rows_read = data.rows_read();
   std::vector<float> flat;
   for (Param* p : net->params()) flat.insert(flat.end(), p->value.span().begin(), p->value.span().end());
+  for (Param* b : net->buffers()) flat.insert(flat.end(), b->value.span().begin(), b->value.span().end());
   return flat;
 }
 
@@ -109,6 +116,9 @@ TEST(Equivalence, MlpSgdMomentum) { expect_equivalent("MLP", kMlp, "sgd", 4 << 2
 TEST(Equivalence, MlpAdamSmallBuckets) { expect_equivalent("MLP", kMlp, "adam", 64 << 10); }
 TEST(Equivalence, CnnSgdMomentum) { expect_equivalent("CNN", kCnn, "sgd", 4 << 20); }
 TEST(Equivalence, CnnAdam) { expect_equivalent("CNN", kCnn, "adam", 1 << 20); }
+TEST(Equivalence, SyncBatchNormDropoutAugment) {
+  expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 20);
+}
 
 TEST(Consistency, MismatchNamesTheRanks) {
   const std::string value = world->rank() == 1 ? "other" : "same";

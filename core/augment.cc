@@ -1,0 +1,94 @@
+#include "core/augment.h"
+
+#include <algorithm>
+#include <cassert>
+#include <stdexcept>
+
+#include "core/random.h"
+
+namespace shardnet {
+
+Augment::Augment(std::string name, int64_t shift, bool flip) : Layer(std::move(name)), shift_(shift), flip_(flip) {
+  if (shift < 0) throw std::invalid_argument("augment: shift must be >= 0");
+}
+
+Shape Augment::setup(const Shape& input) {
+  if (input.size() != 3) {
+    throw ShapeError("augment needs a (channels, height, width) input, got " + shape_string(input));
+  }
+  channels_ = input[0];
+  height_ = input[1];
+  width_ = input[2];
+  return input;
+}
+
+Augment::Draw Augment::draw(int64_t sample_row) const {
+  CounterRng rng(hash_key(context_->seed, 0xa06e47, static_cast<uint64_t>(context_->epoch)), static_cast<uint64_t>(sample_row));
+  const uint64_t span = static_cast<uint64_t>(2 * shift_ + 1);
+  Draw d;
+  d.dy = static_cast<int64_t>(rng.below(span)) - shift_;
+  d.dx = static_cast<int64_t>(rng.below(span)) - shift_;
+  d.flip = flip_ && rng.below(2) == 1;
+  return d;
+}
+
+void Augment::forward(const Tensor& x, Tensor& y, Mode mode) {
+  y.reshape(x.shape());
+  if (mode == Mode::kEval) {
+    std::copy_n(x.data(), x.numel(), y.data());
+    draws_.clear();
+    return;
+  }
+  assert(context_ != nullptr && static_cast<int64_t>(context_->rows.size()) == x.rows());
+  const int64_t plane = height_ * width_;
+  draws_.resize(static_cast<size_t>(x.rows()));
+  y.zero();
+  for (int64_t i = 0; i < x.rows(); ++i) {
+    const Draw d = draws_[i] = draw(context_->rows[i]);
+    for (int64_t c = 0; c < channels_; ++c) {
+      const float* in = x.data() + (i * channels_ + c) * plane;
+      float* out = y.data() + (i * channels_ + c) * plane;
+      // out(h, w) = in(h + dy, w' + dx) with w' = w or width - 1 - w (flip), zero outside.
+      for (int64_t h = 0; h < height_; ++h) {
+        const int64_t sh = h + d.dy;
+        if (sh < 0 || sh >= height_) continue;
+        for (int64_t w = 0; w < width_; ++w) {
+          const int64_t sw = (d.flip ? width_ - 1 - w : w) + d.dx;
+          if (sw >= 0 && sw < width_) out[h * width_ + w] = in[sh * width_ + sw];
+        }
+      }
+    }
+  }
+}
+
+void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  dx->reshape(x.shape());
+  if (draws_.empty()) {
+    std::copy_n(dy.data(), dy.numel(), dx->data());
+    return;
+  }
+  dx->zero();
+  const int64_t plane = height_ * width_;
+  for (int64_t i = 0; i < x.rows(); ++i) {
+    const Draw d = draws_[i];
+    for (int64_t c = 0; c < channels_; ++c) {
+      const float* g = dy.data() + (i * channels_ + c) * plane;
+      float* out = dx->data() + (i * channels_ + c) * plane;
+      for (int64_t h = 0; h < height_; ++h) {
+        const int64_t sh = h + d.dy;
+        if (sh < 0 || sh >= height_) continue;
+        for (int64_t w = 0; w < width_; ++w) {
+          const int64_t sw = (d.flip ? width_ - 1 - w : w) + d.dx;
+          if (sw >= 0 && sw < width_) out[sh * width_ + sw] += g[h * width_ + w];
+        }
+      }
+    }
+  }
+}
+
+std::string Augment::describe() const {
+  return "shift=" + std::to_string(shift_) + (flip_ ? " flip" : "");
+}
+
+}  // namespace shardnet

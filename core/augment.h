@@ -1,0 +1,32 @@
+#pragma once
+// Image augmentation as the first layer of a model, active in training only: each sample is shifted
+// by up to `shift` pixels in each direction (a random crop of the image padded with zeros) and, with
+// `flip`, mirrored left-right with probability 1/2. The draws are keyed by (seed, epoch, sample
+// index), as dropout's are, so every rank count sees the same augmented batch.
+#include "core/layer.h"
+
+namespace shardnet {
+
+class Augment : public Layer {
+ public:
+  Augment(std::string name, int64_t shift, bool flip);
+  std::string type() const override { return "augment"; }
+  Shape setup(const Shape& input) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::string describe() const override;
+
+ private:
+  struct Draw {
+    int64_t dy, dx;
+    bool flip;
+  };
+  Draw draw(int64_t sample_row) const;
+
+  int64_t shift_;
+  bool flip_;
+  int64_t channels_ = 0, height_ = 0, width_ = 0;
+  std::vector<Draw> draws_;  // of the last training batch
+};
+
+}  // namespace shardnet

@@ -1,0 +1,141 @@
+#include "core/batchnorm.h"
+
+#include <cassert>
+#include <cmath>
+
+#include "core/collective.h"
+
+namespace shardnet {
+
+BatchNorm::BatchNorm(std::string name, const BatchNormConfig& config) : Layer(std::move(name)), config_(config) {
+  if (!(config.momentum >= 0.0f && config.momentum <= 1.0f)) throw std::invalid_argument("batchnorm: momentum must be in [0, 1]");
+  if (!(config.epsilon > 0.0f)) throw std::invalid_argument("batchnorm: epsilon must be positive");
+}
+
+Shape BatchNorm::setup(const Shape& input) {
+  if (input.size() == 1) {
+    channels_ = input[0];
+    spatial_ = 1;
+  } else if (input.size() == 3) {
+    channels_ = input[0];
+    spatial_ = input[1] * input[2];
+  } else {
+    throw ShapeError("batchnorm needs a flat (features) or (channels, height, width) input, got " + shape_string(input));
+  }
+  auto make = [&](const char* what, float value, bool learnable) {
+    Param p{name() + "/" + what, Tensor({channels_}), learnable ? Tensor({channels_}) : Tensor(), false};
+    p.value.fill(value);
+    if (learnable) p.grad.zero();
+    return p;
+  };
+  gamma_ = make("gamma", 1.0f, true);
+  beta_ = make("beta", 0.0f, true);
+  running_mean_ = make("running_mean", 0.0f, false);
+  running_var_ = make("running_var", 1.0f, false);
+  return input;
+}
+
+void BatchNorm::reduce(std::vector<double>& values) const {
+  if (config_.sync && context_ != nullptr && context_->collective != nullptr) context_->collective->sum(values);
+}
+
+void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
+  const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
+  y.reshape(x.shape());
+  if (mode == Mode::kEval) {
+    for (int64_t c = 0; c < c_n; ++c) {
+      const float scale = gamma_.value[c] / std::sqrt(running_var_.value[c] + config_.epsilon);
+      const float shift = beta_.value[c] - running_mean_.value[c] * scale;
+      for (int64_t i = 0; i < n; ++i) {
+        const float* in = x.data() + (i * c_n + c) * s_n;
+        float* out = y.data() + (i * c_n + c) * s_n;
+        for (int64_t s = 0; s < s_n; ++s) out[s] = in[s] * scale + shift;
+      }
+    }
+    return;
+  }
+  // sums_ = [sum x per channel, sum x^2 per channel, count]
+  sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = 0; c < c_n; ++c) {
+      const float* in = x.data() + (i * c_n + c) * s_n;
+      double s1 = 0.0, s2 = 0.0;
+      for (int64_t s = 0; s < s_n; ++s) {
+        s1 += in[s];
+        s2 += static_cast<double>(in[s]) * in[s];
+      }
+      sums_[c] += s1;
+      sums_[c_n + c] += s2;
+    }
+  }
+  sums_[2 * c_n] = static_cast<double>(n * s_n);
+  reduce(sums_);
+  count_ = sums_[2 * c_n];
+  xhat_.reshape(x.shape());
+  inv_std_.resize(static_cast<size_t>(c_n));
+  const float m = config_.momentum;
+  for (int64_t c = 0; c < c_n; ++c) {
+    const double mean = sums_[c] / count_;
+    const double var = std::max(sums_[c_n + c] / count_ - mean * mean, 0.0);
+    const float inv_std = static_cast<float>(1.0 / std::sqrt(var + config_.epsilon));
+    inv_std_[c] = inv_std;
+    const float g = gamma_.value[c], b = beta_.value[c], mu = static_cast<float>(mean);
+    for (int64_t i = 0; i < n; ++i) {
+      const float* in = x.data() + (i * c_n + c) * s_n;
+      float* xh = xhat_.data() + (i * c_n + c) * s_n;
+      float* out = y.data() + (i * c_n + c) * s_n;
+      for (int64_t s = 0; s < s_n; ++s) {
+        xh[s] = (in[s] - mu) * inv_std;
+        out[s] = g * xh[s] + b;
+      }
+    }
+    const double unbiased = count_ > 1.0 ? var * count_ / (count_ - 1.0) : var;
+    running_mean_.value[c] = (1.0f - m) * running_mean_.value[c] + m * mu;
+    running_var_.value[c] = (1.0f - m) * running_var_.value[c] + m * static_cast<float>(unbiased);
+  }
+}
+
+void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  assert(xhat_.numel() == x.numel());  // backward follows a training-mode forward
+  const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
+  // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients
+  // (summed over ranks later with all gradients); the reduced ones shape dx.
+  sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = 0; c < c_n; ++c) {
+      const float* g = dy.data() + (i * c_n + c) * s_n;
+      const float* xh = xhat_.data() + (i * c_n + c) * s_n;
+      double s1 = 0.0, s2 = 0.0;
+      for (int64_t s = 0; s < s_n; ++s) {
+        s1 += g[s];
+        s2 += static_cast<double>(g[s]) * xh[s];
+      }
+      sums_[c] += s1;
+      sums_[c_n + c] += s2;
+    }
+  }
+  for (int64_t c = 0; c < c_n; ++c) {
+    beta_.grad[c] = static_cast<float>(sums_[c]);
+    gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);
+  }
+  if (dx == nullptr) return;
+  reduce(sums_);
+  dx->reshape(x.shape());
+  for (int64_t c = 0; c < c_n; ++c) {
+    const float mean_dy = static_cast<float>(sums_[c] / count_);
+    const float mean_dy_xhat = static_cast<float>(sums_[c_n + c] / count_);
+    const float k = gamma_.value[c] * inv_std_[c];
+    for (int64_t i = 0; i < n; ++i) {
+      const float* g = dy.data() + (i * c_n + c) * s_n;
+      const float* xh = xhat_.data() + (i * c_n + c) * s_n;
+      float* d = dx->data() + (i * c_n + c) * s_n;
+      for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - xh[s] * mean_dy_xhat);
+    }
+  }
+}
+
+std::string BatchNorm::describe() const {
+  return "momentum=" + std::to_string(config_.momentum) + (config_.sync ? " sync" : " per-rank");
+}
+
+}  // namespace shardnet

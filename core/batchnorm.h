@@ -1,0 +1,44 @@
+#pragma once
+// Batch normalisation (Ioffe & Szegedy 2015) per feature of a flat input or per channel of a
+// (C, H, W) map: batch statistics in training, running averages in evaluation, learnable scale
+// (gamma) and shift (beta). With `sync`, the statistics are summed over all ranks (SyncBatchNorm),
+// so a multi-rank run normalises exactly as one process with the whole batch; without it each rank
+// uses its own slice (less communication, not equivalent).
+#include "core/layer.h"
+
+namespace shardnet {
+
+struct BatchNormConfig {
+  float momentum = 0.1f;  // running = (1 - momentum) running + momentum batch (PyTorch's convention)
+  float epsilon = 1e-5f;
+  bool sync = true;
+};
+
+class BatchNorm : public Layer {
+ public:
+  BatchNorm(std::string name, const BatchNormConfig& config);
+  std::string type() const override { return "batchnorm"; }
+  Shape setup(const Shape& input) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::vector<Param*> params() override { return {&gamma_, &beta_}; }
+  std::vector<Param*> buffers() override { return {&running_mean_, &running_var_}; }
+  std::string describe() const override;
+
+  Param& gamma() { return gamma_; }
+  Param& beta() { return beta_; }
+
+ private:
+  // Sums `values` over ranks when synchronised and a collective is bound.
+  void reduce(std::vector<double>& values) const;
+
+  BatchNormConfig config_;
+  int64_t channels_ = 0, spatial_ = 1;  // features per sample = channels_ * spatial_
+  Param gamma_, beta_, running_mean_, running_var_;
+  Tensor xhat_;
+  std::vector<float> inv_std_;
+  std::vector<double> sums_;
+  double count_ = 0.0;  // samples x spatial positions in the (global) batch
+};
+
+}  // namespace shardnet

@@ -1,0 +1,35 @@
+#include "core/augment.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/gradient_checker.h"
+
+namespace shardnet {
+namespace {
+
+using testing::check_layer_gradients;
+using testing::random_tensor;
+
+TEST(Augment, ShiftsAndFlipsPerSampleAndIsItsOwnAdjoint) {
+  Augment augment("aug", 2, true);
+  augment.setup({1, 5, 6});
+  std::vector<int64_t> rows = {0, 1, 2, 3, 4, 5, 6, 7};
+  StepContext ctx{9, 1, rows, nullptr};
+  augment.bind(&ctx);
+  Tensor x = random_tensor({8, 1, 5, 6}, 3, 0.5f, 1.0f);  // no zeros: a zero in y is padding
+  Tensor y;
+  augment.forward(x, y, Mode::kTrain);
+  int changed = 0;
+  for (int64_t i = 0; i < 8; ++i) {
+    bool same = true;
+    for (int64_t j = 0; j < 30; ++j) same = same && y[i * 30 + j] == x[i * 30 + j];
+    changed += same ? 0 : 1;
+  }
+  EXPECT_GE(changed, 6);  // 1 in 50 draws leaves a sample as it was
+  check_layer_gradients(augment, x);
+  augment.forward(x, y, Mode::kEval);
+  for (int64_t j = 0; j < x.numel(); ++j) ASSERT_EQ(y[j], x[j]);
+}
+
+}  // namespace
+}  // namespace shardnet
