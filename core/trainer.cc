@@ -89,11 +89,14 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   const std::vector<Param*> params = net_.params();
   const bool classifier = net_.loss()->is_classifier();
   int64_t global_step = start.global_step;
+  double best_val_loss = std::numeric_limits<double>::infinity();
+  int epochs_without_improvement = 0;
+  bool stop_early = false;
   Batch buffers[2];
   auto stop_requested = [&] { return options_.max_steps > 0 && global_step >= options_.max_steps; };
   if (start.step >= steps) start = TrainPosition{start.epoch + 1, 0, start.global_step};
 
-  for (int64_t epoch = start.epoch; epoch < options_.epochs && !stop_requested(); ++epoch) {
+  for (int64_t epoch = start.epoch; epoch < options_.epochs && !stop_requested() && !stop_early; ++epoch) {
     const int64_t first_step = epoch == start.epoch ? start.step : 0;
     sampler.start_epoch(epoch);
     const auto epoch_start = Clock::now();
@@ -155,6 +158,18 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       const LossStats t = evaluate(net_, *test, options_.eval_batch, collective_);
       report.test_loss = t.loss_sum / static_cast<double>(std::max<int64_t>(t.count, 1));
       if (classifier) report.test_accuracy = static_cast<double>(t.correct) / static_cast<double>(std::max<int64_t>(t.count, 1));
+    }
+    if (validation_ != nullptr) {
+      const LossStats v = evaluate(net_, *validation_, options_.eval_batch, collective_);
+      report.val_loss = v.loss_sum / static_cast<double>(std::max<int64_t>(v.count, 1));
+      if (classifier) report.val_accuracy = static_cast<double>(v.correct) / static_cast<double>(std::max<int64_t>(v.count, 1));
+      // An improvement is a relative drop of more than 1e-4 (ReduceLROnPlateau's default threshold).
+      if (report.val_loss < best_val_loss * (1.0 - 1e-4)) {
+        best_val_loss = report.val_loss;
+        epochs_without_improvement = 0;
+      } else if (patience_ > 0 && ++epochs_without_improvement >= patience_) {
+        report.stopped_early = stop_early = true;
+      }
     }
     observer.on_epoch(report);
     // At an epoch's end or where max_steps stopped the run, whichever came first.

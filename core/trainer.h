@@ -63,6 +63,9 @@ struct EpochReport {
   double train_loss = 0.0, train_accuracy = 0.0;  // over all ranks' batches of the epoch
   double test_loss = std::numeric_limits<double>::quiet_NaN();
   double test_accuracy = std::numeric_limits<double>::quiet_NaN();
+  double val_loss = std::numeric_limits<double>::quiet_NaN();
+  double val_accuracy = std::numeric_limits<double>::quiet_NaN();
+  bool stopped_early = false;  // the validation loss has not improved for `patience` epochs
   double seconds = 0.0;             // training time of the epoch, evaluation excluded
   double samples_per_second = 0.0;  // global samples trained per second
   double data_wait_seconds = 0.0;   // time the loop waited for the next batch
@@ -88,6 +91,12 @@ class Trainer {
   // a sink, checkpoints every options.checkpoint_every steps, at each epoch end and where it stops.
   void fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start = {},
            CheckpointSink* sink = nullptr);
+  // Scores `validation` after each epoch; with patience > 0, stops when its loss has not improved
+  // (dropped by more than 1e-4 relative to the best so far) for that many epochs.
+  void set_validation(BatchSource* validation, int patience) {
+    validation_ = validation;
+    patience_ = patience;
+  }
 
  private:
   void checkpoint(CheckpointSink* sink, const TrainPosition& next);
@@ -96,6 +105,8 @@ class Trainer {
   Optimizer& optimizer_;
   Collective& collective_;
   TrainOptions options_;
+  BatchSource* validation_ = nullptr;
+  int patience_ = 0;
 };
 
 }  // namespace shardnet

@@ -30,7 +30,7 @@ ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const s
     if (!csv_) throw std::runtime_error(csv_path + ": cannot write the metrics file");
     if (!continuing)
       csv_ << "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
-            "data_wait_seconds\n";
+            "data_wait_seconds,val_loss,val_accuracy\n";
   }
   epoch_start_ = last_draw_ = Clock::now();
 }
@@ -67,14 +67,17 @@ void ProgressReporter::on_epoch(const EpochReport& e) {
   std::printf("epoch %lld/%lld  loss %.4f", static_cast<long long>(e.epoch + 1), static_cast<long long>(epochs_),
               e.train_loss);
   if (!std::isnan(e.train_accuracy)) std::printf("  acc %.2f%%", 100.0 * e.train_accuracy);
+  if (!std::isnan(e.val_loss)) std::printf("  val loss %.4f", e.val_loss);
+  if (!std::isnan(e.val_accuracy)) std::printf("  val acc %.2f%%", 100.0 * e.val_accuracy);
   if (!std::isnan(e.test_loss)) std::printf("  test loss %.4f", e.test_loss);
   if (!std::isnan(e.test_accuracy)) std::printf("  test acc %.2f%%", 100.0 * e.test_accuracy);
   std::printf("  lr %.3g  %.0f samples/s  %s\n", e.lr, e.samples_per_second, format_duration(e.seconds).c_str());
+  if (e.stopped_early) std::printf("early stopping: the validation loss has not improved for the last epochs\n");
   std::fflush(stdout);
   if (csv_.is_open()) {
     csv_ << e.epoch + 1 << ',' << e.steps << ',' << e.lr << ',' << e.train_loss << ',' << e.train_accuracy << ','
          << e.test_loss << ',' << e.test_accuracy << ',' << e.seconds << ',' << e.samples_per_second << ','
-         << e.data_wait_seconds << '\n';
+         << e.data_wait_seconds << ',' << e.val_loss << ',' << e.val_accuracy << '\n';
     csv_.flush();
   }
   epoch_start_ = Clock::now();  // the next epoch starts now (evaluation is done)

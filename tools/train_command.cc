@@ -7,6 +7,7 @@
 
 #include "core/model_file.h"
 #include "core/optimizer.h"
+#include "core/subset_source.h"
 #include "core/trainer.h"
 #include "dist/gradient_sync.h"
 #include "io/checkpoint.h"
@@ -27,6 +28,8 @@ int train_command(const Args& args) {
   int threads = 0;
   double bucket_mb = 4.0;
   int keep = 3;
+  double val_fraction = 0.0;
+  int patience = 0;
   std::string resume;
   options.add_options()
       ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
@@ -56,6 +59,10 @@ int train_command(const Args& args) {
       ("lr-gamma", po::value(&train.lr.gamma)->default_value(0.1f, "0.1"),
        "step: factor per step; exponential: factor per epoch")
       ("seed", po::value(&train.seed)->default_value(1), "seed for initialisation and shuffling")
+      ("val-fraction", po::value(&val_fraction)->default_value(0.0, "0"),
+       "hold out this fraction of the training data (fixed-seed split) and score it after each epoch")
+      ("patience", po::value(&patience)->default_value(0),
+       "early stopping: stop when the validation loss has not improved for this many epochs (0: never)")
       ("max-steps", po::value(&train.max_steps)->default_value(0), "stop after this many steps (0: no limit)")
       ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")

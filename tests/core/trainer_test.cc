@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <tuple>
 
 #include "core/model_file.h"
@@ -216,6 +217,45 @@ TEST(Trainer, NeverCheckpointsADivergedModel) {
   EXPECT_THROW(Trainer(*net, *opt, single, options).fit(train, nullptr, recorder, {}, &sink), std::runtime_error);
   EXPECT_TRUE(sink.all_finite);
   EXPECT_FALSE(sink.positions.empty());
+}
+
+}  // namespace
+}  // namespace shardnet
+
+#include "core/subset_source.h"
+
+namespace shardnet {
+namespace {
+
+TEST(Trainer, EarlyStoppingOnAValidationSplit) {
+  auto [train_rows, val_rows] = split_rows(1000, 0.2, 5);
+  EXPECT_EQ(val_rows.size(), 200u);
+  EXPECT_EQ(train_rows.size(), 800u);
+  std::vector<int64_t> all(train_rows);
+  all.insert(all.end(), val_rows.begin(), val_rows.end());
+  std::sort(all.begin(), all.end());
+  for (int64_t i = 0; i < 1000; ++i) ASSERT_EQ(all[i], i);
+  EXPECT_THROW(split_rows(10, 1.0, 1), std::invalid_argument);
+
+  auto net = parse_model(kMlp, "mlp");
+  net->initialize(1);
+  OptimizerConfig oc;
+  oc.momentum = 0.0f;
+  auto opt = make_optimizer(oc);
+  TrainOptions options;
+  options.epochs = 20;
+  options.global_batch = 50;
+  options.lr.base = 1e-9f;  // effectively frozen: the validation loss cannot improve after epoch 1
+  BlobSource data(1000, 1);
+  SubsetSource train(data, train_rows), validation(data, val_rows);
+  Collective single;
+  Recorder recorder;
+  Trainer trainer(*net, *opt, single, options);
+  trainer.set_validation(&validation, 2);
+  trainer.fit(train, nullptr, recorder);
+  ASSERT_EQ(recorder.epochs.size(), 3u);  // epoch 1 sets the best; 2 and 3 do not improve
+  EXPECT_TRUE(recorder.epochs.back().stopped_early);
+  EXPECT_FALSE(std::isnan(recorder.epochs[0].val_accuracy));
 }
 
 }  // namespace
