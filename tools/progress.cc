@@ -35,7 +35,25 @@ ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const s
   epoch_start_ = last_draw_ = Clock::now();
 }
 
+void ProgressReporter::log_steps(const std::string& path, int64_t every, bool append) {
+  if (!enabled_ || every <= 0) return;
+  const bool continuing = append && std::filesystem::exists(path);
+  steps_csv_.open(path, continuing ? std::ios::app : std::ios::trunc);
+  if (!steps_csv_) throw std::runtime_error(path + ": cannot write the step log");
+  if (!continuing) steps_csv_ << "step,epoch,lr,loss\n";
+  log_every_ = every;
+}
+
 void ProgressReporter::on_step(const StepReport& step) {
+  if (log_every_ > 0) {
+    window_loss_ += step.loss;
+    if (++window_count_ == log_every_) {
+      steps_csv_ << step.global_step << ',' << step.epoch + 1 << ',' << step.lr << ','
+                 << window_loss_ / static_cast<double>(window_count_) << '\n';
+      window_loss_ = 0.0;
+      window_count_ = 0;
+    }
+  }
   if (step.step == 0) {
     running_loss_ = 0.0;
     running_count_ = 0;

@@ -16,12 +16,17 @@ class ProgressReporter : public TrainObserver {
   ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled, bool bar,
                    bool append = false);
   void on_step(const StepReport& step) override;
+  // Also write the mean training loss of every `every` steps to `path` (step,epoch,lr,loss).
+  void log_steps(const std::string& path, int64_t every, bool append);
   void on_epoch(const EpochReport& epoch) override;
 
  private:
   int64_t epochs_, global_batch_;
   bool enabled_, terminal_;
-  std::ofstream csv_;
+  std::ofstream csv_, steps_csv_;
+  int64_t log_every_ = 0;
+  double window_loss_ = 0.0;
+  int64_t window_count_ = 0;
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
   double running_loss_ = 0.0;
   int64_t running_count_ = 0;

@@ -30,6 +30,7 @@ int train_command(const Args& args) {
   int keep = 3;
   double val_fraction = 0.0;
   int patience = 0;
+  int64_t log_every = 0;
   std::string resume;
   options.add_options()
       ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
@@ -63,6 +64,8 @@ int train_command(const Args& args) {
        "hold out this fraction of the training data (fixed-seed split) and score it after each epoch")
       ("patience", po::value(&patience)->default_value(0),
        "early stopping: stop when the validation loss has not improved for this many epochs (0: never)")
+      ("log-every", po::value(&log_every)->default_value(0),
+       "write the mean training loss of every N steps to steps.csv in the run directory (0: off)")
       ("max-steps", po::value(&train.max_steps)->default_value(0), "stop after this many steps (0: no limit)")
       ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
@@ -129,6 +132,7 @@ int train_command(const Args& args) {
     // for an interactive single process.
     const bool bar = isatty(STDOUT_FILENO) && !comm.uses_mpi();
     ProgressReporter reporter(train.epochs, train.global_batch, run_dir + "/metrics.csv", leader, bar, resumed);
+    reporter.log_steps(run_dir + "/steps.csv", log_every, resumed);
     dist::GradientSync sync(comm, static_cast<size_t>(bucket_mb * (1 << 20)));
     Trainer trainer(*net, *optimizer, sync, train);
     const io::CheckpointMeta meta{model_text, 0, 0, 0, train.global_batch, train.seed, comm.size()};
