@@ -39,6 +39,23 @@ void BatchNorm::reduce(std::vector<double>& values) const {
   if (config_.sync && context_ != nullptr && context_->collective != nullptr) context_->collective->sum(values);
 }
 
+void BatchNorm::add_channel_sums(const float* a, const float* b, int64_t n) {
+  const int64_t c_n = channels_, s_n = spatial_;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t c = 0; c < c_n; ++c) {
+      const float* pa = a + (i * c_n + c) * s_n;
+      const float* pb = b + (i * c_n + c) * s_n;
+      double s1 = 0.0, s2 = 0.0;
+      for (int64_t s = 0; s < s_n; ++s) {
+        s1 += pa[s];
+        s2 += static_cast<double>(pa[s]) * pb[s];
+      }
+      sums_[c] += s1;
+      sums_[c_n + c] += s2;
+    }
+  }
+}
+
 void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   y.reshape(x.shape());
@@ -56,18 +73,7 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   }
   // sums_ = [sum x per channel, sum x^2 per channel, count]
   sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t c = 0; c < c_n; ++c) {
-      const float* in = x.data() + (i * c_n + c) * s_n;
-      double s1 = 0.0, s2 = 0.0;
-      for (int64_t s = 0; s < s_n; ++s) {
-        s1 += in[s];
-        s2 += static_cast<double>(in[s]) * in[s];
-      }
-      sums_[c] += s1;
-      sums_[c_n + c] += s2;
-    }
-  }
+  add_channel_sums(x.data(), x.data(), n);
   sums_[2 * c_n] = static_cast<double>(n * s_n);
   reduce(sums_);
   count_ = sums_[2 * c_n];
@@ -101,19 +107,7 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients
   // (summed over ranks later with all gradients); the reduced ones shape dx.
   sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t c = 0; c < c_n; ++c) {
-      const float* g = dy.data() + (i * c_n + c) * s_n;
-      const float* xh = xhat_.data() + (i * c_n + c) * s_n;
-      double s1 = 0.0, s2 = 0.0;
-      for (int64_t s = 0; s < s_n; ++s) {
-        s1 += g[s];
-        s2 += static_cast<double>(g[s]) * xh[s];
-      }
-      sums_[c] += s1;
-      sums_[c_n + c] += s2;
-    }
-  }
+  add_channel_sums(dy.data(), xhat_.data(), n);
   for (int64_t c = 0; c < c_n; ++c) {
     beta_.grad[c] = static_cast<float>(sums_[c]);
     gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);

@@ -29,6 +29,9 @@ class BatchNorm : public Layer {
   Param& beta() { return beta_; }
 
  private:
+  // Adds, per channel c, the sum of a and the sum of a * b over the batch to sums_[c] and
+  // sums_[channels + c]; a and b are (n, channels, spatial).
+  void add_channel_sums(const float* a, const float* b, int64_t n);
   // Sums `values` over ranks when synchronised and a collective is bound.
   void reduce(std::vector<double>& values) const;
 

@@ -3,18 +3,8 @@
 # ranks giving the same numbers, ranks that disagree failing fast, and a killed rank ending the job
 # within 30 s with the rank named.
 set -u
-shardnet=$(readlink -f "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-cleanup() { pkill -9 -f "$work" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-"$here"/../data/make_quadrant_idx.sh 2000 .
-"$shardnet" convert idx --images images.idx --labels labels.idx data.h5 >/dev/null || fail "convert"
+source "$(dirname "$0")/../data/common.sh" "$1"
+quadrant_data 2000
 cat >model.cfg <<'CFG'
 [input]   shape = 1,4,4
 [conv]    filters = 4  size = 3  pad = 1
@@ -86,5 +76,4 @@ else
   echo "killed rank 1: job exited $status after ${took} s: $(grep -m1 -iE 'rank 1' out4.txt)"
 fi
 
-if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
-echo "all launch checks passed"
+finish

@@ -3,18 +3,8 @@
 # run (bitwise at the same rank count; within 1e-5 relative at another), a corrupt newest checkpoint
 # falls back to the previous one, and the launcher restarts a job whose rank was killed.
 set -u
-shardnet=$(readlink -f "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-cleanup() { pkill -9 -f "$work" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
-cd "$work"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-"$here"/../data/make_quadrant_idx.sh 2000 .
-"$shardnet" convert idx --images images.idx --labels labels.idx data.h5 >/dev/null || fail "convert"
+source "$(dirname "$0")/../data/common.sh" "$1"
+quadrant_data 2000
 cat >model.cfg <<'CFG'
 [input]   shape = 1,4,4
 [conv]    filters = 8  size = 3  pad = 1
@@ -93,5 +83,4 @@ else
   fail "recovered run differs: $(tail -1 cmp.txt)"
 fi
 
-if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
-echo "all checkpoint checks passed"
+finish

@@ -2,14 +2,7 @@
 # End-to-end checks of the shardnet tool on small generated data: the happy path works, and each
 # kind of bad input ends with a non-zero exit and exactly one clear line on stderr.
 set -u
-shardnet=$(readlink -f "$1")
-here=$(cd "$(dirname "$0")" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/../data/common.sh" "$1"
 
 # expect_error NAME PATTERN COMMAND...: non-zero exit, one stderr line matching PATTERN.
 expect_error() {
@@ -28,7 +21,7 @@ expect_ok() {
   echo "ok: $name"
 }
 
-"$here"/../data/make_quadrant_idx.sh 200 .
+"$data_dir"/make_quadrant_idx.sh 200 .
 
 cat >model.cfg <<'CFG'
 [input]   shape = 1,4,4
@@ -88,5 +81,4 @@ expect_error "unknown optimizer" "unknown optimizer 'adamw'" \
 expect_error "weights that do not fit" "final.h5: .*conv1/weight" \
   "$shardnet" test --weights run/final.h5 --data data.h5 --model <(sed 's/filters = 4/filters = 8/' model.cfg)
 
-if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
-echo "all CLI checks passed"
+finish
