@@ -137,7 +137,19 @@ int train_command(const Args& args) {
     Trainer trainer(*net, *optimizer, sync, train);
     const io::CheckpointMeta meta{model_text, 0, 0, 0, train.global_batch, train.seed, comm.size()};
     RunCheckpointer checkpointer(comm, *net, *optimizer, meta, run_dir, keep);
-    trainer.fit(train_data, test_data.get(), reporter, start, &checkpointer);
+    std::unique_ptr<SubsetSource> train_part, val_part;
+    BatchSource* train_source = &train_data;
+    if (val_fraction > 0.0) {
+      auto [train_rows, val_rows] = split_rows(train_data.size(), val_fraction, train.seed);
+      if (leader) std::printf("validation: %zu of the training samples held out\n", val_rows.size());
+      train_part = std::make_unique<SubsetSource>(train_data, std::move(train_rows));
+      val_part = std::make_unique<SubsetSource>(train_data, std::move(val_rows));
+      train_source = train_part.get();
+      trainer.set_validation(val_part.get(), patience);
+    } else if (patience > 0) {
+      throw UsageError("--patience needs a validation split (--val-fraction)");
+    }
+    trainer.fit(*train_source, test_data.get(), reporter, start, &checkpointer);
 
     if (leader) {
       // The newest checkpoint is where training stopped; final.h5 is a copy under a fixed name.

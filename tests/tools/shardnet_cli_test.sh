@@ -42,6 +42,12 @@ grep -q 'test accuracy 100.00%' out.txt || fail "train did not learn the quadran
 expect_ok "test" "$shardnet" test --weights run/final.h5 --data data.h5
 grep -q 'test accuracy 100.00%' out.txt || fail "test does not reproduce the accuracy: $(cat out.txt)"
 expect_ok "train --help" "$shardnet" train --help
+# Early stopping: with a learning rate too small to matter the validation loss stops improving.
+expect_ok "early stopping" "$shardnet" train -m model.cfg -d data.h5 --val-fraction 0.25 --patience 2 --lr 1e-9 \
+  --epochs 30 --batch 20 --run-dir early
+grep -q '^validation: 50 of the training samples held out' out.txt || fail "no validation split: $(cat out.txt)"
+grep -q '^early stopping' out.txt || fail "did not stop early: $(cat out.txt)"
+[ "$(wc -l <early/metrics.csv)" -eq 4 ] || fail "early stopping should end after epoch 3: $(cat early/metrics.csv)"
 
 # Bad input.
 head -c 100 images.idx >truncated.idx
@@ -75,6 +81,8 @@ expect_error "data shape vs model input" "data.h5: /data rows have shape \(1, 4,
 printf '[input] shape = 1,4,4\n[dense] outputs = 3\n[softmax_cross_entropy]\n' >three.cfg
 expect_error "more classes than outputs" "data.h5: has 10 classes but three.cfg outputs 3" \
   "$shardnet" train -m three.cfg -d data.h5 --run-dir run2
+expect_error "patience without validation" "--patience needs a validation split" \
+  "$shardnet" train -m model.cfg -d data.h5 --patience 2 --run-dir run3
 expect_error "unknown flag" "unrecognised option|unrecognized option" "$shardnet" train --modle x
 expect_error "unknown optimizer" "unknown optimizer 'adamw'" \
   "$shardnet" train -m model.cfg -d data.h5 --optimizer adamw --run-dir run2
