@@ -11,7 +11,6 @@ namespace shardnet {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-}  // namespace
 
 // Reads the rows of `step` into `batch` and records which rows and epoch they are.
 void read_step(BatchSource& source, const ShardSampler& sampler, int64_t epoch, int64_t step, Batch& batch) {
@@ -20,6 +19,7 @@ void read_step(BatchSource& source, const ShardSampler& sampler, int64_t epoch, 
   batch.rows.assign(rows.begin(), rows.end());
   batch.epoch = epoch;
 }
+}  // namespace
 
 LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective) {
   int64_t first, last;
