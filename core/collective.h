@@ -6,16 +6,33 @@
 
 namespace shardnet {
 
+class Timeline;
+
 // How ranks combine results. The default is one process: nothing to combine.
+//
+// Gradients are summed in three calls so that communication can overlap the backward pass:
+// start_gradient_sum() before backward, gradients_ready() as each layer's backward has written its
+// parameters' gradients (last layer first), finish_gradient_sum() before the optimizer reads them.
+// Each rank's gradients are already scaled by 1 / global batch.
 class Collective {
  public:
   virtual ~Collective() = default;
   virtual int rank() const { return 0; }
   virtual int world_size() const { return 1; }
-  // Sums the gradients over ranks (each rank's are already scaled by 1 / global batch).
-  virtual void sum_gradients(const std::vector<Param*>& params) {}
+  virtual void start_gradient_sum(const std::vector<Param*>& params) {}
+  virtual void gradients_ready(std::span<Param* const> params) {}
+  virtual void finish_gradient_sum() {}
   // Element-wise sum over ranks, in place.
   virtual void sum(std::span<double> values) {}
+  // Where to record communication spans; null: nowhere.
+  virtual void set_timeline(Timeline* timeline) {}
+
+  // All three steps at once, for gradients that are all ready.
+  void sum_gradients(const std::vector<Param*>& params) {
+    start_gradient_sum(params);
+    gradients_ready(params);
+    finish_gradient_sum();
+  }
 };
 
 }  // namespace shardnet

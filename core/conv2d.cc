@@ -44,7 +44,8 @@ void Conv2D::initialize(uint64_t seed) {
 
 int64_t Conv2D::images_per_block(int64_t batch) const {
   const int64_t per_image = geom_.col_rows() * geom_.col_cols() * static_cast<int64_t>(sizeof(float));
-  return std::clamp<int64_t>(kColumnBudgetBytes / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
+  static const int64_t budget = getenv("SN_COLBUDGET") ? atoll(getenv("SN_COLBUDGET")) << 20 : kColumnBudgetBytes;
+  return std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
 }
 
 void Conv2D::fill_columns(const Tensor& x, int64_t first, int64_t count) {
@@ -52,9 +53,7 @@ void Conv2D::fill_columns(const Tensor& x, int64_t first, int64_t count) {
   const int64_t pixels = geom_.col_cols();
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
   columns_.reshape({geom_.col_rows(), count * pixels});
-  for (int64_t i = 0; i < count; ++i) {
-    im2col(geom_, x.data() + (first + i) * image_size, columns_.data() + i * pixels, count * pixels);
-  }
+  im2col_batch(geom_, x.data() + first * image_size, count, columns_.data());
   columns_source_ = x.data();
   columns_first_ = first;
   columns_count_ = count;
@@ -123,9 +122,7 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
       gemm(true, false, geom_.col_rows(), count * pixels, f, 1.0f, weight_.value.data(),
            out_columns_.data(), 0.0f, columns_.data());
       columns_source_ = nullptr;
-      for (int64_t i = 0; i < count; ++i) {
-        col2im(geom_, columns_.data() + i * pixels, count * pixels, dx->data() + (first + i) * image_size);
-      }
+      col2im_batch(geom_, columns_.data(), count, dx->data() + first * image_size);
     }
   }
 }

@@ -5,6 +5,8 @@
 #include <cassert>
 #include <limits>
 
+#include "core/kernel_stats.h"
+
 namespace shardnet {
 namespace {
 blasint to_blas(int64_t v) {
@@ -16,6 +18,8 @@ blasint to_blas(int64_t v) {
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  KernelTimer timer(&KernelStats::gemm_seconds);
+  if (kernel_stats_enabled()) kernel_stats().gemm_flops += 2.0 * static_cast<double>(m) * n * k;
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               to_blas(m), to_blas(n), to_blas(k), alpha, a, to_blas(lda), b, to_blas(ldb), beta, c,
               to_blas(ldc));

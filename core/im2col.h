@@ -18,6 +18,12 @@ struct ConvGeometry {
   int64_t col_cols() const { return out_h() * out_w(); }
 };
 
+// Columns of `count` consecutive images (each C*H*W floats) side by side: image i's pixels are
+// columns [i*P, (i+1)*P) of a (C*kh*kw) x (count*P) matrix, P = out_h*out_w. Runs on the compute threads.
+void im2col_batch(const ConvGeometry& g, const float* images, int64_t count, float* col);
+// Adds such columns back into the `count` images; the caller zeroes them first.
+void col2im_batch(const ConvGeometry& g, const float* col, int64_t count, float* images);
+
 // Writes the out_h*out_w columns of one image (C, H, W) at `col`.
 void im2col(const ConvGeometry& g, const float* image, float* col, int64_t col_ld);
 // Adds the columns of one image back into `image` (C, H, W); the caller zeroes it first.

@@ -1,6 +1,8 @@
 #include "core/net.h"
 
 #include <cassert>
+#include <chrono>
+#include <optional>
 #include <stdexcept>
 
 #include "core/random.h"
@@ -55,11 +57,40 @@ int64_t Net::param_count() {
   return n;
 }
 
+void Net::profile_layers(std::vector<LayerTime>* times) {
+  if (times != nullptr) times->resize(layers_.size());
+  layer_times_ = times;
+}
+
+namespace {
+// Adds the time and kernel work between construction and destruction to `seconds` and `kernels`.
+class LayerClock {
+ public:
+  LayerClock(double* seconds, KernelStats* kernels)
+      : seconds_(seconds), kernels_(kernels), start_(std::chrono::steady_clock::now()), before_(kernel_stats()) {}
+  ~LayerClock() {
+    *seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const KernelStats used = kernel_stats() - before_;
+    kernels_->gemm_seconds += used.gemm_seconds;
+    kernels_->gemm_flops += used.gemm_flops;
+    kernels_->im2col_seconds += used.im2col_seconds;
+  }
+
+ private:
+  double* seconds_;
+  KernelStats* kernels_;
+  std::chrono::steady_clock::time_point start_;
+  KernelStats before_;
+};
+}  // namespace
+
 const Tensor& Net::forward(const Tensor& x, Mode mode) {
   assert(x.row_size() == shape_numel(input_shape_));
   input_ = &x;
   const Tensor* in = &x;
   for (size_t i = 0; i < layers_.size(); ++i) {
+    std::optional<LayerClock> clock;
+    if (layer_times_) clock.emplace(&(*layer_times_)[i].forward_seconds, &(*layer_times_)[i].forward_kernels);
     layers_[i]->forward(*in, outputs_[i], mode);
     in = &outputs_[i];
   }
@@ -73,14 +104,19 @@ LossStats Net::forward_loss(const Batch& batch, Mode mode) {
   return loss_->forward(forward(batch.data, mode), batch);
 }
 
-void Net::backward(const Batch& batch, float scale) {
+void Net::backward(const Batch& batch, float scale, const std::function<void(size_t)>& layer_done) {
   assert(input_ == &batch.data && !layers_.empty());
   const size_t last = layers_.size() - 1;
   loss_->backward(outputs_[last], batch, scale, grads_[last]);
   for (size_t i = last + 1; i-- > 0;) {
     const Tensor& x = i == 0 ? batch.data : outputs_[i - 1];
     Tensor* dx = i == 0 ? nullptr : &grads_[i - 1];
-    layers_[i]->backward(x, outputs_[i], grads_[i], dx);
+    {
+      std::optional<LayerClock> clock;
+      if (layer_times_) clock.emplace(&(*layer_times_)[i].backward_seconds, &(*layer_times_)[i].backward_kernels);
+      layers_[i]->backward(x, outputs_[i], grads_[i], dx);
+    }
+    if (layer_done) layer_done(i);
   }
 }
 

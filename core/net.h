@@ -1,14 +1,22 @@
 #pragma once
 // A sequential stack of layers ending in a loss. Activation and gradient buffers are owned here,
 // sized on the first batch of a given size and reused afterwards.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/kernel_stats.h"
 #include "core/layer.h"
 #include "core/loss.h"
 
 namespace shardnet {
+
+// Time spent in one layer, with the kernel work inside it (see Net::profile_layers).
+struct LayerTime {
+  double forward_seconds = 0.0, backward_seconds = 0.0;
+  KernelStats forward_kernels, backward_kernels;
+};
 
 class Net {
  public:
@@ -34,12 +42,18 @@ class Net {
   void set_collective(Collective* collective) { context_.collective = collective; }
   int64_t param_count();
 
+  // While `times` is not null, adds each layer's forward and backward time to times[layer] (one
+  // entry per layer); needs enable_kernel_stats(true) for the kernel shares.
+  void profile_layers(std::vector<LayerTime>* times);
+
   // Runs the layers; the result stays valid until the next forward.
   const Tensor& forward(const Tensor& x, Mode mode);
   // forward() followed by the loss on `batch`.
   LossStats forward_loss(const Batch& batch, Mode mode);
   // Back-propagates d(scale * sum of losses) through the stack after forward_loss on `batch`.
-  void backward(const Batch& batch, float scale);
+  // `layer_done(i)`, when given, runs as soon as layer i's parameter gradients are final (last
+  // layer first), so that their communication can start while the layers below still run.
+  void backward(const Batch& batch, float scale, const std::function<void(size_t)>& layer_done = {});
 
  private:
   StepContext context_;
@@ -50,6 +64,7 @@ class Net {
   const Tensor* input_ = nullptr;
   std::vector<Tensor> outputs_;  // output of layer i
   std::vector<Tensor> grads_;    // dL/d(output of layer i)
+  std::vector<LayerTime>* layer_times_ = nullptr;
 };
 
 }  // namespace shardnet

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/parallel.h"
+
 namespace shardnet {
 
 Pool2D::Pool2D(std::string name, const PoolConfig& config)
@@ -39,26 +41,29 @@ void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
   const int64_t planes = x.rows() * channels_;
   y.reshape({x.rows(), channels_, out_h_, out_w_});
   argmax_.resize(static_cast<size_t>(y.numel()));
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* in = x.data() + p * in_h_ * in_w_;
-    float* out = y.data() + p * out_h_ * out_w_;
-    int32_t* arg = argmax_.data() + p * out_h_ * out_w_;
-    for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      float best = -std::numeric_limits<float>::infinity();
-      int64_t best_i = h0 * in_w_ + w0;
-      for (int64_t h = h0; h < h1; ++h) {
-        for (int64_t w = w0; w < w1; ++w) {
-          const float v = in[h * in_w_ + w];
-          if (v > best) {
-            best = v;
-            best_i = h * in_w_ + w;
+  // Planes (image, channel) are independent: split them over the compute threads.
+  parallel_for(planes, 8, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* in = x.data() + p * in_h_ * in_w_;
+      float* out = y.data() + p * out_h_ * out_w_;
+      int32_t* arg = argmax_.data() + p * out_h_ * out_w_;
+      for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+        float best = -std::numeric_limits<float>::infinity();
+        int64_t best_i = h0 * in_w_ + w0;
+        for (int64_t h = h0; h < h1; ++h) {
+          for (int64_t w = w0; w < w1; ++w) {
+            const float v = in[h * in_w_ + w];
+            if (v > best) {
+              best = v;
+              best_i = h * in_w_ + w;
+            }
           }
         }
-      }
-      out[o] = best;
-      arg[o] = static_cast<int32_t>(best_i);
-    });
-  }
+        out[o] = best;
+        arg[o] = static_cast<int32_t>(best_i);
+      });
+    }
+  });
 }
 
 void MaxPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
@@ -67,28 +72,34 @@ void MaxPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
   dx->zero();
   const int64_t planes = x.rows() * channels_;
   const int64_t out_plane = out_h_ * out_w_, in_plane = in_h_ * in_w_;
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* g = dy.data() + p * out_plane;
-    const int32_t* arg = argmax_.data() + p * out_plane;
-    float* d = dx->data() + p * in_plane;
-    for (int64_t i = 0; i < out_plane; ++i) d[arg[i]] += g[i];
-  }
+  // Planes (image, channel) are independent: split them over the compute threads.
+  parallel_for(planes, 8, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* g = dy.data() + p * out_plane;
+      const int32_t* arg = argmax_.data() + p * out_plane;
+      float* d = dx->data() + p * in_plane;
+      for (int64_t i = 0; i < out_plane; ++i) d[arg[i]] += g[i];
+    }
+  });
 }
 
 void AvgPool::forward(const Tensor& x, Tensor& y, Mode) {
   const int64_t planes = x.rows() * channels_;
   y.reshape({x.rows(), channels_, out_h_, out_w_});
   const float inv_area = 1.0f / static_cast<float>(size_ * size_);
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* in = x.data() + p * in_h_ * in_w_;
-    float* out = y.data() + p * out_h_ * out_w_;
-    for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      float s = 0.0f;
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w) s += in[h * in_w_ + w];
-      out[o] = s * inv_area;
-    });
-  }
+  // Planes (image, channel) are independent: split them over the compute threads.
+  parallel_for(planes, 8, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* in = x.data() + p * in_h_ * in_w_;
+      float* out = y.data() + p * out_h_ * out_w_;
+      for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+        float s = 0.0f;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) s += in[h * in_w_ + w];
+        out[o] = s * inv_area;
+      });
+    }
+  });
 }
 
 void AvgPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
@@ -97,15 +108,18 @@ void AvgPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
   dx->zero();
   const int64_t planes = x.rows() * channels_;
   const float inv_area = 1.0f / static_cast<float>(size_ * size_);
-  for (int64_t p = 0; p < planes; ++p) {
-    const float* g = dy.data() + p * out_h_ * out_w_;
-    float* d = dx->data() + p * in_h_ * in_w_;
-    for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
-      const float v = g[o] * inv_area;
-      for (int64_t h = h0; h < h1; ++h)
-        for (int64_t w = w0; w < w1; ++w) d[h * in_w_ + w] += v;
-    });
-  }
+  // Planes (image, channel) are independent: split them over the compute threads.
+  parallel_for(planes, 8, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* g = dy.data() + p * out_h_ * out_w_;
+      float* d = dx->data() + p * in_h_ * in_w_;
+      for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
+        const float v = g[o] * inv_area;
+        for (int64_t h = h0; h < h1; ++h)
+          for (int64_t w = w0; w < w1; ++w) d[h * in_w_ + w] += v;
+      });
+    }
+  });
 }
 
 }  // namespace shardnet

@@ -87,6 +87,8 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   const int64_t steps = sampler.steps_per_epoch();
   const float scale = 1.0f / static_cast<float>(options_.global_batch);
   const std::vector<Param*> params = net_.params();
+  std::vector<std::vector<Param*>> layer_params;
+  for (size_t i = 0; i < net_.size(); ++i) layer_params.push_back(net_.layer(i).params());
   const bool classifier = net_.loss()->is_classifier();
   int64_t global_step = start.global_step;
   double best_val_loss = std::numeric_limits<double>::infinity();
@@ -102,33 +104,52 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
     const auto epoch_start = Clock::now();
     double wait = 0.0;
     LossStats epoch_stats;
+    EpochReport phases;
     int64_t steps_done = 0;
     // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
-    std::future<void> next =
-        std::async(std::launch::async, [&] { read_step(train, sampler, epoch, first_step, buffers[first_step % 2]); });
+    auto read_async = [&](int64_t step, int64_t at_global_step) {
+      return std::async(std::launch::async, [&, step, at_global_step] {
+        Timeline::Span span(timeline_, "read batch", Timeline::kDataLoading, at_global_step);
+        read_step(train, sampler, epoch, step, buffers[step % 2]);
+      });
+    };
+    std::future<void> next = read_async(first_step, global_step);
     int64_t step = first_step;
     for (; step < steps && !stop_requested(); ++step) {
+      if (timeline_) timeline_->set_step(global_step);
       const auto wait_start = Clock::now();
-      next.get();
+      {
+        Timeline::Span span(timeline_, "data wait");
+        next.get();
+      }
       wait += seconds_since(wait_start);
       Batch& batch = buffers[step % 2];
       const bool more = step + 1 < steps && (options_.max_steps == 0 || global_step + 1 < options_.max_steps);
-      if (more) {
-        next = std::async(std::launch::async,
-                          [&, step] { read_step(train, sampler, epoch, step + 1, buffers[(step + 1) % 2]); });
-      }
+      if (more) next = read_async(step + 1, global_step + 1);
       const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(step) / steps);
+      auto phase_start = Clock::now();
+      auto end_phase = [&](const char* name, double& total) {
+        const auto now = Clock::now();
+        total += std::chrono::duration<double>(now - phase_start).count();
+        if (timeline_) timeline_->add(name, Timeline::kCompute, phase_start, now);
+        phase_start = now;
+      };
       const LossStats s = net_.forward_loss(batch, Mode::kTrain);
+      end_phase("forward", phases.forward_seconds);
       if (!std::isfinite(s.loss_sum)) {
         if (next.valid()) next.wait();
         throw std::runtime_error("the training loss is " + std::to_string(s.loss_sum) + " at epoch " +
                                  std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
                                  ": training diverged (try a smaller learning rate)");
       }
-      net_.backward(batch, scale);
-      collective_.sum_gradients(params);
+      collective_.start_gradient_sum(params);
+      net_.backward(batch, scale, [&](size_t layer) { collective_.gradients_ready(layer_params[layer]); });
+      end_phase("backward", phases.backward_seconds);
+      collective_.finish_gradient_sum();
+      end_phase("allreduce wait", phases.sync_wait_seconds);
       if (options_.clip_norm > 0.0f) clip_gradients(params, options_.clip_norm);
       optimizer_.step(params, lr);
+      end_phase("optimizer", phases.optimizer_seconds);
       epoch_stats.loss_sum += s.loss_sum;
       epoch_stats.correct += s.correct;
       epoch_stats.count += s.count;
@@ -140,7 +161,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       if (periodic && step + 1 < steps && !stop_requested()) checkpoint(sink, {epoch, step + 1, global_step});
     }
     if (next.valid()) next.wait();
-    EpochReport report;
+    EpochReport report = phases;
     report.epoch = epoch;
     report.steps = steps_done;
     report.seconds = seconds_since(epoch_start);

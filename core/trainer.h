@@ -14,6 +14,7 @@
 #include "core/lr_schedule.h"
 #include "core/net.h"
 #include "core/optimizer.h"
+#include "core/timeline.h"
 
 namespace shardnet {
 
@@ -68,7 +69,10 @@ struct EpochReport {
   bool stopped_early = false;  // the validation loss has not improved for `patience` epochs
   double seconds = 0.0;             // training time of the epoch, evaluation excluded
   double samples_per_second = 0.0;  // global samples trained per second
-  double data_wait_seconds = 0.0;   // time the loop waited for the next batch
+  // Where the epoch's training time went (this rank): waiting for the next batch, forward,
+  // backward, waiting for the gradient sums that did not finish during backward, optimizer.
+  double data_wait_seconds = 0.0, forward_seconds = 0.0, backward_seconds = 0.0;
+  double sync_wait_seconds = 0.0, optimizer_seconds = 0.0;
   float lr = 0.0f;
 };
 
@@ -97,6 +101,11 @@ class Trainer {
     validation_ = validation;
     patience_ = patience;
   }
+  // Records each step's phases (and, through the collective, each gradient bucket's sum) there.
+  void set_timeline(Timeline* timeline) {
+    timeline_ = timeline;
+    collective_.set_timeline(timeline);
+  }
 
  private:
   void checkpoint(CheckpointSink* sink, const TrainPosition& next);
@@ -107,6 +116,7 @@ class Trainer {
   TrainOptions options_;
   BatchSource* validation_ = nullptr;
   int patience_ = 0;
+  Timeline* timeline_ = nullptr;
 };
 
 }  // namespace shardnet

@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <limits>
 
@@ -56,6 +57,72 @@ void Communicator::allreduce_sum(std::span<float> values) const {
 void Communicator::allreduce_sum(std::span<double> values) const {
   if (size_ > 1) allreduce_chunks(values, MPI_DOUBLE, "MPI_Allreduce");
 }
+
+std::vector<std::string> Communicator::gather(const std::string& text, int root) const {
+  if (size_ == 1) return {text};
+  if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) throw MpiError("gather: text too long");
+  const int length = static_cast<int>(text.size());
+  std::vector<int> lengths(rank_ == root ? size_ : 0), offsets(lengths.size());
+  mpi_check(MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, root, MPI_COMM_WORLD), "MPI_Gather");
+  std::string all;
+  if (rank_ == root) {
+    size_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (total > static_cast<size_t>(std::numeric_limits<int>::max() - lengths[r])) throw MpiError("gather: texts too long");
+      offsets[r] = static_cast<int>(total);
+      total += static_cast<size_t>(lengths[r]);
+    }
+    all.resize(total);
+  }
+  mpi_check(MPI_Gatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, root,
+                        MPI_COMM_WORLD),
+            "MPI_Gatherv");
+  std::vector<std::string> texts;
+  for (size_t r = 0; r < lengths.size(); ++r) texts.push_back(all.substr(offsets[r], lengths[r]));
+  return texts;
+}
+
+struct PendingSum::Requests {
+  std::vector<MPI_Request> handles;
+};
+
+PendingSum::PendingSum() : requests_(std::make_unique<Requests>()) {}
+// A sum still in flight here means the job is failing (every path that succeeds waits first);
+// waiting could hang on a dead rank, and the job is about to be aborted, so just let go.
+PendingSum::~PendingSum() = default;
+PendingSum::PendingSum(PendingSum&&) noexcept = default;
+PendingSum& PendingSum::operator=(PendingSum&&) noexcept = default;
+
+void PendingSum::start(std::span<float> values) {
+  assert(!active());
+  for (size_t first = 0; first < values.size(); first += kMaxCount) {
+    const size_t n = std::min(kMaxCount, values.size() - first);
+    MPI_Request request;
+    mpi_check(MPI_Iallreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(n), MPI_FLOAT, MPI_SUM,
+                             MPI_COMM_WORLD, &request),
+              "MPI_Iallreduce");
+    requests_->handles.push_back(request);
+  }
+}
+
+bool PendingSum::test() {
+  if (!active()) return true;
+  int done = 0;
+  mpi_check(MPI_Testall(static_cast<int>(requests_->handles.size()), requests_->handles.data(), &done,
+                        MPI_STATUSES_IGNORE),
+            "MPI_Iallreduce (test)");
+  if (done) requests_->handles.clear();
+  return done != 0;
+}
+
+void PendingSum::wait() {
+  if (!active()) return;
+  mpi_check(MPI_Waitall(static_cast<int>(requests_->handles.size()), requests_->handles.data(), MPI_STATUSES_IGNORE),
+            "MPI_Iallreduce (wait)");
+  requests_->handles.clear();
+}
+
+bool PendingSum::active() const { return !requests_->handles.empty(); }
 
 void Communicator::broadcast(std::span<float> values, int root) const {
   if (size_ == 1) return;

@@ -4,6 +4,7 @@
 // it was not, so one binary serves `mpirun -np 4 shardnet train` and `shardnet train`. Every MPI return
 // code is checked in one place (mpi_check), with MPI_ERRORS_RETURN set on the world communicator.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -38,6 +39,8 @@ class Communicator {
   void broadcast(std::string& text, int root) const;
   // Every rank's value, in rank order.
   std::vector<uint64_t> allgather(uint64_t value) const;
+  // Every rank's text, in rank order, at `root` (empty elsewhere).
+  std::vector<std::string> gather(const std::string& text, int root) const;
   void barrier() const;
   // Ends every rank of the job (MPI_Abort); a no-op exit for a world of one.
   [[noreturn]] void abort(int code) const;
@@ -45,6 +48,27 @@ class Communicator {
  private:
   int rank_ = 0, size_ = 1;
   bool initialised_ = false;
+};
+
+// An in-place, non-blocking sum of floats over all ranks (MPI_Iallreduce, chunked like
+// allreduce_sum). The values must not be touched until test() returns true or wait() returns.
+// Every rank starts its sums in the same order.
+class PendingSum {
+ public:
+  PendingSum();
+  ~PendingSum();
+  PendingSum(PendingSum&&) noexcept;
+  PendingSum& operator=(PendingSum&&) noexcept;
+
+  void start(std::span<float> values);
+  // Lets MPI progress the sum; true once it is complete.
+  bool test();
+  void wait();
+  bool active() const;
+
+ private:
+  struct Requests;
+  std::unique_ptr<Requests> requests_;
 };
 
 // Throws MpiError("<what>: <MPI's error string>") when `code` is not MPI_SUCCESS.

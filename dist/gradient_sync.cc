@@ -1,6 +1,7 @@
 #include "dist/gradient_sync.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -12,40 +13,89 @@ GradientSync::GradientSync(const Communicator& comm, size_t bucket_bytes)
 
 void GradientSync::plan_buckets(const std::vector<Param*>& params) {
   buckets_.clear();
-  size_t bytes = 0, largest = 0;
+  slots_.clear();
+  size_t bytes = 0;
   for (auto it = params.rbegin(); it != params.rend(); ++it) {
     const size_t size = static_cast<size_t>((*it)->grad.numel()) * sizeof(float);
     if (buckets_.empty() || (bytes > 0 && bytes + size > bucket_bytes_)) {
       buckets_.emplace_back();
       bytes = 0;
     }
-    buckets_.back().push_back(*it);
+    slots_[*it] = Slot{buckets_.size() - 1, bytes / sizeof(float)};
+    buckets_.back().params.push_back(*it);
     bytes += size;
-    largest = std::max(largest, bytes);
+    buckets_.back().values.resize(bytes / sizeof(float));
   }
-  buffer_.resize(largest / sizeof(float));
   planned_for_.assign(params.begin(), params.end());
 }
 
-void GradientSync::sum_gradients(const std::vector<Param*>& params) {
+void GradientSync::start_gradient_sum(const std::vector<Param*>& params) {
   if (comm_.size() == 1) return;
   if (!std::equal(params.begin(), params.end(), planned_for_.begin(), planned_for_.end())) plan_buckets(params);
-  for (const auto& bucket : buckets_) {
-    size_t offset = 0;
-    for (const Param* p : bucket) {
-      std::copy_n(p->grad.data(), p->grad.numel(), buffer_.data() + offset);
-      offset += static_cast<size_t>(p->grad.numel());
-    }
-    const auto start = std::chrono::steady_clock::now();
-    comm_.allreduce_sum(std::span<float>(buffer_.data(), offset));
-    allreduce_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  assert(next_to_finish_ == next_to_start_ && "the previous sum was not finished");
+  for (Bucket& bucket : buckets_) bucket.missing = bucket.params.size();
+  next_to_start_ = next_to_finish_ = 0;
+}
+
+void GradientSync::copy_in(const Param& param) {
+  const auto slot = slots_.find(&param);
+  assert(slot != slots_.end() && "gradient of a parameter that start_gradient_sum() did not get");
+  Bucket& bucket = buckets_[slot->second.bucket];
+  assert(bucket.missing > 0);
+  std::copy_n(param.grad.data(), param.grad.numel(), bucket.values.data() + slot->second.offset);
+  --bucket.missing;
+}
+
+void GradientSync::gradients_ready(std::span<Param* const> params) {
+  if (comm_.size() == 1) return;
+  for (const Param* p : params) copy_in(*p);
+  start_ready_buckets();
+}
+
+void GradientSync::start_ready_buckets() {
+  while (next_to_start_ < buckets_.size() && buckets_[next_to_start_].missing == 0) {
+    Bucket& bucket = buckets_[next_to_start_++];
+    bucket.started = Timeline::Clock::now();
+    bucket.sum.start(bucket.values);
     ++buckets_sent_;
-    offset = 0;
-    for (Param* p : bucket) {
-      std::copy_n(buffer_.data() + offset, p->grad.numel(), p->grad.data());
-      offset += static_cast<size_t>(p->grad.numel());
-    }
   }
+  // MPI moves a non-blocking collective along only inside MPI calls: give it one per layer.
+  while (next_to_finish_ < next_to_start_ && buckets_[next_to_finish_].sum.test()) record_done(next_to_finish_++);
+}
+
+void GradientSync::record_done(size_t index) {
+  Bucket& bucket = buckets_[index];
+  if (timeline_ != nullptr) {
+    char name[64];
+    std::snprintf(name, sizeof name, "allreduce bucket %zu (%.2f MiB)", index,
+                  static_cast<double>(bucket.values.size() * sizeof(float)) / (1 << 20));
+    timeline_->add(name, Timeline::kCommunication, bucket.started, Timeline::Clock::now());
+  }
+  size_t offset = 0;
+  for (Param* p : bucket.params) {
+    std::copy_n(bucket.values.data() + offset, p->grad.numel(), p->grad.data());
+    offset += static_cast<size_t>(p->grad.numel());
+  }
+}
+
+void GradientSync::finish_gradient_sum() {
+  if (comm_.size() == 1) return;
+  const auto start = Timeline::Clock::now();
+  // Gradients nobody reported (a caller that skips gradients_ready) are taken as they are now.
+  for (Bucket& bucket : buckets_) {
+    if (bucket.missing == 0) continue;
+    for (const Param* p : bucket.params) {
+      const Slot& slot = slots_.at(p);
+      std::copy_n(p->grad.data(), p->grad.numel(), bucket.values.data() + slot.offset);
+    }
+    bucket.missing = 0;
+  }
+  start_ready_buckets();
+  for (; next_to_finish_ < buckets_.size(); ++next_to_finish_) {
+    buckets_[next_to_finish_].sum.wait();
+    record_done(next_to_finish_);
+  }
+  wait_seconds_ += std::chrono::duration<double>(Timeline::Clock::now() - start).count();
 }
 
 void broadcast_parameters(const Communicator& comm, const std::vector<Param*>& params) {

@@ -1,10 +1,14 @@
 #pragma once
 // The MPI Collective for the training loop. Gradients (already scaled by 1 / global batch) are
 // packed into buckets of about `bucket_bytes`, in reverse parameter order (the order backward
-// produces them, as PyTorch DDP's Reducer does), and each bucket is summed with one MPI_Allreduce
-// instead of one call per tensor. Buckets are the same on every rank because the model is.
+// produces them, as PyTorch DDP's Reducer does). A bucket's sum starts (MPI_Iallreduce) as soon as
+// backward has produced all of its gradients, so that it runs while the layers below are still
+// differentiated; finish_gradient_sum() waits for the rest. Buckets are the same on every rank
+// because the model is, and they start in the same order everywhere.
+#include <unordered_map>
 #include <vector>
 
+#include "core/timeline.h"
 #include "core/trainer.h"
 #include "dist/communicator.h"
 
@@ -18,23 +22,45 @@ class GradientSync : public Collective {
 
   int rank() const override { return comm_.rank(); }
   int world_size() const override { return comm_.size(); }
-  void sum_gradients(const std::vector<Param*>& params) override;
+  void start_gradient_sum(const std::vector<Param*>& params) override;
+  void gradients_ready(std::span<Param* const> params) override;
+  void finish_gradient_sum() override;
   void sum(std::span<double> values) override { comm_.allreduce_sum(values); }
+  void set_timeline(Timeline* timeline) override { timeline_ = timeline; }
 
-  // Seconds spent inside the allreduce calls since construction, and how many buckets were sent.
-  double allreduce_seconds() const { return allreduce_seconds_; }
+  // Seconds spent blocked in finish_gradient_sum() (the sums that did not hide behind backward),
+  // and how many bucket sums were started, since construction.
+  double wait_seconds() const { return wait_seconds_; }
   int64_t buckets_sent() const { return buckets_sent_; }
+  size_t bucket_count() const { return buckets_.size(); }
 
  private:
-  // Groups of consecutive parameters (in reverse order) whose gradients go in one allreduce.
+  struct Bucket {
+    std::vector<Param*> params;
+    std::vector<float> values;
+    size_t missing = 0;  // parameters whose gradients are not in `values` yet
+    PendingSum sum;
+    Timeline::Clock::time_point started;
+  };
+  struct Slot {
+    size_t bucket, offset;
+  };
+
+  // Groups consecutive parameters (in reverse order) into buckets.
   void plan_buckets(const std::vector<Param*>& params);
+  void copy_in(const Param& param);
+  // Starts every bucket, in order, whose gradients are all in; then lets MPI progress the rest.
+  void start_ready_buckets();
+  void record_done(size_t bucket);
 
   const Communicator& comm_;
   size_t bucket_bytes_;
-  std::vector<std::vector<Param*>> buckets_;
+  std::vector<Bucket> buckets_;
+  std::unordered_map<const Param*, Slot> slots_;
   std::vector<const Param*> planned_for_;
-  std::vector<float> buffer_;
-  double allreduce_seconds_ = 0.0;
+  size_t next_to_start_ = 0, next_to_finish_ = 0;
+  Timeline* timeline_ = nullptr;
+  double wait_seconds_ = 0.0;
   int64_t buckets_sent_ = 0;
 };
 

@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "  inspect   list what an HDF5 data set or checkpoint holds\n"
     "  launch    start train or test on N MPI ranks (mpirun underneath)\n"
     "  compare   how far apart two checkpoints are\n"
+    "  time      time a model's training step, layer by layer\n"
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 
@@ -25,7 +26,7 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   using namespace shardnet::tools;
   const std::map<std::string, int (*)(const Args&)> commands = {
-      {"train", train_command}, {"test", test_command}, {"convert", convert_command}, {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command}};
+      {"train", train_command}, {"test", test_command}, {"convert", convert_command}, {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command}, {"time", time_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

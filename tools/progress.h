@@ -19,6 +19,9 @@ class ProgressReporter : public TrainObserver {
   // Also write the mean training loss of every `every` steps to `path` (step,epoch,lr,loss).
   void log_steps(const std::string& path, int64_t every, bool append);
   void on_epoch(const EpochReport& epoch) override;
+  // Where the steps' time went so far, per step and in shares (this rank): data wait, forward,
+  // backward, allreduce wait, optimizer. Empty before the first epoch ends.
+  std::string phase_summary() const;
 
  private:
   int64_t epochs_, global_batch_;
@@ -30,6 +33,8 @@ class ProgressReporter : public TrainObserver {
   std::chrono::steady_clock::time_point epoch_start_, last_draw_;
   double running_loss_ = 0.0;
   int64_t running_count_ = 0;
+  int64_t phase_steps_ = 0;
+  double phase_seconds_[5] = {};
 };
 
 std::string format_duration(double seconds);  // "1:05" or "1:02:03"

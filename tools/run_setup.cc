@@ -1,5 +1,8 @@
 #include "tools/run_setup.h"
 
+#include "core/gemm.h"
+#include "core/parallel.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
@@ -12,6 +15,7 @@ namespace shardnet::tools {
 void set_threads(int threads) {
   if (threads < 0) throw std::invalid_argument("--threads must be >= 0");
   set_blas_threads(threads);
+  set_compute_threads(blas_threads());
 }
 
 void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& model_path) {

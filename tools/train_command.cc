@@ -31,7 +31,7 @@ int train_command(const Args& args) {
   double val_fraction = 0.0;
   int patience = 0;
   int64_t log_every = 0;
-  std::string resume;
+  std::string resume, timeline_path;
   options.add_options()
       ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
       ("data,d", po::value(&data_path)->required(), "training data set (HDF5)")
@@ -70,6 +70,8 @@ int train_command(const Args& args) {
       ("eval-batch", po::value(&train.eval_batch)->default_value(500), "batch size for evaluation")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
       ("bucket-mb", po::value(&bucket_mb)->default_value(4.0, "4"), "gradient allreduce bucket size (MiB)")
+      ("timeline", po::value(&timeline_path),
+       "write a Chrome trace (chrome://tracing, Perfetto) of every rank's step phases and allreduces to FILE")
       ("checkpoint-every", po::value(&train.checkpoint_every)->default_value(0),
        "also checkpoint every this many steps (checkpoints are always written at each epoch end)")
       ("keep-checkpoints", po::value(&keep)->default_value(3), "how many of the newest checkpoints to keep")
@@ -135,6 +137,14 @@ int train_command(const Args& args) {
     reporter.log_steps(run_dir + "/steps.csv", log_every, resumed);
     dist::GradientSync sync(comm, static_cast<size_t>(bucket_mb * (1 << 20)));
     Trainer trainer(*net, *optimizer, sync, train);
+    std::unique_ptr<Timeline> timeline;
+    if (!timeline_path.empty()) {
+      // Fail now, not after hours of training, when the file cannot be written.
+      if (leader && !std::ofstream(timeline_path)) throw std::runtime_error(timeline_path + ": cannot write the timeline");
+      comm.barrier();  // one time origin for all ranks' events
+      timeline = std::make_unique<Timeline>(comm.rank());
+      trainer.set_timeline(timeline.get());
+    }
     const io::CheckpointMeta meta{model_text, 0, 0, 0, train.global_batch, train.seed, comm.size()};
     RunCheckpointer checkpointer(comm, *net, *optimizer, meta, run_dir, keep);
     std::unique_ptr<SubsetSource> train_part, val_part;
@@ -161,10 +171,19 @@ int train_command(const Args& args) {
         std::printf("saved %s/final.h5; %s\n", run_dir.c_str(), checkpointer.summary().c_str());
       }
     }
-    if (comm.size() > 1 && leader) {
-      const double steps = static_cast<double>(std::max<int64_t>(optimizer->step_count(), 1));
-      std::printf("allreduce: %.3f s in all, %.2f ms per step (%lld buckets)\n", sync.allreduce_seconds(),
-                  1e3 * sync.allreduce_seconds() / steps, static_cast<long long>(sync.buckets_sent()));
+    if (leader) {
+      std::printf("%s\n", reporter.phase_summary().c_str());
+      if (comm.size() > 1) {
+        std::printf("gradients: %zu bucket(s) of up to %g MiB per step, summed while backward runs\n",
+                    sync.bucket_count(), bucket_mb);
+      }
+    }
+    if (timeline) {
+      const auto events = comm.gather(timeline->events_json(), 0);
+      if (leader) {
+        write_chrome_trace(timeline_path, events);
+        std::printf("timeline: %s (%zu events on rank 0)\n", timeline_path.c_str(), timeline->size());
+      }
     }
     if (test_data) {
       const LossStats t = evaluate(*net, *test_data, train.eval_batch, sync);
