@@ -44,8 +44,7 @@ void Conv2D::initialize(uint64_t seed) {
 
 int64_t Conv2D::images_per_block(int64_t batch) const {
   const int64_t per_image = geom_.col_rows() * geom_.col_cols() * static_cast<int64_t>(sizeof(float));
-  static const int64_t budget = getenv("SN_COLBUDGET") ? atoll(getenv("SN_COLBUDGET")) << 20 : kColumnBudgetBytes;
-  return std::clamp<int64_t>(budget / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
+  return std::clamp<int64_t>(kColumnBudgetBytes / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
 }
 
 void Conv2D::fill_columns(const Tensor& x, int64_t first, int64_t count) {

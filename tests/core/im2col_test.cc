@@ -1,5 +1,7 @@
 #include "core/im2col.h"
 
+#include "core/parallel.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/gradient_checker.h"
@@ -34,6 +36,31 @@ TEST(Im2col, PaddingIsZero) {
   // Kernel position (0, 0) sees the top-left padding for every output but (1, 1).
   EXPECT_EQ(col[0], 0.0f);
   EXPECT_EQ(col[3], 1.0f);
+}
+
+// The batched forms put image i's columns at [i*P, (i+1)*P) of each row, the same values as the
+// one-image form, on any number of compute threads.
+TEST(Im2col, BatchedEqualsOneImageAtATime) {
+  const ConvGeometry g{3, 7, 6, 3, 3, 2, 1, 1, 1};
+  const int64_t count = 5, pixels = g.col_cols(), image = g.channels * g.height * g.width;
+  const Tensor x = testing::random_tensor({count, g.channels, g.height, g.width}, 3);
+  const Tensor c = testing::random_tensor({g.col_rows(), count * pixels}, 4);
+  Tensor expected_col({g.col_rows(), count * pixels}), expected_back({count, g.channels, g.height, g.width});
+  expected_back.zero();
+  for (int64_t i = 0; i < count; ++i) {
+    im2col(g, x.data() + i * image, expected_col.data() + i * pixels, count * pixels);
+    col2im(g, c.data() + i * pixels, count * pixels, expected_back.data() + i * image);
+  }
+  for (int threads : {1, 2, 3}) {
+    set_compute_threads(threads);
+    Tensor col({g.col_rows(), count * pixels}), back({count, g.channels, g.height, g.width});
+    back.zero();
+    im2col_batch(g, x.data(), count, col.data());
+    col2im_batch(g, c.data(), count, back.data());
+    for (int64_t i = 0; i < col.numel(); ++i) ASSERT_EQ(col[i], expected_col[i]) << threads << " threads, " << i;
+    for (int64_t i = 0; i < back.numel(); ++i) ASSERT_EQ(back[i], expected_back[i]) << threads << " threads, " << i;
+  }
+  set_compute_threads(1);
 }
 
 }  // namespace

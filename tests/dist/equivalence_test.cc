@@ -120,6 +120,31 @@ TEST(Equivalence, SyncBatchNormDropoutAugment) {
   expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 20);
 }
 
+// 4 KiB buckets: a dozen sums in flight during backward, between SyncBatchNorm's blocking ones.
+TEST(Equivalence, SyncBatchNormTinyBuckets) {
+  expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 10);
+}
+
+// A bucket's sum starts as soon as its gradients are in, before finish_gradient_sum().
+TEST(GradientSync, StartsBucketsDuringBackward) {
+  auto net = parse_model(kCnn, "model");
+  auto params = net->params();
+  dist::GradientSync sync(*world, 1);  // one bucket per parameter
+  for (Param* p : params) p->grad.fill(static_cast<float>(world->rank() + 1));
+  sync.start_gradient_sum(params);
+  sync.gradients_ready(std::span<Param* const>(&params.back(), 1));
+  EXPECT_EQ(sync.buckets_sent(), world->size() > 1 ? 1 : 0);
+  for (size_t i = params.size() - 1; i-- > 0;) sync.gradients_ready(std::span<Param* const>(&params[i], 1));
+  sync.finish_gradient_sum();
+  const float expected = static_cast<float>(world->size() * (world->size() + 1) / 2);
+  for (const Param* p : params) {
+    for (float g : p->grad.span()) ASSERT_EQ(g, expected) << p->name;
+  }
+  if (world->size() > 1) {
+    EXPECT_EQ(sync.buckets_sent(), static_cast<int64_t>(params.size()));
+  }
+}
+
 TEST(Consistency, MismatchNamesTheRanks) {
   const std::string value = world->rank() == 1 ? "other" : "same";
   if (world->size() == 1) {

@@ -38,6 +38,19 @@ for n in 1 2 4; do
   [ "$got" = "$acc1" ] || fail "test at $n ranks gives '$got', the 1-rank training run ended with '$acc1'"
 done
 
+# A timeline of a 2-rank run holds both ranks' step phases and their allreduce spans.
+"$shardnet" launch -n 2 -- "${train_flags[@]}" --max-steps 6 --run-dir rt --timeline rt/trace.json >outt.txt 2>errt.txt ||
+  fail "2-rank train with --timeline: $(cat errt.txt)"
+grep -q '^timeline: rt/trace.json' outt.txt || fail "no timeline line: $(cat outt.txt)"
+for rank in 0 1; do
+  for phase in forward backward 'allreduce wait' optimizer 'allreduce bucket 0'; do
+    grep -q "{\"name\":\"$phase[^\"]*\",\"cat\":\"[a-z ]*\",\"ph\":\"X\",\"pid\":$rank," rt/trace.json ||
+      fail "timeline lacks '$phase' of rank $rank"
+  done
+done
+[ "$(grep -c '"name":"forward"' rt/trace.json)" -eq 12 ] || fail "timeline should hold 6 forward spans per rank"
+echo "timeline: $(grep -c '"ph":"X"' rt/trace.json) events of 2 ranks"
+
 # Ranks that disagree on the model fail fast, naming the rank.
 sed 's/filters = 4/filters = 6/' model.cfg >other.cfg
 start=$(date +%s)

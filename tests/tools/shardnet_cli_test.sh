@@ -49,7 +49,19 @@ grep -q '^validation: 50 of the training samples held out' out.txt || fail "no v
 grep -q '^early stopping' out.txt || fail "did not stop early: $(cat out.txt)"
 [ "$(wc -l <early/metrics.csv)" -eq 4 ] || fail "early stopping should end after epoch 3: $(cat early/metrics.csv)"
 
+# shardnet time: one row per layer, the step's phases and shares, and the reference sgemm.
+expect_ok "time" "$shardnet" time -m model.cfg --batch 16 -n 3 --warmup 1 --reference-gemm 64
+for row in conv1 relu1 maxpool1 dense1 '^step ' '^shares of the step: GEMM' '^sgemm 64x64x64: .*GEMMs in conv layers'; do
+  grep -q "$row" out.txt || fail "time output lacks $row: $(cat out.txt)"
+done
+expect_ok "time with data" "$shardnet" time -m model.cfg -d data.h5 --batch 16 -n 2 --reference-gemm 0
+grep -q 'data data.h5' out.txt || fail "time --data does not say it reads data.h5: $(cat out.txt)"
+
 # Bad input.
+expect_error "timeline in a missing directory" "nowhere/t.json: cannot write the timeline" \
+  "$shardnet" train -m model.cfg -d data.h5 --run-dir tl --timeline nowhere/t.json
+[ -e tl/final.h5 ] && fail "training ran although the timeline cannot be written"
+expect_error "time on a missing model" "missing.cfg" "$shardnet" time -m missing.cfg
 head -c 100 images.idx >truncated.idx
 expect_error "truncated IDX" "truncated.idx: truncated" \
   "$shardnet" convert idx --images truncated.idx --labels labels.idx bad.h5

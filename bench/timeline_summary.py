@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Summarises a `shardnet train --timeline FILE` trace: per rank, the mean time per step of each
+phase, the share of the step spent waiting for the allreduce, and how much of each bucket's
+allreduce ran while backward was still computing.   bench/timeline_summary.py FILE [--skip N]
+The first N steps (default 5) are left out: warm-up and buffer sizing."""
+import argparse
+import collections
+import json
+
+
+def overlap(a, b):
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("trace")
+    p.add_argument("--skip", type=int, default=5)
+    args = p.parse_args()
+    with open(args.trace) as f:
+        events = [e for e in json.load(f)["traceEvents"] if e.get("ph") == "X" and e["args"]["step"] >= args.skip]
+    by_rank = collections.defaultdict(list)
+    for e in events:
+        by_rank[e["pid"]].append(e)
+    phases = ["data wait", "forward", "backward", "allreduce wait", "optimizer"]
+    for rank in sorted(by_rank):
+        evs = by_rank[rank]
+        steps = {e["args"]["step"] for e in evs if e["name"] == "forward"}
+        n = max(len(steps), 1)
+        totals = collections.Counter()
+        for e in evs:
+            if e["name"] in phases:
+                totals[e["name"]] += e["dur"]
+        step_us = sum(totals[k] for k in phases)
+        parts = ", ".join(f"{k} {totals[k] / n / 1e3:.2f} ms" for k in phases)
+        print(f"rank {rank}: {n} steps, {step_us / n / 1e3:.2f} ms per step ({parts})")
+        print(f"rank {rank}: allreduce wait {100.0 * totals['allreduce wait'] / max(step_us, 1):.2f}% of the step")
+        backward = {e["args"]["step"]: (e["ts"], e["ts"] + e["dur"]) for e in evs if e["name"] == "backward"}
+        buckets = collections.defaultdict(lambda: [0.0, 0.0, 0])
+        for e in evs:
+            if e["cat"] == "allreduce" and e["args"]["step"] in backward:
+                span = (e["ts"], e["ts"] + e["dur"])
+                b = buckets[e["name"]]
+                b[0] += e["dur"]
+                b[1] += overlap(span, backward[e["args"]["step"]])
+                b[2] += 1
+        for name, (dur, hidden, count) in sorted(buckets.items()):
+            print(f"rank {rank}:   {name}: {dur / count / 1e3:.2f} ms, {100.0 * hidden / max(dur, 1e-9):.0f}% "
+                  f"of it during backward")
+
+
+if __name__ == "__main__":
+    main()
