@@ -3,16 +3,21 @@
 #include <cassert>
 
 #include "core/gemm.h"
+#include "core/sequence.h"
 
 namespace shardnet {
 
-Dense::Dense(std::string name, int64_t outputs, bool bias, InitSpec init)
-    : Layer(std::move(name)), outputs_(outputs), has_bias_(bias), init_(init) {
+Dense::Dense(std::string name, int64_t outputs, bool bias, InitSpec init, bool per_step)
+    : Layer(std::move(name)), outputs_(outputs), has_bias_(bias), per_step_(per_step), init_(init) {
   if (outputs <= 0) throw std::invalid_argument("dense: outputs must be positive");
 }
 
 Shape Dense::setup(const Shape& input) {
-  inputs_ = shape_numel(input);
+  if (per_step_ && input.size() != 2) {
+    throw ShapeError("dense with per_step = 1 needs a (steps, features) input, got " + shape_string(input));
+  }
+  inputs_ = per_step_ ? input[1] : shape_numel(input);
+  steps_ = per_step_ ? input[0] : 1;
   if (input.empty() || inputs_ <= 0) throw ShapeError("dense needs a non-empty input");
   weight_ = Param{name() + "/weight", Tensor({outputs_, inputs_}), Tensor({outputs_, inputs_}), true};
   weight_.grad.zero();
@@ -21,6 +26,7 @@ Shape Dense::setup(const Shape& input) {
     bias_.value.zero();
     bias_.grad.zero();
   }
+  if (per_step_) return {steps_, outputs_};
   return {outputs_};
 }
 
@@ -30,9 +36,10 @@ void Dense::initialize(uint64_t seed) {
 }
 
 void Dense::forward(const Tensor& x, Tensor& y, Mode) {
-  const int64_t n = x.rows();
-  assert(x.row_size() == inputs_);
-  y.reshape({n, outputs_});
+  const int64_t n = x.rows() * steps_;  // rows of the GEMM: samples, or samples x steps
+  assert(x.numel() == n * inputs_);
+  if (per_step_) y.reshape({x.rows(), steps_, outputs_});
+  else y.reshape({n, outputs_});
   gemm(false, true, n, outputs_, inputs_, 1.0f, x.data(), weight_.value.data(), 0.0f, y.data());
   if (has_bias_) {
     const float* b = bias_.value.data();
@@ -41,10 +48,18 @@ void Dense::forward(const Tensor& x, Tensor& y, Mode) {
       for (int64_t j = 0; j < outputs_; ++j) row[j] += b[j];
     }
   }
+  if (per_step_ && context_ != nullptr) zero_padding(y, steps_, context_->lengths, name());
 }
 
-void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  const int64_t n = x.rows();
+void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy_in, Tensor* dx) {
+  const int64_t n = x.rows() * steps_;
+  const Tensor* dy_ptr = &dy_in;
+  if (per_step_ && context_ != nullptr && !context_->lengths.empty()) {
+    masked_dy_ = dy_in;
+    zero_padding(masked_dy_, steps_, context_->lengths, name());
+    dy_ptr = &masked_dy_;
+  }
+  const Tensor& dy = *dy_ptr;
   gemm(true, false, outputs_, inputs_, n, 1.0f, dy.data(), x.data(), 0.0f, weight_.grad.data());
   if (has_bias_) {
     float* db = bias_.grad.data();
@@ -66,7 +81,7 @@ std::vector<Param*> Dense::params() {
 }
 
 std::string Dense::describe() const {
-  return "outputs=" + std::to_string(outputs_) + (has_bias_ ? "" : " bias=0");
+  return "outputs=" + std::to_string(outputs_) + (has_bias_ ? "" : " bias=0") + (per_step_ ? " per_step" : "");
 }
 
 }  // namespace shardnet

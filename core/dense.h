@@ -1,6 +1,8 @@
 #pragma once
 // Fully connected layer: y = x W^T + b, W is (outputs, inputs) as in PyTorch's nn.Linear. Inputs
-// of any per-sample shape are treated as flat vectors (as Caffe's InnerProduct does).
+// of any per-sample shape are treated as flat vectors (as Caffe's InnerProduct does), or, with
+// `per_step`, a (steps, features) input is mapped step by step to (steps, outputs), as nn.Linear
+// does on a sequence (outputs past a padded sample's length are zero, and get no gradient).
 #include "core/init.h"
 #include "core/layer.h"
 
@@ -8,7 +10,7 @@ namespace shardnet {
 
 class Dense : public Layer {
  public:
-  Dense(std::string name, int64_t outputs, bool bias = true, InitSpec init = {});
+  Dense(std::string name, int64_t outputs, bool bias = true, InitSpec init = {}, bool per_step = false);
   std::string type() const override { return "dense"; }
   Shape setup(const Shape& input) override;
   void initialize(uint64_t seed) override;
@@ -21,8 +23,9 @@ class Dense : public Layer {
   Param& bias() { return bias_; }
 
  private:
-  int64_t inputs_ = 0, outputs_;
-  bool has_bias_;
+  int64_t inputs_ = 0, outputs_, steps_ = 1;
+  bool has_bias_, per_step_;
+  Tensor masked_dy_;
   InitSpec init_;
   Param weight_, bias_;
 };

@@ -23,6 +23,7 @@ struct StepContext {
   int64_t epoch = 0;
   std::span<const int64_t> rows;
   Collective* collective = nullptr;  // null: one process
+  std::span<const int32_t> lengths;  // sequence lengths of the batch (empty: all full length)
 };
 
 // A learnable tensor and its gradient. `decay` says whether weight decay applies (weights yes,

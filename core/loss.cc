@@ -89,4 +89,49 @@ void MeanSquaredError::backward(const Tensor& output, const Batch& batch, float 
   for (int64_t i = 0; i < output.numel(); ++i) d_output[i] = k * (output[i] - batch.targets[i]);
 }
 
+void SigmoidCrossEntropy::setup(const Shape& output) {
+  if (output.empty()) throw ShapeError("sigmoid_cross_entropy needs a non-empty input");
+}
+
+float SigmoidCrossEntropy::target(const Batch& batch, int64_t i) const {
+  if (batch.labels.empty()) return batch.targets[i];
+  const int32_t label = batch.labels[static_cast<size_t>(i)];
+  if (label != 0 && label != 1) {
+    throw std::out_of_range("sigmoid_cross_entropy: label " + std::to_string(label) + " is not 0 or 1");
+  }
+  return static_cast<float>(label);
+}
+
+LossStats SigmoidCrossEntropy::forward(const Tensor& output, const Batch& batch) {
+  const int64_t n = output.rows(), d = output.row_size();
+  if (!batch.labels.empty() ? !(d == 1 && static_cast<int64_t>(batch.labels.size()) == n)
+                            : batch.targets.numel() != output.numel()) {
+    throw std::invalid_argument("sigmoid_cross_entropy needs a 0/1 class id per sample for one output, or float "
+                                "targets shaped like the output " + shape_string(output.shape()));
+  }
+  LossStats stats;
+  stats.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    double sum = 0.0;
+    bool right = true;
+    for (int64_t j = i * d; j < (i + 1) * d; ++j) {
+      const float z = output[j], y = target(batch, j);
+      sum += std::max(z, 0.0f) - z * y + std::log1p(std::exp(-std::abs(z)));
+      right = right && ((z > 0.0f) == (y > 0.5f));
+    }
+    stats.loss_sum += sum;
+    stats.correct += right ? 1 : 0;
+  }
+  return stats;
+}
+
+void SigmoidCrossEntropy::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
+  d_output.reshape(output.shape());
+  for (int64_t j = 0; j < output.numel(); ++j) {
+    const float z = output[j];
+    const float p = z >= 0.0f ? 1.0f / (1.0f + std::exp(-z)) : std::exp(z) / (1.0f + std::exp(z));
+    d_output[j] = scale * (p - target(batch, j));
+  }
+}
+
 }  // namespace shardnet

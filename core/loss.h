@@ -52,4 +52,20 @@ class MeanSquaredError : public Loss {
   void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
 };
 
+// Sigmoid fused with binary cross-entropy, stable for any logit: per element
+// max(z, 0) - z y + log(1 + exp(-|z|)), summed over a sample's outputs. Targets are class ids 0/1
+// for a single output, or float targets in [0, 1] shaped like the output. A sample counts as right
+// when every output is on the side of 0 its target is on.
+class SigmoidCrossEntropy : public Loss {
+ public:
+  std::string type() const override { return "sigmoid_cross_entropy"; }
+  void setup(const Shape& output) override;
+  bool is_classifier() const override { return true; }
+  LossStats forward(const Tensor& output, const Batch& batch) override;
+  void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+
+ private:
+  float target(const Batch& batch, int64_t i) const;
+};
+
 }  // namespace shardnet

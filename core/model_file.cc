@@ -13,6 +13,7 @@
 #include "core/conv2d.h"
 #include "core/dense.h"
 #include "core/pooling.h"
+#include "core/recurrent.h"
 
 namespace shardnet {
 namespace {
@@ -164,6 +165,19 @@ bool read_bool(Section& s, const std::string& key, bool fallback) {
   return v == 1;
 }
 
+std::unique_ptr<Layer> make_recurrent(Section& s, const std::string& name, CellKind kind) {
+  RecurrentConfig c;
+  c.kind = kind;
+  c.hidden = s.require_int("hidden");
+  c.layers = s.get_int("layers", 1);
+  c.bidirectional = read_bool(s, "bidirectional", false);
+  const std::string ret = s.get_string("return", "sequence");
+  if (ret != "sequence" && ret != "last") s.fail(s.line(), "'return' must be sequence or last, got '" + ret + "'");
+  c.return_sequence = ret == "sequence";
+  c.dropout = s.get_float("dropout", 0.0f);
+  return std::make_unique<Recurrent>(name, c);
+}
+
 using LayerFactory = std::function<std::unique_ptr<Layer>(Section&, const std::string& name)>;
 
 const std::map<std::string, LayerFactory>& layer_factories() {
@@ -171,8 +185,15 @@ const std::map<std::string, LayerFactory>& layer_factories() {
       {"dense",
        [](Section& s, const std::string& name) {
          return std::make_unique<Dense>(name, s.require_int("outputs"), read_bool(s, "bias", true),
-                                        read_init(s));
+                                        read_init(s), read_bool(s, "per_step", false));
        }},
+      {"embedding",
+       [](Section& s, const std::string& name) {
+         return std::make_unique<Embedding>(name, s.require_int("vocab"), s.require_int("dim"));
+       }},
+      {"rnn", [](Section& s, const std::string& name) { return make_recurrent(s, name, CellKind::kRnn); }},
+      {"lstm", [](Section& s, const std::string& name) { return make_recurrent(s, name, CellKind::kLstm); }},
+      {"gru", [](Section& s, const std::string& name) { return make_recurrent(s, name, CellKind::kGru); }},
       {"conv",
        [](Section& s, const std::string& name) {
          Conv2DConfig c;
@@ -220,13 +241,14 @@ const std::map<std::string, LayerFactory>& layer_factories() {
 std::unique_ptr<Loss> make_loss(const std::string& type) {
   if (type == "softmax_cross_entropy") return std::make_unique<SoftmaxCrossEntropy>();
   if (type == "mse") return std::make_unique<MeanSquaredError>();
+  if (type == "sigmoid_cross_entropy") return std::make_unique<SigmoidCrossEntropy>();
   return nullptr;
 }
 
 std::string known_types() {
   std::string all = "input";
   for (const auto& [type, _] : layer_factories()) all += ", " + type;
-  return all + ", softmax_cross_entropy, mse";
+  return all + ", softmax_cross_entropy, sigmoid_cross_entropy, mse";
 }
 
 }  // namespace
@@ -276,7 +298,7 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
     }
   }
   const Section& last = sections.back();
-  last.fail(last.line(), "the model ends without a loss section ([softmax_cross_entropy] or [mse])");
+  last.fail(last.line(), "the model ends without a loss section ([softmax_cross_entropy], [sigmoid_cross_entropy] or [mse])");
 }
 
 std::string read_text_file(const std::string& path) {

@@ -101,6 +101,7 @@ LossStats Net::forward_loss(const Batch& batch, Mode mode) {
   if (!loss_) throw std::logic_error("the model has no loss layer");
   context_.epoch = batch.epoch;
   context_.rows = batch.rows;
+  context_.lengths = batch.lengths;
   return loss_->forward(forward(batch.data, mode), batch);
 }
 

@@ -26,16 +26,17 @@ void Tensor::FreeDeleter::operator()(float* p) const { std::free(p); }
 
 Tensor::Tensor(Shape shape) { reshape(shape); }
 
-Tensor::Tensor(const Tensor& other) {
-  reshape(other.shape_);
-  std::copy_n(other.data(), numel_, data());
-}
+Tensor::Tensor(const Tensor& other) { *this = other; }
 
 Tensor& Tensor::operator=(const Tensor& other) {
-  if (this != &other) {
-    reshape(other.shape_);
-    std::copy_n(other.data(), numel_, data());
+  if (this == &other) return *this;
+  if (other.data_ == nullptr) {  // a default-constructed tensor: no shape, no storage
+    shape_.clear();
+    numel_ = 0;
+    return *this;
   }
+  reshape(other.shape_);
+  std::copy_n(other.data(), numel_, data());
   return *this;
 }
 

@@ -14,7 +14,7 @@ TEST(Augment, ShiftsAndFlipsPerSampleAndIsItsOwnAdjoint) {
   Augment augment("aug", 2, true);
   augment.setup({1, 5, 6});
   std::vector<int64_t> rows = {0, 1, 2, 3, 4, 5, 6, 7};
-  StepContext ctx{9, 1, rows, nullptr};
+  StepContext ctx{9, 1, rows, nullptr, {}};
   augment.bind(&ctx);
   Tensor x = random_tensor({8, 1, 5, 6}, 3, 0.5f, 1.0f);  // no zeros: a zero in y is padding
   Tensor y;

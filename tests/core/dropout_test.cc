@@ -14,7 +14,7 @@ TEST(Dropout, DropsAtTheRateAndScalesTheRest) {
   Dropout dropout("drop", 0.3f);
   dropout.setup({1000});
   std::vector<int64_t> rows = {5, 9};
-  StepContext ctx{7, 0, rows, nullptr};
+  StepContext ctx{7, 0, rows, nullptr, {}};
   dropout.bind(&ctx);
   Tensor x({2, 1000});
   x.fill(1.0f);
@@ -35,13 +35,13 @@ TEST(Dropout, MaskBelongsToTheSampleNotItsPosition) {
   dropout.setup({64});
   Tensor x = random_tensor({2, 64}, 1);
   std::vector<int64_t> rows = {11, 42};
-  StepContext ctx{3, 2, rows, nullptr};
+  StepContext ctx{3, 2, rows, nullptr, {}};
   dropout.bind(&ctx);
   Tensor y;
   dropout.forward(x, y, Mode::kTrain);
   // Sample 42 alone, in first position of a batch of one.
   std::vector<int64_t> alone = {42};
-  StepContext ctx2{3, 2, alone, nullptr};
+  StepContext ctx2{3, 2, alone, nullptr, {}};
   dropout.bind(&ctx2);
   Tensor x2({1, 64});
   std::copy_n(x.data() + 64, 64, x2.data());
@@ -49,7 +49,7 @@ TEST(Dropout, MaskBelongsToTheSampleNotItsPosition) {
   dropout.forward(x2, y2, Mode::kTrain);
   for (int64_t j = 0; j < 64; ++j) EXPECT_EQ(y2[j], y[64 + j]);
   // Another epoch draws another mask.
-  StepContext ctx3{3, 3, alone, nullptr};
+  StepContext ctx3{3, 3, alone, nullptr, {}};
   dropout.bind(&ctx3);
   Tensor y3;
   dropout.forward(x2, y3, Mode::kTrain);
@@ -62,7 +62,7 @@ TEST(Dropout, GradientsWithAFixedMask) {
   Dropout dropout("drop", 0.4f);
   dropout.setup({3, 4});
   std::vector<int64_t> rows = {0, 1, 2};
-  StepContext ctx{1, 0, rows, nullptr};
+  StepContext ctx{1, 0, rows, nullptr, {}};
   dropout.bind(&ctx);
   check_layer_gradients(dropout, random_tensor({3, 3, 4}, 2));  // the mask depends only on ctx
 }

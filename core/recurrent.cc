@@ -1,0 +1,414 @@
+#include "core/recurrent.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+
+#include "core/gemm.h"
+#include "core/random.h"
+#include "core/sequence.h"
+
+namespace shardnet {
+namespace {
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// Adds `bias` to every row of a (rows, cols) matrix.
+void add_to_rows(float* m, int64_t rows, int64_t cols, const float* bias) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) m[r * cols + j] += bias[j];
+}
+
+// sums = the column sums of a (rows, cols) matrix.
+void column_sums(const float* m, int64_t rows, int64_t cols, float* sums) {
+  std::fill_n(sums, cols, 0.0f);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) sums[j] += m[r * cols + j];
+}
+
+Param make_param(const std::string& name, const Shape& shape, bool decay) {
+  Param p{name, Tensor(shape), Tensor(shape), decay};
+  p.value.zero();
+  p.grad.zero();
+  return p;
+}
+}  // namespace
+
+Recurrent::Recurrent(std::string name, RecurrentConfig config) : Layer(std::move(name)), config_(config) {
+  if (config.hidden <= 0) throw std::invalid_argument(type() + ": hidden must be positive");
+  if (config.layers <= 0) throw std::invalid_argument(type() + ": layers must be positive");
+  if (!(config.dropout >= 0.0f && config.dropout < 1.0f)) throw std::invalid_argument(type() + ": dropout must be in [0, 1)");
+}
+
+std::string Recurrent::type() const {
+  switch (config_.kind) {
+    case CellKind::kRnn: return "rnn";
+    case CellKind::kLstm: return "lstm";
+    default: return "gru";
+  }
+}
+
+int64_t Recurrent::gates() const {
+  switch (config_.kind) {
+    case CellKind::kRnn: return 1;
+    case CellKind::kLstm: return 4;
+    default: return 3;
+  }
+}
+
+Shape Recurrent::setup(const Shape& input) {
+  if (input.size() != 2) {
+    throw ShapeError(type() + " needs a (steps, features) input per sample, got " + shape_string(input));
+  }
+  steps_ = input[0];
+  inputs_ = input[1];
+  const int64_t h = config_.hidden, gh = gates() * h, out = h * directions();
+  cells_.clear();
+  for (int64_t l = 0; l < config_.layers; ++l) {
+    for (int64_t d = 0; d < directions(); ++d) {
+      const std::string suffix = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
+      Direction dir;
+      dir.reverse = d == 1;
+      dir.inputs = l == 0 ? inputs_ : out;
+      dir.w_ih = make_param(name() + "/weight_ih" + suffix, {gh, dir.inputs}, true);
+      dir.w_hh = make_param(name() + "/weight_hh" + suffix, {gh, h}, true);
+      dir.b_ih = make_param(name() + "/bias_ih" + suffix, {gh}, false);
+      dir.b_hh = make_param(name() + "/bias_hh" + suffix, {gh}, false);
+      cells_.push_back(std::move(dir));
+    }
+  }
+  outputs_.assign(static_cast<size_t>(config_.layers), Tensor());
+  dropped_.assign(static_cast<size_t>(config_.layers), Tensor());
+  masks_.assign(static_cast<size_t>(config_.layers), {});
+  return config_.return_sequence ? Shape{steps_, out} : Shape{out};
+}
+
+// PyTorch's initialisation: every weight and bias uniform in [-1/sqrt(H), 1/sqrt(H)].
+void Recurrent::initialize(uint64_t seed) {
+  const float k = 1.0f / std::sqrt(static_cast<float>(config_.hidden));
+  uint64_t stream = 0;
+  for (Direction& d : cells_) {
+    for (Param* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh}) {
+      CounterRng rng(seed, stream++);
+      for (float& v : p->value.span()) v = rng.uniform(-k, k);
+    }
+  }
+}
+
+std::vector<Param*> Recurrent::params() {
+  std::vector<Param*> all;
+  for (Direction& d : cells_) {
+    for (Param* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh}) all.push_back(p);
+  }
+  return all;
+}
+
+std::string Recurrent::describe() const {
+  return "hidden=" + std::to_string(config_.hidden) + " layers=" + std::to_string(config_.layers) +
+         (config_.bidirectional ? " bidirectional" : "") + (config_.return_sequence ? " return=sequence" : " return=last") +
+         (config_.dropout > 0.0f ? " dropout=" + std::to_string(config_.dropout) : "");
+}
+
+void Recurrent::forward(const Tensor& x, Tensor& y, Mode mode) {
+  const int64_t n = x.rows(), t = steps_, out = config_.hidden * directions(), last = config_.layers - 1;
+  assert(x.numel() == n * t * inputs_);
+  const std::span<const int32_t> lengths = context_ ? context_->lengths : std::span<const int32_t>();
+  lengths_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) lengths_[i] = sequence_length(lengths, i, t, name());
+
+  const Tensor* in = &x;
+  for (int64_t l = 0; l <= last; ++l) {
+    Tensor& layer_out = l == last && config_.return_sequence ? y : outputs_[l];
+    layer_out.reshape({n, t, out});
+    layer_out.zero();
+    for (int64_t d = 0; d < directions(); ++d) forward_direction(direction(l, d), *in, layer_out, d * config_.hidden);
+    if (l == last) break;
+    if (mode == Mode::kTrain && config_.dropout > 0.0f) {
+      drop(l, layer_out, dropped_[l]);
+      in = &dropped_[l];
+    } else {
+      masks_[l].clear();
+      in = &layer_out;
+    }
+  }
+  if (config_.return_sequence) return;
+  // The last state of each direction: after all T steps, which is the state at the sample's own
+  // length because a direction's state does not change past it.
+  y.reshape({n, out});
+  for (int64_t d = 0; d < directions(); ++d) {
+    const Direction& top = direction(last, d);
+    const float* final_states = top.states.data() + t * n * config_.hidden;
+    for (int64_t i = 0; i < n; ++i)
+      std::copy_n(final_states + i * config_.hidden, config_.hidden, y.data() + i * out + d * config_.hidden);
+  }
+}
+
+void Recurrent::forward_direction(Direction& d, const Tensor& in, Tensor& out, int64_t offset) {
+  const int64_t n = in.rows(), t = steps_, h = config_.hidden, gh = gates() * h, width = h * directions();
+  d.proj.reshape({n * t, gh});
+  gemm(false, true, n * t, gh, d.inputs, 1.0f, in.data(), d.w_ih.value.data(), 0.0f, d.proj.data());
+  add_to_rows(d.proj.data(), n * t, gh, d.b_ih.value.data());
+  d.states.reshape({t + 1, n, h});
+  std::fill_n(d.states.data(), n * h, 0.0f);
+  if (config_.kind == CellKind::kLstm) {
+    d.cells.reshape({t + 1, n, h});
+    std::fill_n(d.cells.data(), n * h, 0.0f);
+  }
+  if (config_.kind != CellKind::kRnn) d.gates.reshape({t, n, gh});
+  if (config_.kind == CellKind::kGru) d.hidden_n.reshape({t, n, h});
+  scratch_.reshape({n, gh});
+
+  for (int64_t s = 0; s < t; ++s) {
+    const float* h_prev_all = d.states.data() + s * n * h;
+    float* h_next_all = d.states.data() + (s + 1) * n * h;
+    gemm(false, true, n, gh, h, 1.0f, h_prev_all, d.w_hh.value.data(), 0.0f, scratch_.data());
+    add_to_rows(scratch_.data(), n, gh, d.b_hh.value.data());
+    for (int64_t i = 0; i < n; ++i) {
+      const float* h_prev = h_prev_all + i * h;
+      float* h_next = h_next_all + i * h;
+      const float* c_prev = config_.kind == CellKind::kLstm ? d.cells.data() + (s * n + i) * h : nullptr;
+      float* c_next = config_.kind == CellKind::kLstm ? d.cells.data() + ((s + 1) * n + i) * h : nullptr;
+      if (s >= lengths_[i]) {  // past this sample's end: the state stays as it is
+        std::copy_n(h_prev, h, h_next);
+        if (c_next) std::copy_n(c_prev, h, c_next);
+        continue;
+      }
+      const int64_t time = d.reverse ? lengths_[i] - 1 - s : s;
+      const float* p = d.proj.data() + (i * t + time) * gh;
+      const float* q = scratch_.data() + i * gh;
+      switch (config_.kind) {
+        case CellKind::kRnn:
+          for (int64_t j = 0; j < h; ++j) h_next[j] = std::tanh(p[j] + q[j]);
+          break;
+        case CellKind::kLstm: {
+          float* g = d.gates.data() + (s * n + i) * gh;
+          for (int64_t j = 0; j < h; ++j) {
+            const float ig = sigmoid(p[j] + q[j]), fg = sigmoid(p[h + j] + q[h + j]);
+            const float gg = std::tanh(p[2 * h + j] + q[2 * h + j]), og = sigmoid(p[3 * h + j] + q[3 * h + j]);
+            const float c = fg * c_prev[j] + ig * gg;
+            c_next[j] = c;
+            h_next[j] = og * std::tanh(c);
+            g[j] = ig, g[h + j] = fg, g[2 * h + j] = gg, g[3 * h + j] = og;
+          }
+          break;
+        }
+        case CellKind::kGru: {
+          float* g = d.gates.data() + (s * n + i) * gh;
+          float* hn = d.hidden_n.data() + (s * n + i) * h;
+          for (int64_t j = 0; j < h; ++j) {
+            const float r = sigmoid(p[j] + q[j]), z = sigmoid(p[h + j] + q[h + j]);
+            hn[j] = q[2 * h + j];
+            const float nn = std::tanh(p[2 * h + j] + r * hn[j]);
+            h_next[j] = (1.0f - z) * nn + z * h_prev[j];
+            g[j] = r, g[h + j] = z, g[2 * h + j] = nn;
+          }
+          break;
+        }
+      }
+      std::copy_n(h_next, h, out.data() + (i * t + time) * width + offset);
+    }
+  }
+}
+
+void Recurrent::drop(int64_t layer, const Tensor& in, Tensor& out) {
+  const int64_t n = in.rows(), row = in.row_size();
+  const float keep = 1.0f - config_.dropout, scale = 1.0f / keep;
+  const uint64_t key = hash_key(context_->seed, std::hash<std::string>{}(name() + "/dropout" + std::to_string(layer)),
+                                static_cast<uint64_t>(context_->epoch));
+  std::vector<float>& mask = masks_[layer];
+  mask.resize(static_cast<size_t>(in.numel()));
+  out.reshape(in.shape());
+  for (int64_t i = 0; i < n; ++i) {
+    CounterRng rng(hash_key(key, static_cast<uint64_t>(context_->rows[i])));
+    for (int64_t j = i * row; j < (i + 1) * row; ++j) {
+      mask[j] = rng.uniform() < keep ? scale : 0.0f;
+      out[j] = in[j] * mask[j];
+    }
+  }
+}
+
+void Recurrent::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  const int64_t n = x.rows(), t = steps_, h = config_.hidden, out = h * directions(), last = config_.layers - 1;
+  const Tensor* d_out = &dy;
+  if (!config_.return_sequence) {  // only the last states receive a gradient
+    d_top_.reshape({n, t, out});
+    d_top_.zero();
+    d_out = &d_top_;
+  }
+  Tensor* d_buffers[2] = {&d_lower_, &d_last_};
+  for (int64_t l = last; l >= 0; --l) {
+    const Tensor& in = l == 0 ? x : (masks_[l - 1].empty() ? outputs_[l - 1] : dropped_[l - 1]);
+    Tensor* d_in = l > 0 ? d_buffers[l % 2] : dx;
+    if (d_in != nullptr) {
+      d_in->reshape(l > 0 ? Shape{n, t, out} : x.shape());
+      d_in->zero();
+    }
+    for (int64_t d = 0; d < directions(); ++d) {
+      const float* d_last = l == last && !config_.return_sequence ? dy.data() + d * h : nullptr;
+      backward_direction(direction(l, d), in, *d_out, d * h, d_last, d_in);
+    }
+    if (l == 0) break;
+    if (!masks_[l - 1].empty()) {
+      const std::vector<float>& mask = masks_[l - 1];
+      for (int64_t j = 0; j < d_in->numel(); ++j) (*d_in)[j] *= mask[j];
+    }
+    d_out = d_in;
+  }
+}
+
+void Recurrent::backward_direction(Direction& d, const Tensor& in, const Tensor& d_out, int64_t offset,
+                                   const float* d_last, Tensor* d_in) {
+  const int64_t n = in.rows(), t = steps_, h = config_.hidden, gh = gates() * h, width = h * directions();
+  d.d_proj.reshape({n * t, gh});
+  d.d_proj.zero();
+  d.d_rec.reshape({t, n, gh});
+  d_state_.reshape({n, h});
+  for (int64_t i = 0; i < n; ++i) {
+    float* dh = d_state_.data() + i * h;
+    if (d_last) std::copy_n(d_last + i * width, h, dh);
+    else std::fill_n(dh, h, 0.0f);
+  }
+  if (config_.kind == CellKind::kLstm) {
+    d_cell_.reshape({n, h});
+    d_cell_.zero();
+  }
+  scratch_.reshape({n, h});
+
+  for (int64_t s = t - 1; s >= 0; --s) {
+    float* d_rec = d.d_rec.data() + s * n * gh;
+    for (int64_t i = 0; i < n; ++i) {
+      float* dr = d_rec + i * gh;
+      if (s >= lengths_[i]) {  // the state passed through unchanged: so does its gradient
+        std::fill_n(dr, gh, 0.0f);
+        continue;
+      }
+      const int64_t time = d.reverse ? lengths_[i] - 1 - s : s;
+      float* dh = d_state_.data() + i * h;
+      const float* dy = d_out.data() + (i * t + time) * width + offset;
+      for (int64_t j = 0; j < h; ++j) dh[j] += dy[j];
+      float* dp = d.d_proj.data() + (i * t + time) * gh;
+      // Below, dh becomes the part of d loss / d h_prev that does not go through W_hh.
+      switch (config_.kind) {
+        case CellKind::kRnn: {
+          const float* hs = d.states.data() + ((s + 1) * n + i) * h;
+          for (int64_t j = 0; j < h; ++j) {
+            dp[j] = dr[j] = dh[j] * (1.0f - hs[j] * hs[j]);
+            dh[j] = 0.0f;
+          }
+          break;
+        }
+        case CellKind::kLstm: {
+          const float* g = d.gates.data() + (s * n + i) * gh;
+          const float* c = d.cells.data() + ((s + 1) * n + i) * h;
+          const float* c_prev = d.cells.data() + (s * n + i) * h;
+          float* dc = d_cell_.data() + i * h;
+          for (int64_t j = 0; j < h; ++j) {
+            const float ig = g[j], fg = g[h + j], gg = g[2 * h + j], og = g[3 * h + j];
+            const float tc = std::tanh(c[j]);
+            const float dct = dc[j] + dh[j] * og * (1.0f - tc * tc);
+            dp[j] = dr[j] = dct * gg * ig * (1.0f - ig);
+            dp[h + j] = dr[h + j] = dct * c_prev[j] * fg * (1.0f - fg);
+            dp[2 * h + j] = dr[2 * h + j] = dct * ig * (1.0f - gg * gg);
+            dp[3 * h + j] = dr[3 * h + j] = dh[j] * tc * og * (1.0f - og);
+            dc[j] = dct * fg;
+            dh[j] = 0.0f;
+          }
+          break;
+        }
+        case CellKind::kGru: {
+          const float* g = d.gates.data() + (s * n + i) * gh;
+          const float* hn = d.hidden_n.data() + (s * n + i) * h;
+          const float* h_prev = d.states.data() + (s * n + i) * h;
+          for (int64_t j = 0; j < h; ++j) {
+            const float r = g[j], z = g[h + j], nn = g[2 * h + j];
+            const float dn_pre = dh[j] * (1.0f - z) * (1.0f - nn * nn);
+            const float dr_pre = dn_pre * hn[j] * r * (1.0f - r);
+            const float dz_pre = dh[j] * (h_prev[j] - nn) * z * (1.0f - z);
+            dp[j] = dr[j] = dr_pre;
+            dp[h + j] = dr[h + j] = dz_pre;
+            dp[2 * h + j] = dn_pre;
+            dr[2 * h + j] = dn_pre * r;
+            dh[j] *= z;
+          }
+          break;
+        }
+      }
+    }
+    // d h_prev += d(W_hh h_prev) / d h_prev; rows past a sample's end have dr = 0 and keep dh.
+    gemm(false, false, n, h, gh, 1.0f, d_rec, d.w_hh.value.data(), 0.0f, scratch_.data());
+    for (int64_t j = 0; j < n * h; ++j) d_state_[j] += scratch_[j];
+  }
+  // States 0..T-1 are the h_prev of steps 0..T-1.
+  gemm(true, false, gh, h, t * n, 1.0f, d.d_rec.data(), d.states.data(), 0.0f, d.w_hh.grad.data());
+  column_sums(d.d_rec.data(), t * n, gh, d.b_hh.grad.data());
+  gemm(true, false, gh, d.inputs, n * t, 1.0f, d.d_proj.data(), in.data(), 0.0f, d.w_ih.grad.data());
+  column_sums(d.d_proj.data(), n * t, gh, d.b_ih.grad.data());
+  if (d_in != nullptr) {
+    gemm(false, false, n * t, d.inputs, gh, 1.0f, d.d_proj.data(), d.w_ih.value.data(), 1.0f, d_in->data());
+  }
+}
+
+Embedding::Embedding(std::string name, int64_t vocab, int64_t dim) : Layer(std::move(name)), vocab_(vocab), dim_(dim) {
+  if (vocab <= 0 || dim <= 0) throw std::invalid_argument("embedding: vocab and dim must be positive");
+}
+
+Shape Embedding::setup(const Shape& input) {
+  if (input.size() != 1 && !(input.size() == 2 && input[1] == 1)) {
+    throw ShapeError("embedding needs a (steps) input of token ids per sample, got " + shape_string(input));
+  }
+  steps_ = input[0];
+  table_ = make_param(name() + "/weight", {vocab_, dim_}, true);
+  return {steps_, dim_};
+}
+
+// PyTorch's nn.Embedding: standard normal.
+void Embedding::initialize(uint64_t seed) {
+  CounterRng rng(seed, 0);
+  for (float& v : table_.value.span()) v = rng.normal();
+}
+
+void Embedding::forward(const Tensor& x, Tensor& y, Mode) {
+  const int64_t n = x.rows(), t = steps_;
+  const std::span<const int32_t> lengths = context_ ? context_->lengths : std::span<const int32_t>();
+  y.reshape({n, t, dim_});
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t length = sequence_length(lengths, i, t, name());
+    for (int64_t s = 0; s < t; ++s) {
+      float* out = y.data() + (i * t + s) * dim_;
+      if (s >= length) {
+        std::fill_n(out, dim_, 0.0f);
+        continue;
+      }
+      const float id = x[i * t + s];
+      if (!(id >= 0.0f && id < static_cast<float>(vocab_)) || id != std::floor(id)) {
+        throw std::out_of_range(name() + ": token id " + std::to_string(id) + " of sample " + std::to_string(i) +
+                                ", step " + std::to_string(s) + " is outside the vocabulary of " +
+                                std::to_string(vocab_) + " tokens");
+      }
+      std::copy_n(table_.value.data() + static_cast<int64_t>(id) * dim_, dim_, out);
+    }
+  }
+}
+
+void Embedding::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  const int64_t n = x.rows(), t = steps_;
+  const std::span<const int32_t> lengths = context_ ? context_->lengths : std::span<const int32_t>();
+  table_.grad.zero();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t length = sequence_length(lengths, i, t, name());
+    for (int64_t s = 0; s < length; ++s) {
+      float* row = table_.grad.data() + static_cast<int64_t>(x[i * t + s]) * dim_;
+      const float* g = dy.data() + (i * t + s) * dim_;
+      for (int64_t j = 0; j < dim_; ++j) row[j] += g[j];
+    }
+  }
+  if (dx != nullptr) {  // token ids are not differentiable
+    dx->reshape(x.shape());
+    dx->zero();
+  }
+}
+
+std::string Embedding::describe() const { return "vocab=" + std::to_string(vocab_) + " dim=" + std::to_string(dim_); }
+
+}  // namespace shardnet
