@@ -44,6 +44,35 @@ class SyntheticImages : public BatchSource {
   int64_t reads_ = 0;
 };
 
+// Variable-length token sequences (ids 2..vocab-1, padded with 0 past each sample's length), as
+// `shardnet convert text` writes them; the label is a function of the first token.
+class SyntheticTokens : public BatchSource {
+ public:
+  static constexpr int64_t kSteps = 12, kVocab = 30, kClasses = 18;
+  explicit SyntheticTokens(int64_t rows) : rows_(rows) {}
+  int64_t size() const override { return rows_; }
+  Shape sample_shape() const override { return {kSteps}; }
+  void read(std::span<const int64_t> rows, Batch& batch) override {
+    batch.data.reshape({static_cast<int64_t>(rows.size()), kSteps});
+    batch.labels.resize(rows.size());
+    batch.lengths.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      CounterRng rng(hash_key(78, static_cast<uint64_t>(rows[i])));
+      const int64_t length = 1 + static_cast<int64_t>(rng.below(kSteps));
+      batch.lengths[i] = static_cast<int32_t>(length);
+      for (int64_t t = 0; t < kSteps; ++t)
+        batch.data[static_cast<int64_t>(i) * kSteps + t] = t < length ? static_cast<float>(2 + rng.below(kVocab - 2)) : 0.0f;
+      batch.labels[i] = static_cast<int32_t>(static_cast<int64_t>(batch.data[static_cast<int64_t>(i) * kSteps]) % kClasses);
+    }
+    reads_ += static_cast<int64_t>(rows.size());
+  }
+  int64_t rows_read() const { return reads_; }
+
+ private:
+  int64_t rows_;
+  int64_t reads_ = 0;
+};
+
 const char* kMlp = "[input] shape = 1,28,28\n[dense] outputs = 512\n[relu]\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
 const char* kCnn =
     "[input] shape = 1,28,28\n[conv] filters = 32 size = 5 pad = 2\n[relu]\n[maxpool] size = 2\n"
@@ -55,6 +84,14 @@ const char* kCnnBnDropout =
     "[input] shape = 1,28,28\n[augment] shift = 2 flip = 1\n[conv] filters = 8 size = 5 pad = 2\n[batchnorm]\n"
     "[relu]\n[maxpool] size = 2\n[conv] filters = 16 size = 3 pad = 1\n[batchnorm]\n[relu]\n[maxpool] size = 2\n"
     "[dense] outputs = 64\n[batchnorm]\n[relu]\n[dropout] rate = 0.3\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+
+// Row-by-row MNIST-shaped images into an LSTM; masked variable-length tokens into a stacked
+// bidirectional GRU with dropout between its layers.
+const char* kRowLstm = "[input] shape = 28,28\n[lstm] hidden = 32 return = last\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+const char* kTokenGru =
+    "[input] shape = 12\n[embedding] vocab = 30 dim = 8\n"
+    "[gru] hidden = 16 layers = 2 bidirectional = 1 dropout = 0.3 return = last\n[dense] outputs = 18\n"
+    "[softmax_cross_entropy]\n";
 
 std::vector<float> train(const char* model, const std::string& optimizer, Collective& collective, int64_t& rows_read,
                          size_t* buckets = nullptr) {
@@ -70,10 +107,15 @@ std::vector<float> train(const char* model, const std::string& optimizer, Collec
   options.epochs = 2;
   options.max_steps = 20;
   options.lr.base = optimizer == "adam" ? 1e-3f : 0.01f;
-  SyntheticImages data(64 * 12 + 17, {1, 28, 28});  // 12 steps per epoch: the run crosses an epoch
+  // 12 steps per epoch: the run crosses an epoch.
+  const int64_t rows = 64 * 12 + 17;
+  SyntheticImages images(rows, net->input_shape());
+  SyntheticTokens tokens(rows);
+  const bool token_model = net->input_shape().size() == 1;
+  BatchSource& data = token_model ? static_cast<BatchSource&>(tokens) : images;
   TrainObserver quiet;
   Trainer(*net, *opt, collective, options).fit(data, nullptr, quiet);
-  rows_read = data.rows_read();
+  rows_read = token_model ? tokens.rows_read() : images.rows_read();
   std::vector<float> flat;
   for (Param* p : net->params()) flat.insert(flat.end(), p->value.span().begin(), p->value.span().end());
   for (Param* b : net->buffers()) flat.insert(flat.end(), b->value.span().begin(), b->value.span().end());
@@ -118,6 +160,11 @@ TEST(Equivalence, CnnSgdMomentum) { expect_equivalent("CNN", kCnn, "sgd", 4 << 2
 TEST(Equivalence, CnnAdam) { expect_equivalent("CNN", kCnn, "adam", 1 << 20); }
 TEST(Equivalence, SyncBatchNormDropoutAugment) {
   expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 20);
+}
+
+TEST(Equivalence, RowLstm) { expect_equivalent("row-by-row LSTM", kRowLstm, "sgd", 4 << 20); }
+TEST(Equivalence, MaskedBidirectionalGruDropout) {
+  expect_equivalent("masked BiGRU+dropout", kTokenGru, "sgd", 16 << 10);
 }
 
 // 4 KiB buckets: a dozen sums in flight during backward, between SyncBatchNorm's blocking ones.
