@@ -51,9 +51,10 @@ Dataset::Dataset(const std::string& path) : path_(path) {
   target_shape_.assign(label_dims.begin() + 1, label_dims.end());
 
   switch (element_kind(data_.get())) {
-    case Kind::kUint8: uint8_ = true; break;
-    case Kind::kFloat32: uint8_ = false; break;
-    default: throw DatasetError(path + ": /data must be uint8 or float32");
+    case Kind::kUint8: data_type_ = ElementType::kUint8; break;
+    case Kind::kInt32: data_type_ = ElementType::kInt32; break;
+    case Kind::kFloat32: data_type_ = ElementType::kFloat32; break;
+    default: throw DatasetError(path + ": /data must be uint8, int32 or float32");
   }
   switch (element_kind(label_.get())) {
     case Kind::kInt32:
@@ -67,6 +68,37 @@ Dataset::Dataset(const std::string& path) : path_(path) {
     class_names_ = read_string_list_attribute(file_.get(), "classes", path);
   }
   if (class_labels_) check_labels();
+  if (has_link(file_.get(), "/length")) read_lengths();
+  if (has_link(file_.get(), "/vocab")) {
+    try {
+      vocab_ = read_string_dataset(file_.get(), "/vocab", path);
+    } catch (const Hdf5Error& e) {
+      throw DatasetError(e.what());
+    }
+  }
+}
+
+void Dataset::read_lengths() {
+  H5Id length(h5_check_id(H5Dopen2(file_.get(), "/length", H5P_DEFAULT), path_ + ": cannot open /length"), H5Dclose);
+  const auto dims = dataset_dims(length.get(), path_ + ": /length");
+  if (dims.size() != 1 || static_cast<int64_t>(dims[0]) != rows_) {
+    throw DatasetError(path_ + ": /length must hold one length per row of /data, shape (" + std::to_string(rows_) +
+                       ",)");
+  }
+  H5Id type(h5_check_id(H5Dget_type(length.get()), path_ + ": /length"), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_INTEGER) throw DatasetError(path_ + ": /length must be int32");
+  lengths_.resize(static_cast<size_t>(rows_));
+  h5_check(H5Dread(length.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lengths_.data()),
+           path_ + ": cannot read /length");
+  const int64_t steps = sample_shape_[0];
+  for (int64_t row = 0; row < rows_; ++row) {
+    const int32_t value = lengths_[row];
+    const std::string entry = path_ + ": /length[" + std::to_string(row) + "] = " + std::to_string(value);
+    if (value < 1) throw DatasetError(entry + " is less than 1 (every sequence has at least one step)");
+    if (value > steps) {
+      throw DatasetError(entry + " is larger than the " + std::to_string(steps) + " steps of /data");
+    }
+  }
 }
 
 void Dataset::check_labels() {
@@ -143,7 +175,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   Shape shape{n};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
   batch.data.reshape(shape);
-  if (uint8_) {
+  if (data_type_ == ElementType::kUint8) {
     raw_bytes_.resize(sorted_.size() * static_cast<size_t>(row_elems));
     read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
     constexpr float kScale = 1.0f / 255.0f;
@@ -153,11 +185,18 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
       for (int64_t j = 0; j < row_elems; ++j) dst[j] = static_cast<float>(src[j]) * kScale;
     }
   } else {
+    // int32 token ids are converted to float by HDF5 itself (the memory type is float).
     raw_floats_.resize(sorted_.size() * static_cast<size_t>(row_elems));
     read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
     for (int64_t i = 0; i < n; ++i) {
       std::copy_n(raw_floats_.data() + position_[i] * row_elems, row_elems, batch.data.data() + i * row_elems);
     }
+  }
+
+  batch.lengths.clear();
+  if (!lengths_.empty()) {
+    batch.lengths.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) batch.lengths[i] = lengths_[static_cast<size_t>(rows[i])];
   }
 
   if (class_labels_) {

@@ -1,13 +1,18 @@
 #pragma once
 // Reader for shardnet's HDF5 data set layout (the names Caffe's HDF5 data layer made familiar):
-//   /data   (N, ...) uint8 or float32; uint8 is scaled to [0, 1] on reading
+//   /data   (N, ...) uint8, int32 or float32; uint8 is scaled to [0, 1] on reading, int32 (token
+//           ids) is delivered as float (exact below 2^24)
 //   /label  (N,) int32 class ids, or (N, ...) float32 regression targets
+//   /length (N,) int32, optional: true lengths of the padded sequences in /data (N, T, ...),
+//           each in [1, T]; read whole and checked at open, handed out in Batch::lengths
+//   /vocab  (V,) strings, optional: the token of each id
 // Only the rows asked for are read (one hyperslab selection per batch); the file is never loaded
 // whole. All problems are reported as DatasetError naming the file and the data set.
 #include <string>
 #include <vector>
 
 #include "core/trainer.h"
+#include "io/dataset_writer.h"
 #include "io/hdf5.h"
 
 namespace shardnet::io {
@@ -31,10 +36,17 @@ class Dataset : public BatchSource {
   int64_t num_classes() const { return num_classes_; }
   const std::vector<std::string>& class_names() const { return class_names_; }
   Shape target_shape() const { return target_shape_; }
-  bool data_is_uint8() const { return uint8_; }
+  bool data_is_uint8() const { return data_type_ == ElementType::kUint8; }
+  ElementType data_type() const { return data_type_; }
+  bool has_lengths() const { return !lengths_.empty(); }
+  // Steps per sequence: /data's dimension 1.
+  int64_t steps() const { return sample_shape_.empty() ? 0 : sample_shape_[0]; }
+  // The tokens of /vocab (empty when the file has none).
+  const std::vector<std::string>& vocab() const { return vocab_; }
 
  private:
   void check_labels();
+  void read_lengths();
   // Reads rows (sorted, unique) of `dataset` into `out`, `row_bytes` each, as `mem_type`.
   void read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,
                  void* out) const;
@@ -43,10 +55,12 @@ class Dataset : public BatchSource {
   H5Id file_, data_, label_;
   int64_t rows_ = 0;
   Shape sample_shape_, target_shape_;
-  bool uint8_ = false;
+  ElementType data_type_ = ElementType::kFloat32;
   bool class_labels_ = true;
   int64_t num_classes_ = 0;
   std::vector<std::string> class_names_;
+  std::vector<int32_t> lengths_;  // one per row, or empty
+  std::vector<std::string> vocab_;
   // Scratch, reused between reads.
   std::vector<int64_t> sorted_;
   std::vector<size_t> position_;

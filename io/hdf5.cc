@@ -134,6 +134,15 @@ void write_string_list_attribute(hid_t obj, const std::string& name, const std::
   h5_check(H5Awrite(attr.get(), type.get(), ptrs.data()), "cannot write attribute '" + name + "'");
 }
 
+void write_float_list_attribute(hid_t obj, const std::string& name, const std::vector<double>& values) {
+  const hsize_t n = values.size();
+  H5Id space(h5_check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"), H5Sclose);
+  H5Id attr(h5_check_id(H5Acreate2(obj, name.c_str(), H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                        "cannot create attribute '" + name + "'"),
+            H5Aclose);
+  h5_check(H5Awrite(attr.get(), H5T_NATIVE_DOUBLE, values.data()), "cannot write attribute '" + name + "'");
+}
+
 std::string read_string_attribute(hid_t obj, const std::string& name, const std::string& context) {
   if (!has_attribute(obj, name)) throw Hdf5Error(context + ": no attribute '" + name + "'");
   H5Id attr(h5_check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context + ": attribute '" + name + "'"), H5Aclose);
@@ -180,6 +189,63 @@ std::vector<std::string> read_string_list_attribute(hid_t obj, const std::string
   for (char* p : ptrs) {
     out.emplace_back(p ? p : "");
     H5free_memory(p);
+  }
+  return out;
+}
+
+std::vector<double> read_float_list_attribute(hid_t obj, const std::string& name, const std::string& context) {
+  if (!has_attribute(obj, name)) throw Hdf5Error(context + ": no attribute '" + name + "'");
+  H5Id attr(h5_check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context + ": attribute '" + name + "'"), H5Aclose);
+  H5Id space(h5_check_id(H5Aget_space(attr.get()), context), H5Sclose);
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  std::vector<double> values(static_cast<size_t>(std::max<hssize_t>(n, 0)));
+  h5_check(H5Aread(attr.get(), H5T_NATIVE_DOUBLE, values.data()),
+           context + ": attribute '" + name + "' is not a list of numbers");
+  return values;
+}
+
+void write_string_dataset(hid_t file, const std::string& path, const std::vector<std::string>& values) {
+  H5Id type(h5_check_id(H5Tcopy(H5T_C_S1), "H5Tcopy"), H5Tclose);
+  h5_check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
+  h5_check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  const hsize_t n = values.size();
+  H5Id space(h5_check_id(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"), H5Sclose);
+  H5Id ds(h5_check_id(H5Dcreate2(file, path.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      "cannot create data set '" + path + "'"),
+          H5Dclose);
+  std::vector<const char*> ptrs;
+  for (const auto& v : values) ptrs.push_back(v.c_str());
+  h5_check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "cannot write '" + path + "'");
+}
+
+std::vector<std::string> read_string_dataset(hid_t file, const std::string& path, const std::string& file_name) {
+  H5Id ds = open_dataset(file, path, file_name);
+  const std::string context = file_name + ": " + path;
+  const auto dims = dataset_dims(ds.get(), context);
+  if (dims.size() != 1) throw Hdf5Error(context + " must be a 1-d list of strings");
+  H5Id stored(h5_check_id(H5Dget_type(ds.get()), context), H5Tclose);
+  if (H5Tget_class(stored.get()) != H5T_STRING) throw Hdf5Error(context + " must hold strings");
+  std::vector<std::string> out;
+  out.reserve(dims[0]);
+  if (H5Tis_variable_str(stored.get()) > 0) {
+    H5Id mem = string_type(1);
+    h5_check(H5Tset_size(mem.get(), H5T_VARIABLE), "H5Tset_size");
+    h5_check(H5Tset_cset(mem.get(), H5Tget_cset(stored.get())), "H5Tset_cset");
+    std::vector<char*> ptrs(dims[0], nullptr);
+    h5_check(H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), context + ": cannot read");
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    H5Id space(h5_check_id(H5Dget_space(ds.get()), context), H5Sclose);
+    h5_check(H5Dvlen_reclaim(mem.get(), space.get(), H5P_DEFAULT, ptrs.data()), context + ": freeing strings");
+    return out;
+  }
+  const size_t size = H5Tget_size(stored.get());
+  H5Id mem = string_type(size);
+  h5_check(H5Tset_cset(mem.get(), H5Tget_cset(stored.get())), "H5Tset_cset");
+  std::vector<char> buffer(size * dims[0]);
+  h5_check(H5Dread(ds.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()), context + ": cannot read");
+  for (hsize_t i = 0; i < dims[0]; ++i) {
+    const char* s = buffer.data() + i * size;
+    out.emplace_back(s, strnlen(s, size));
   }
   return out;
 }

@@ -63,10 +63,17 @@ std::vector<hsize_t> dataset_dims(hid_t dataset, const std::string& context);
 void write_string_attribute(hid_t obj, const std::string& name, const std::string& value);
 void write_int_attribute(hid_t obj, const std::string& name, int64_t value);
 void write_string_list_attribute(hid_t obj, const std::string& name, const std::vector<std::string>& values);
+void write_float_list_attribute(hid_t obj, const std::string& name, const std::vector<double>& values);  // float64
 bool has_attribute(hid_t obj, const std::string& name);
 std::string read_string_attribute(hid_t obj, const std::string& name, const std::string& context);
 int64_t read_int_attribute(hid_t obj, const std::string& name, const std::string& context);
 std::vector<std::string> read_string_list_attribute(hid_t obj, const std::string& name, const std::string& context);
+std::vector<double> read_float_list_attribute(hid_t obj, const std::string& name, const std::string& context);
+
+// A 1-d data set of variable-length UTF-8 strings (e.g. a vocabulary).
+void write_string_dataset(hid_t file, const std::string& path, const std::vector<std::string>& values);
+// Reads a 1-d data set of strings, variable- or fixed-length.
+std::vector<std::string> read_string_dataset(hid_t file, const std::string& path, const std::string& file_name);
 
 // Writes a whole float32 array as a new data set, creating missing groups on the way.
 void write_float_dataset(hid_t file, const std::string& path, const std::vector<hsize_t>& dims, const float* data);

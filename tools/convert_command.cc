@@ -1,7 +1,10 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "io/csv_series.h"
 #include "io/idx.h"
+#include "io/sine_series.h"
+#include "io/text_tokens.h"
 #include "tools/commands.h"
 #include "tools/options.h"
 
@@ -64,6 +67,227 @@ int convert_idx(const Args& args) {
   return 0;
 }
 
+// "a,b,c" -> {"a", "b", "c"}; an empty item is a usage error.
+std::vector<std::string> split_list(const std::string& text, const std::string& flag) {
+  std::vector<std::string> items;
+  if (text.empty()) return items;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    item = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    if (item.empty()) throw UsageError(flag + " has an empty item: '" + text + "'");
+    items.push_back(item);
+    if (comma == std::string::npos) return items;
+    start = comma + 1;
+  }
+}
+
+// The value of `flag` among `choices`, as the matching enumerator.
+template <typename Enum>
+Enum choose(const std::string& value, const std::string& flag,
+            std::initializer_list<std::pair<const char*, Enum>> choices) {
+  std::string names;
+  for (const auto& [name, e] : choices) {
+    if (value == name) return e;
+    names += (names.empty() ? "" : ", ") + std::string(name);
+  }
+  throw UsageError(flag + " must be one of " + names + ", not '" + value + "'");
+}
+
+void create_parent_directory(const std::string& out_prefix) {
+  const fs::path parent = fs::path(out_prefix).parent_path();
+  if (!parent.empty()) fs::create_directories(parent);
+}
+
+std::string shape_text(std::initializer_list<int64_t> dims) {
+  std::string out = "(";
+  for (int64_t d : dims) out += (out.size() > 1 ? ", " : "") + std::to_string(d);
+  return out + ")";
+}
+
+void report_windows(const std::vector<std::string>& paths, const io::WindowOptions& o, const io::SeriesWindows& w) {
+  const auto d = static_cast<int64_t>(o.inputs.size()), k = static_cast<int64_t>(o.targets.size());
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const io::WindowSet& part = i == 0 ? w.train : w.test;
+    const std::string label = o.horizon == io::Horizon::kEvery ? shape_text({part.count, o.window, k})
+                                                               : shape_text({part.count, k});
+    std::printf("wrote %s: %lld windows, /data %s, /label %s, from series rows %lld-%lld\n", paths[i].c_str(),
+                static_cast<long long>(part.count), shape_text({part.count, o.window, d}).c_str(), label.c_str(),
+                static_cast<long long>(part.first_row), static_cast<long long>(part.first_row + part.part_rows - 1));
+  }
+}
+
+int convert_csv(const Args& args) {
+  po::options_description options("convert csv options");
+  std::string csv, out, columns, targets, horizon, normalise, header;
+  io::WindowOptions window;
+  options.add_options()
+      ("csv", po::value(&csv)->required(), "CSV time series, one row per time step")
+      ("out", po::value(&out)->required(), "output prefix: writes PREFIX-train.h5 and PREFIX-test.h5")
+      ("columns", po::value(&columns), "input columns, names or 0-based indices (default: all)")
+      ("targets", po::value(&targets), "target columns (default: the input columns)")
+      ("window", po::value(&window.window)->required(), "T: input steps per window")
+      ("horizon", po::value(&horizon)->default_value("every"),
+       "every: the next value at every step, /label (N, T, K); last: the value after the window, (N, K)")
+      ("stride", po::value(&window.stride)->default_value(1), "rows between the starts of consecutive windows")
+      ("test-fraction", po::value(&window.test_fraction)->default_value(0.2),
+       "the last part of the rows (by time) that forms the test file; 0: no test file")
+      ("train-windows", po::value(&window.max_train_windows)->default_value(0),
+       "keep at most the first N training windows (0: all)")
+      ("test-windows", po::value(&window.max_test_windows)->default_value(0),
+       "keep at most the first M test windows (0: all)")
+      ("normalise", po::value(&normalise)->default_value("standard"),
+       "none | standard (per column, with the training part's mean and std)")
+      ("header", po::value(&header)->default_value("auto"), "is the first line a header: auto | yes | no");
+  po::positional_options_description positional;
+  positional.add("csv", 1).add("out", 1);
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet convert csv CSV OUT_PREFIX --window T [options]", options, vm,
+                     &positional))
+    return 0;
+  window.horizon = choose<io::Horizon>(horizon, "--horizon", {{"every", io::Horizon::kEvery}, {"last", io::Horizon::kLast}});
+  window.normalise =
+      choose<io::Normalise>(normalise, "--normalise", {{"none", io::Normalise::kNone}, {"standard", io::Normalise::kStandard}});
+  const auto header_mode = choose<io::HeaderMode>(
+      header, "--header", {{"auto", io::HeaderMode::kAuto}, {"yes", io::HeaderMode::kYes}, {"no", io::HeaderMode::kNo}});
+  if (window.window < 1) throw UsageError("--window must be at least 1");
+  if (window.stride < 1) throw UsageError("--stride must be at least 1");
+  if (!(window.test_fraction >= 0 && window.test_fraction < 1)) throw UsageError("--test-fraction must be in [0, 1)");
+  if (window.max_train_windows < 0 || window.max_test_windows < 0) {
+    throw UsageError("--train-windows and --test-windows must be >= 0");
+  }
+
+  const auto input_specs = split_list(columns, "--columns");
+  const auto target_specs = split_list(targets, "--targets");
+  std::vector<std::string> wanted;
+  if (!input_specs.empty()) {
+    wanted = input_specs;
+    wanted.insert(wanted.end(), target_specs.begin(), target_specs.end());
+  }
+  const io::Series series = io::read_csv_series(csv, header_mode, wanted);
+  for (const auto& spec : input_specs) window.inputs.push_back(series.find(spec));
+  if (input_specs.empty()) {
+    for (int64_t c = 0; c < series.columns(); ++c) window.inputs.push_back(c);
+  }
+  for (const auto& spec : target_specs) window.targets.push_back(series.find(spec));
+  if (target_specs.empty()) window.targets = window.inputs;
+
+  const io::SeriesWindows windows = io::make_windows(series, window);
+  create_parent_directory(out);
+  report_windows(io::write_windows(series, window, windows, out, "CSV: " + csv), window, windows);
+  return 0;
+}
+
+int convert_sine(const Args& args) {
+  po::options_description options("convert sine options");
+  std::string out, csv, normalise = "none";
+  io::SineOptions sine;
+  options.add_options()
+      ("out", po::value(&out), "output prefix: writes PREFIX-train.h5 and PREFIX-test.h5")
+      ("csv", po::value(&csv), "also (or instead) write the raw series (x, y) to this CSV file")
+      ("window", po::value(&sine.window)->default_value(10), "T: input steps per window (targets: the next T values)")
+      ("stride", po::value(&sine.stride)->default_value(1), "samples between the starts of consecutive windows")
+      ("train-windows", po::value(&sine.train_windows)->default_value(10000), "training windows")
+      ("test-windows", po::value(&sine.test_windows)->default_value(1000),
+       "test windows, starting after the last training sample (0: no test file)")
+      ("dx", po::value(&sine.dx)->default_value(0.01), "x step between samples")
+      ("noise", po::value(&sine.noise)->default_value(0.05), "uniform noise in [-noise, noise] added to each sample")
+      ("seed", po::value(&sine.seed)->default_value(1), "seed of the noise")
+      ("normalise", po::value(&normalise)->default_value("none"),
+       "none | standard (with the training part's mean and std)");
+  po::positional_options_description positional;
+  positional.add("out", 1);
+  po::variables_map vm;
+  const std::string usage =
+      "usage: shardnet convert sine [OUT_PREFIX] [--csv FILE] [options]\n"
+      "y(x) = sin(pi x/3) + cos(pi x/3) + sin(2 pi x/3) + noise, windows of T inputs predicting the next T values";
+  if (!parse_options(args, usage, options, vm, &positional)) return 0;
+  if (out.empty() && csv.empty()) throw UsageError("give an OUT_PREFIX, --csv FILE or both");
+  if (sine.window < 1 || sine.stride < 1) throw UsageError("--window and --stride must be at least 1");
+  if (sine.train_windows < 1 || sine.test_windows < 0) {
+    throw UsageError("--train-windows must be at least 1 and --test-windows at least 0");
+  }
+  if (!(sine.dx > 0) || !(sine.noise >= 0)) throw UsageError("--dx must be > 0 and --noise >= 0");
+  const auto normalise_mode =
+      choose<io::Normalise>(normalise, "--normalise", {{"none", io::Normalise::kNone}, {"standard", io::Normalise::kStandard}});
+  const io::Series series = io::make_sine_series(sine);
+  io::WindowOptions window = io::sine_window_options(sine, series.rows());
+  window.normalise = normalise_mode;
+  if (!csv.empty()) {
+    create_parent_directory(csv);
+    io::write_series_csv(series, csv);
+    std::printf("wrote %s: %lld samples (x, y); the same windows from it:\n"
+                "  shardnet convert csv %s PREFIX --columns y --window %lld --horizon every --stride %lld "
+                "--test-fraction %.17g --train-windows %lld --test-windows %lld --normalise %s\n",
+                csv.c_str(), static_cast<long long>(series.rows()), csv.c_str(),
+                static_cast<long long>(sine.window), static_cast<long long>(sine.stride), window.test_fraction,
+                static_cast<long long>(sine.train_windows), static_cast<long long>(sine.test_windows),
+                normalise.c_str());
+  }
+  if (out.empty()) return 0;
+  const io::SeriesWindows windows = io::make_windows(series, window);
+  create_parent_directory(out);
+  const auto annotate = [&](io::DatasetWriter& writer) {
+    writer.set_float_list_attribute("dx", {sine.dx});
+    writer.set_float_list_attribute("noise", {sine.noise});
+    writer.set_int_attribute("seed", static_cast<int64_t>(sine.seed));
+  };
+  const std::string source = "sine: y(x) = sin(pi x/3) + cos(pi x/3) + sin(2 pi x/3) + uniform noise";
+  report_windows(io::write_windows(series, window, windows, out, source, annotate), window, windows);
+  return 0;
+}
+
+int convert_text(const Args& args) {
+  po::options_description options("convert text options");
+  std::string out, level = "char", split = "0.8,0.1,0.1", class_names;
+  std::vector<std::string> files;
+  io::TextOptions text;
+  options.add_options()
+      ("out", po::value(&out)->required(), "output prefix: writes PREFIX-train.h5, -val.h5, -test.h5")
+      ("files", po::value(&files)->multitoken()->required(),
+       "class files, one example per non-empty line; the class is the file name without .txt")
+      ("level", po::value(&level)->default_value("char"), "char (UTF-8 code points) | word (split on whitespace)")
+      ("min-count", po::value(&text.min_count)->default_value(1),
+       "tokens seen fewer times in the training split become <unk>")
+      ("max-length", po::value(&text.max_length)->default_value(0),
+       "T: longer examples are truncated (0: the longest training example)")
+      ("lowercase", po::bool_switch(&text.lowercase), "lower-case the text first")
+      ("seed", po::value(&text.seed)->default_value(1), "seed of the shuffled split")
+      ("split", po::value(&split)->default_value("0.8,0.1,0.1"), "train,val,test fractions; a 0 skips that file")
+      ("class-names", po::value(&class_names), "one class name per file, in label order (default: sorted file names)");
+  po::positional_options_description positional;
+  positional.add("out", 1).add("files", -1);
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet convert text OUT_PREFIX FILE... [options]", options, vm, &positional))
+    return 0;
+  text.level = choose<io::TokenLevel>(level, "--level", {{"char", io::TokenLevel::kChar}, {"word", io::TokenLevel::kWord}});
+  const auto fractions = split_list(split, "--split");
+  if (fractions.size() != 3) throw UsageError("--split needs three fractions, train,val,test: '" + split + "'");
+  for (size_t i = 0; i < 3; ++i) {
+    try {
+      size_t used = 0;
+      text.split[i] = std::stod(fractions[i], &used);
+      if (used != fractions[i].size()) throw std::invalid_argument("trailing characters");
+    } catch (const std::exception&) {
+      throw UsageError("--split: '" + fractions[i] + "' is not a number");
+    }
+  }
+  text.class_names = split_list(class_names, "--class-names");
+  if (text.min_count < 1) throw UsageError("--min-count must be at least 1");
+  if (text.max_length < 0) throw UsageError("--max-length must be >= 0");
+
+  create_parent_directory(out);
+  for (const io::SplitSummary& s : io::convert_text(files, out, text)) {
+    std::printf("wrote %s: %lld examples, vocabulary %lld, max length %lld (longest %lld), %lld truncated\n",
+                s.path.c_str(), static_cast<long long>(s.examples), static_cast<long long>(s.vocabulary),
+                static_cast<long long>(s.max_length), static_cast<long long>(s.longest),
+                static_cast<long long>(s.truncated));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int convert_command(const Args& args) {
@@ -71,7 +295,13 @@ int convert_command(const Args& args) {
       "usage: shardnet convert FORMAT ...\n"
       "formats:\n"
       "  mnist SOURCE_DIR OUT_DIR                     the four MNIST IDX files -> mnist-{train,test}.h5\n"
-      "  idx --images FILE --labels FILE OUT.h5       one IDX image/label pair -> OUT.h5\n";
+      "  idx --images FILE --labels FILE OUT.h5       one IDX image/label pair -> OUT.h5\n"
+      "  csv CSV OUT_PREFIX --window T                a CSV time series -> sliding windows,\n"
+      "                                               OUT_PREFIX-{train,test}.h5 split by time\n"
+      "  sine [OUT_PREFIX] [--csv FILE]               generated sine series -> windows (or the raw CSV)\n"
+      "  text OUT_PREFIX FILE...                      labelled text, one file per class -> token ids,\n"
+      "                                               OUT_PREFIX-{train,val,test}.h5\n"
+      "`shardnet convert FORMAT --help` shows a format's options.\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("%s", usage.c_str());
     return args.empty() ? 2 : 0;
@@ -79,7 +309,10 @@ int convert_command(const Args& args) {
   const Args rest(args.begin() + 1, args.end());
   if (args[0] == "mnist") return convert_mnist(rest);
   if (args[0] == "idx") return convert_idx(rest);
-  throw UsageError("unknown format '" + args[0] + "' (expected mnist or idx)");
+  if (args[0] == "csv") return convert_csv(rest);
+  if (args[0] == "sine") return convert_sine(rest);
+  if (args[0] == "text") return convert_text(rest);
+  throw UsageError("unknown format '" + args[0] + "' (expected mnist, idx, csv, sine or text)");
 }
 
 }  // namespace shardnet::tools

@@ -105,5 +105,162 @@ TEST(Dataset, FloatDataIsReadAsIs) {
   expect_error([&] { data.read(bad, batch); }, {"f.h5", "row 4 is outside the 4 rows"});
 }
 
+// Token-id rows: row i holds ids i, i+1, ... for its first length(i) = 1 + i % steps steps, then 0.
+void write_tokens(const std::string& path, int64_t rows, int64_t steps, std::vector<int32_t> lengths = {}) {
+  if (lengths.empty()) {
+    for (int64_t i = 0; i < rows; ++i) lengths.push_back(static_cast<int32_t>(1 + i % steps));
+  }
+  DatasetInfo info;
+  info.sample_shape = {steps};
+  info.classes = {"neg", "pos"};
+  info.source = "test";
+  info.data_type = ElementType::kInt32;
+  info.has_lengths = true;
+  DatasetWriter writer(path, info);
+  std::vector<int32_t> data(static_cast<size_t>(rows * steps), 0), labels;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t t = 0; t < std::min<int64_t>(lengths[i], steps); ++t) data[i * steps + t] = static_cast<int32_t>(i + t);
+    labels.push_back(static_cast<int32_t>(i % 2));
+  }
+  writer.append_data(data.data(), rows);
+  writer.append_class_ids(labels.data(), rows);
+  writer.append_lengths(lengths.data(), rows);
+  writer.write_vocab({"<pad>", "<unk>", "a", "é", "日本"});
+  writer.finish();
+}
+
+TEST(Dataset, Int32TokensLengthsAndVocabRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("tokens.h5");
+  write_tokens(path, 20, 6);
+  Dataset data(path);
+  EXPECT_EQ(data.data_type(), ElementType::kInt32);
+  EXPECT_FALSE(data.data_is_uint8());
+  EXPECT_EQ(data.sample_shape(), Shape({6}));
+  EXPECT_EQ(data.steps(), 6);
+  EXPECT_TRUE(data.has_lengths());
+  EXPECT_EQ(data.num_classes(), 2);
+  EXPECT_EQ(data.vocab(), (std::vector<std::string>{"<pad>", "<unk>", "a", "é", "日本"}));
+  const std::vector<int64_t> rows = {13, 2, 2, 19, 0};
+  Batch batch;
+  data.read(rows, batch);
+  ASSERT_EQ(batch.data.shape(), Shape({5, 6}));
+  ASSERT_EQ(batch.lengths.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const int64_t r = rows[i];
+    EXPECT_EQ(batch.lengths[i], 1 + r % 6) << "row " << r;
+    EXPECT_EQ(batch.labels[i], r % 2);
+    for (int64_t t = 0; t < 6; ++t) {
+      const float expected = t < 1 + r % 6 ? static_cast<float>(r + t) : 0.0f;
+      EXPECT_EQ(batch.data[static_cast<int64_t>(i) * 6 + t], expected) << "row " << r << " step " << t;
+    }
+  }
+}
+
+TEST(Dataset, LengthsStayEmptyWithoutLength) {
+  TempDir dir;
+  write_sample(dir.file("plain.h5"), 10);
+  Dataset data(dir.file("plain.h5"));
+  EXPECT_FALSE(data.has_lengths());
+  EXPECT_TRUE(data.vocab().empty());
+  Batch batch;
+  batch.lengths = {3, 3};  // left over from another source
+  const int64_t rows[] = {1, 2};
+  data.read(rows, batch);
+  EXPECT_TRUE(batch.lengths.empty());
+}
+
+TEST(Dataset, RejectsLengthsOutsideTheSteps) {
+  TempDir dir;
+  std::vector<int32_t> lengths(20, 5);
+  lengths[17] = 40;
+  write_tokens(dir.file("long.h5"), 20, 30, lengths);
+  expect_error([&] { Dataset d(dir.file("long.h5")); },
+               {dir.file("long.h5") + ": /length[17] = 40 is larger than the 30 steps of /data"});
+  lengths[17] = 5;
+  lengths[3] = 0;
+  write_tokens(dir.file("zero.h5"), 20, 30, lengths);
+  expect_error([&] { Dataset d(dir.file("zero.h5")); }, {"zero.h5", "/length[3] = 0 is less than 1"});
+}
+
+TEST(Dataset, RejectsALengthListOfTheWrongSize) {
+  TempDir dir;
+  const std::string path = dir.file("short-length.h5");
+  write_raw(path, true, 4, 0);
+  {
+    H5Id file = open_file(path, true);
+    const hsize_t n = 3;
+    H5Id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+    H5Id ds(H5Dcreate2(file.get(), "/length", H5T_STD_I32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+            H5Dclose);
+    const int32_t lengths[3] = {1, 2, 3};
+    H5Dwrite(ds.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lengths);
+  }
+  expect_error([&] { Dataset d(path); }, {"short-length.h5", "/length must hold one length per row", "(4,)"});
+}
+
+TEST(Dataset, PerStepTargetsRoundTrip) {
+  TempDir dir;
+  const std::string path = dir.file("series.h5");
+  constexpr int64_t kRows = 7, kSteps = 4, kFeatures = 3, kTargets = 2;
+  DatasetInfo info;
+  info.sample_shape = {kSteps, kFeatures};
+  info.source = "test";
+  info.data_type = ElementType::kFloat32;
+  info.label_type = LabelType::kTargets;
+  info.target_shape = {kSteps, kTargets};
+  std::vector<float> data(kRows * kSteps * kFeatures), targets(kRows * kSteps * kTargets);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = 0.5f * static_cast<float>(i);
+  for (size_t i = 0; i < targets.size(); ++i) targets[i] = -0.25f * static_cast<float>(i);
+  {
+    DatasetWriter writer(path, info);
+    writer.append_data(data.data(), 3);  // in two blocks
+    writer.append_data(data.data() + 3 * kSteps * kFeatures, kRows - 3);
+    writer.append_targets(targets.data(), kRows);
+    writer.set_float_list_attribute("mean", {1.5, -2.0});
+    writer.set_string_list_attribute("columns", {"a", "b"});
+    writer.set_int_attribute("window", kSteps);
+    writer.set_string_attribute("horizon", "every");
+    writer.finish();
+  }
+  Dataset dataset(path);
+  EXPECT_FALSE(dataset.has_class_labels());
+  EXPECT_EQ(dataset.target_shape(), Shape({kSteps, kTargets}));
+  const int64_t rows[] = {6, 1};
+  Batch batch;
+  dataset.read(rows, batch);
+  ASSERT_EQ(batch.data.shape(), Shape({2, kSteps, kFeatures}));
+  ASSERT_EQ(batch.targets.shape(), Shape({2, kSteps, kTargets}));
+  for (int64_t i = 0; i < 2; ++i) {
+    for (int64_t j = 0; j < kSteps * kTargets; ++j) {
+      EXPECT_EQ(batch.targets[i * kSteps * kTargets + j], targets[rows[i] * kSteps * kTargets + j]);
+    }
+    for (int64_t j = 0; j < kSteps * kFeatures; ++j) {
+      EXPECT_EQ(batch.data[i * kSteps * kFeatures + j], data[rows[i] * kSteps * kFeatures + j]);
+    }
+  }
+  H5Id file = open_file(path, false);
+  EXPECT_EQ(read_float_list_attribute(file.get(), "mean", path), (std::vector<double>{1.5, -2.0}));
+  EXPECT_EQ(read_string_list_attribute(file.get(), "columns", path), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(read_int_attribute(file.get(), "window", path), kSteps);
+  EXPECT_EQ(read_string_attribute(file.get(), "horizon", path), "every");
+}
+
+TEST(Dataset, WriterRefusesWhatItsInfoDidNotDeclare) {
+  TempDir dir;
+  DatasetWriter writer(dir.file("w.h5"), DatasetInfo{{2}, {}, "x", 0});
+  const float f[2] = {1, 2};
+  const int32_t ids[1] = {0};
+  EXPECT_THROW(writer.append_data(f, 1), std::logic_error);
+  EXPECT_THROW(writer.append_targets(f, 1), std::logic_error);
+  EXPECT_THROW(writer.append_lengths(ids, 1), std::logic_error);
+  const uint8_t bytes[2] = {1, 2};
+  writer.append_data(bytes, 1);
+  EXPECT_THROW(writer.finish(), std::logic_error);  // /label has no rows yet
+  writer.append_class_ids(ids, 1);
+  writer.finish();
+  EXPECT_TRUE(std::filesystem::exists(dir.file("w.h5")));
+}
+
 }  // namespace
 }  // namespace shardnet::io
