@@ -88,11 +88,6 @@ class CsvLineReader {
   int64_t line_ = 0;
 };
 
-bool all_numbers(const std::vector<std::string>& fields) {
-  double v = 0;
-  return std::all_of(fields.begin(), fields.end(), [&](const std::string& f) { return parse_number(f, v); });
-}
-
 bool looks_like_header(const CsvLine& first, const CsvLine* second) {
   double v = 0;
   for (size_t i = 0; i < first.fields.size(); ++i) {
@@ -145,7 +140,8 @@ void add_row(Series& series, const CsvLine& line, size_t expected_fields) {
     const std::string& field = line.fields[static_cast<size_t>(series.file_columns[c])];
     double value = 0;
     if (!parse_number(field, value)) {
-      const std::string where = series.source + ":" + std::to_string(line.number) + ": column '" + series.names[c] + "'";
+      const std::string where =
+          series.source + ":" + std::to_string(line.number) + ": column '" + series.names[c] + "'";
       throw CsvError(field.empty() ? where + " is empty" : where + " is not a finite number: \"" + field + "\"");
     }
     series.values.push_back(value);
@@ -291,7 +287,8 @@ Series read_csv_series(std::istream& in, const std::string& name, HeaderMode hea
   const std::vector<std::string> all = wanted.empty() ? file_names : wanted;
   for (const auto& spec : all) {
     const int64_t column = find_column(file_names, positions, spec, name);
-    if (std::find(series.file_columns.begin(), series.file_columns.end(), column) != series.file_columns.end()) continue;
+    const auto& kept = series.file_columns;
+    if (std::find(kept.begin(), kept.end(), column) != kept.end()) continue;  // asked for twice
     series.file_columns.push_back(column);
     series.names.push_back(file_names[column]);
   }

@@ -319,8 +319,9 @@ std::vector<SplitSummary> convert_text(const std::vector<std::string>& files, co
     return std::min(n, static_cast<size_t>(std::llround(fraction * static_cast<double>(n))));
   };
   const size_t end_train = boundary(options.split[0]);
-  const size_t end_val = options.split[2] == 0 ? n : options.split[1] == 0 ? end_train
-                                                                           : boundary(options.split[0] + options.split[1]);
+  size_t end_val = boundary(options.split[0] + options.split[1]);
+  if (options.split[1] == 0) end_val = end_train;  // rounding must not give a skipped split a row
+  if (options.split[2] == 0) end_val = n;
   const std::vector<size_t> order = shuffled_order(n, options.seed);
   const std::array<std::pair<size_t, size_t>, 3> ranges{{{0, end_train}, {end_train, end_val}, {end_val, n}}};
   const std::array<const char*, 3> split_names{"train", "val", "test"};

@@ -96,6 +96,24 @@ Enum choose(const std::string& value, const std::string& flag,
   throw UsageError(flag + " must be one of " + names + ", not '" + value + "'");
 }
 
+io::Horizon parse_horizon(const std::string& value) {
+  return choose<io::Horizon>(value, "--horizon", {{"every", io::Horizon::kEvery}, {"last", io::Horizon::kLast}});
+}
+
+io::Normalise parse_normalise(const std::string& value) {
+  return choose<io::Normalise>(value, "--normalise",
+                               {{"none", io::Normalise::kNone}, {"standard", io::Normalise::kStandard}});
+}
+
+io::HeaderMode parse_header(const std::string& value) {
+  return choose<io::HeaderMode>(
+      value, "--header", {{"auto", io::HeaderMode::kAuto}, {"yes", io::HeaderMode::kYes}, {"no", io::HeaderMode::kNo}});
+}
+
+io::TokenLevel parse_level(const std::string& value) {
+  return choose<io::TokenLevel>(value, "--level", {{"char", io::TokenLevel::kChar}, {"word", io::TokenLevel::kWord}});
+}
+
 void create_parent_directory(const std::string& out_prefix) {
   const fs::path parent = fs::path(out_prefix).parent_path();
   if (!parent.empty()) fs::create_directories(parent);
@@ -147,11 +165,9 @@ int convert_csv(const Args& args) {
   if (!parse_options(args, "usage: shardnet convert csv CSV OUT_PREFIX --window T [options]", options, vm,
                      &positional))
     return 0;
-  window.horizon = choose<io::Horizon>(horizon, "--horizon", {{"every", io::Horizon::kEvery}, {"last", io::Horizon::kLast}});
-  window.normalise =
-      choose<io::Normalise>(normalise, "--normalise", {{"none", io::Normalise::kNone}, {"standard", io::Normalise::kStandard}});
-  const auto header_mode = choose<io::HeaderMode>(
-      header, "--header", {{"auto", io::HeaderMode::kAuto}, {"yes", io::HeaderMode::kYes}, {"no", io::HeaderMode::kNo}});
+  window.horizon = parse_horizon(horizon);
+  window.normalise = parse_normalise(normalise);
+  const io::HeaderMode header_mode = parse_header(header);
   if (window.window < 1) throw UsageError("--window must be at least 1");
   if (window.stride < 1) throw UsageError("--stride must be at least 1");
   if (!(window.test_fraction >= 0 && window.test_fraction < 1)) throw UsageError("--test-fraction must be in [0, 1)");
@@ -210,8 +226,7 @@ int convert_sine(const Args& args) {
     throw UsageError("--train-windows must be at least 1 and --test-windows at least 0");
   }
   if (!(sine.dx > 0) || !(sine.noise >= 0)) throw UsageError("--dx must be > 0 and --noise >= 0");
-  const auto normalise_mode =
-      choose<io::Normalise>(normalise, "--normalise", {{"none", io::Normalise::kNone}, {"standard", io::Normalise::kStandard}});
+  const io::Normalise normalise_mode = parse_normalise(normalise);
   const io::Series series = io::make_sine_series(sine);
   io::WindowOptions window = io::sine_window_options(sine, series.rows());
   window.normalise = normalise_mode;
@@ -262,7 +277,7 @@ int convert_text(const Args& args) {
   po::variables_map vm;
   if (!parse_options(args, "usage: shardnet convert text OUT_PREFIX FILE... [options]", options, vm, &positional))
     return 0;
-  text.level = choose<io::TokenLevel>(level, "--level", {{"char", io::TokenLevel::kChar}, {"word", io::TokenLevel::kWord}});
+  text.level = parse_level(level);
   const auto fractions = split_list(split, "--split");
   if (fractions.size() != 3) throw UsageError("--split needs three fractions, train,val,test: '" + split + "'");
   for (size_t i = 0; i < 3; ++i) {

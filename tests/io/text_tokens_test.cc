@@ -43,7 +43,8 @@ TEST(TextTokens, SplitsCodePointsAndWords) {
 }
 
 TEST(TextTokens, LowercasesLatinGreekAndCyrillic) {
-  EXPECT_EQ(lowercase_utf8("ÉCOLE Łódź ŻÓŁW Straße ΑΒΓ Привет Ÿ 日本 ×"), "école łódź żółw straße αβγ привет ÿ 日本 ×");
+  EXPECT_EQ(lowercase_utf8("ÉCOLE Łódź ŻÓŁW Straße ΑΒΓ Привет Ÿ 日本 ×"),
+            "école łódź żółw straße αβγ привет ÿ 日本 ×");
 }
 
 TEST(TextTokens, ReadsNonEmptyTrimmedLines) {
