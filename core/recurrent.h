@@ -92,6 +92,7 @@ class Embedding : public Layer {
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::vector<Param*> params() override { return {&table_}; }
   std::string describe() const override;
+  int64_t vocab() const { return vocab_; }
 
  private:
   int64_t vocab_, dim_, steps_ = 0;

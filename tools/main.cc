@@ -13,7 +13,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  train     train a model on an HDF5 data set\n"
     "  test      evaluate a checkpoint on an HDF5 data set\n"
-    "  convert   convert data (MNIST IDX) into shardnet's HDF5 layout\n"
+    "  convert   convert data (MNIST IDX, CSV series, labelled text, sine) into shardnet's HDF5 layout\n"
     "  inspect   list what an HDF5 data set or checkpoint holds\n"
     "  launch    start train or test on N MPI ranks (mpirun underneath)\n"
     "  compare   how far apart two checkpoints are\n"

@@ -1,14 +1,14 @@
 #include "tools/run_setup.h"
 
-#include "core/gemm.h"
-#include "core/parallel.h"
-
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
 #include "core/gemm.h"
 #include "core/loss.h"
+#include "core/parallel.h"
+#include "core/recurrent.h"
+#include "io/dataset_writer.h"
 
 namespace shardnet::tools {
 
@@ -23,6 +23,17 @@ void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& mo
     throw std::runtime_error(data.path() + ": /data rows have shape " + shape_string(data.sample_shape()) +
                              " but the [input] of " + model_path + " is " + shape_string(net.input_shape()));
   }
+  // Token ids index the first embedding table: a vocabulary larger than it would fail mid-training.
+  for (size_t i = 0; i < net.size() && !data.vocab().empty(); ++i) {
+    if (auto* embedding = dynamic_cast<Embedding*>(&net.layer(i))) {
+      if (static_cast<int64_t>(data.vocab().size()) > embedding->vocab()) {
+        throw std::runtime_error(data.path() + ": /vocab has " + std::to_string(data.vocab().size()) +
+                                 " tokens but [embedding] " + embedding->name() + " of " + model_path +
+                                 " has vocab = " + std::to_string(embedding->vocab()));
+      }
+      break;
+    }
+  }
   Loss* loss = net.loss();
   if (auto* ce = dynamic_cast<SoftmaxCrossEntropy*>(loss)) {
     if (!data.has_class_labels()) {
@@ -32,6 +43,12 @@ void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& mo
     if (data.num_classes() > ce->classes()) {
       throw std::runtime_error(data.path() + ": has " + std::to_string(data.num_classes()) + " classes but " +
                                model_path + " outputs " + std::to_string(ce->classes()));
+    }
+  } else if (dynamic_cast<SigmoidCrossEntropy*>(loss) != nullptr && data.has_class_labels()) {
+    if (shape_numel(net.output_shape()) != 1 || data.num_classes() > 2) {
+      throw std::runtime_error(data.path() + ": has " + std::to_string(data.num_classes()) + " classes, but " +
+                               model_path + " ends in sigmoid_cross_entropy on " +
+                               shape_string(net.output_shape()) + " outputs: class ids need one output and 2 classes");
     }
   } else if (data.has_class_labels()) {
     throw std::runtime_error(data.path() + ": /label holds class ids, but " + model_path + " ends in " +
@@ -54,7 +71,7 @@ void print_test_result(Net& net, const LossStats& t) {
 
 std::string describe_dataset(const io::Dataset& data) {
   return std::to_string(data.size()) + " x " + shape_string(data.sample_shape()) +
-         (data.data_is_uint8() ? " uint8" : " float32") +
+         " " + io::element_type_name(data.data_type()) +
          (data.has_class_labels() ? ", " + std::to_string(data.num_classes()) + " classes"
                                   : ", targets " + shape_string(data.target_shape()));
 }
