@@ -25,11 +25,11 @@ case "$model" in
     data=(--data data/names/names-train.h5 --test data/names/names-test.h5)
     flags=(--optimizer adam --lr 0.001 --epochs 15 --clip-norm 5) ;;
   polarity_*)
-    [ -f data/rt/rt-test.h5 ] || $shardnet convert text data/rt/rt "$shared"/rt-polarity/rt-polarity.pos \
+    [ -f data/rt-polarity/rt-test.h5 ] || $shardnet convert text data/rt-polarity/rt "$shared"/rt-polarity/rt-polarity.pos \
       "$shared"/rt-polarity/rt-polarity.neg --class-names pos,neg --level word --split 0.9,0,0.1 --seed 1 \
       --min-count 2 --max-length 60
-    data=(--data data/rt/rt-train.h5 --test data/rt/rt-test.h5)
-    flags=(--optimizer adam --lr 0.001 --epochs 6 --clip-norm 5) ;;
+    data=(--data data/rt-polarity/rt-train.h5 --test data/rt-polarity/rt-test.h5)
+    flags=(--optimizer adam --lr 0.002 --epochs 6 --lr-schedule cosine --clip-norm 5) ;;
   *) echo "unknown model '$model' (sine, mnist_rows, names, polarity_gru, polarity_gru_dropout or polarity_bigru_dropout)" >&2
      exit 2 ;;
 esac
