@@ -14,7 +14,7 @@ case "$model" in
                   --lr-schedule step --lr-step 5 --lr-gamma 0.2) ;;
   cnn)     flags=(--optimizer adam --lr 0.001 --epochs 5 --lr-schedule step --lr-step 2 --lr-gamma 0.2) ;;
   cnn_bn)  flags=(--optimizer adam --lr 0.002 --epochs 6 --lr-schedule step --lr-step 2 --lr-gamma 0.2) ;;
-  best)    flags=(--optimizer adam --lr 0.002 --epochs 10 --lr-schedule cosine --warmup-epochs 1) ;;
+  best)    flags=(--optimizer adam --lr 0.002 --epochs 20 --lr-schedule cosine --warmup-epochs 1) ;;
   *) echo "unknown model '$model' (softmax, mlp, cnn, cnn_bn or best)" >&2; exit 2 ;;
 esac
 build/tools/shardnet train --model examples/mnist/"$model".cfg --data data/mnist/mnist-train.h5 \
