@@ -6,13 +6,13 @@
 #include <functional>
 #include <stdexcept>
 
+#include "core/fast_math.h"
 #include "core/gemm.h"
 #include "core/random.h"
 #include "core/sequence.h"
 
 namespace shardnet {
 namespace {
-float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // Adds `bias` to every row of a (rows, cols) matrix.
 void add_to_rows(float* m, int64_t rows, int64_t cols, const float* bias) {
@@ -25,6 +25,73 @@ void column_sums(const float* m, int64_t rows, int64_t cols, float* sums) {
   std::fill_n(sums, cols, 0.0f);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < cols; ++j) sums[j] += m[r * cols + j];
+}
+
+// The cells' element-wise stages, each a function of its own with unaliased arguments so that the
+// compiler vectorises it (with fast_math.h's exp, nothing in them calls the library).
+void add(const float* __restrict a, const float* __restrict b, float* __restrict out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = a[j] + b[j];
+}
+void sigmoid_in_place(float* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] = fast_sigmoid(x[j]);
+}
+void tanh_in_place(float* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] = fast_tanh(x[j]);
+}
+// c = f c_prev + i g, h = o tanh(c).
+void lstm_state(const float* __restrict ig, const float* __restrict fg, const float* __restrict gg,
+                const float* __restrict og, const float* __restrict c_prev, float* __restrict c, float* __restrict h,
+                int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    c[j] = fg[j] * c_prev[j] + ig[j] * gg[j];
+    h[j] = og[j] * fast_tanh(c[j]);
+  }
+}
+// n = tanh(p_n + r (W_hn h_prev + b_hn)), h = (1 - z) n + z h_prev; keeps W_hn h_prev + b_hn for backward.
+void gru_state(const float* __restrict r, const float* __restrict z, const float* __restrict pn,
+               const float* __restrict qn, const float* __restrict h_prev, float* __restrict qn_kept,
+               float* __restrict ng, float* __restrict h, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    qn_kept[j] = qn[j];
+    ng[j] = fast_tanh(pn[j] + r[j] * qn[j]);
+    h[j] = (1.0f - z[j]) * ng[j] + z[j] * h_prev[j];
+  }
+}
+
+// Backward of the cells for one sample and step; dh comes in as d loss / d h and leaves as the part
+// of d loss / d h_prev that does not pass through W_hh.
+void rnn_backward(const float* __restrict h_out, float* __restrict dh, float* __restrict dp, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    dp[j] = dh[j] * (1.0f - h_out[j] * h_out[j]);
+    dh[j] = 0.0f;
+  }
+}
+void lstm_backward(const float* __restrict ig, const float* __restrict fg, const float* __restrict gg,
+                   const float* __restrict og, const float* __restrict c, const float* __restrict c_prev,
+                   float* __restrict dh, float* __restrict dc, float* __restrict dpi, float* __restrict dpf,
+                   float* __restrict dpg, float* __restrict dpo, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float tc = fast_tanh(c[j]);
+    const float dct = dc[j] + dh[j] * og[j] * (1.0f - tc * tc);
+    dpi[j] = dct * gg[j] * ig[j] * (1.0f - ig[j]);
+    dpf[j] = dct * c_prev[j] * fg[j] * (1.0f - fg[j]);
+    dpg[j] = dct * ig[j] * (1.0f - gg[j] * gg[j]);
+    dpo[j] = dh[j] * tc * og[j] * (1.0f - og[j]);
+    dc[j] = dct * fg[j];
+    dh[j] = 0.0f;
+  }
+}
+void gru_backward(const float* __restrict r, const float* __restrict z, const float* __restrict ng,
+                  const float* __restrict qn, const float* __restrict h_prev, float* __restrict dh,
+                  float* __restrict dpr, float* __restrict dpz, float* __restrict dpn, float* __restrict drn, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float dn_pre = dh[j] * (1.0f - z[j]) * (1.0f - ng[j] * ng[j]);
+    dpr[j] = dn_pre * qn[j] * r[j] * (1.0f - r[j]);
+    dpz[j] = dh[j] * (h_prev[j] - ng[j]) * z[j] * (1.0f - z[j]);
+    dpn[j] = dn_pre;
+    drn[j] = dn_pre * r[j];
+    dh[j] *= z[j];
+  }
 }
 
 Param make_param(const std::string& name, const Shape& shape, bool decay) {
@@ -179,30 +246,23 @@ void Recurrent::forward_direction(Direction& d, const Tensor& in, Tensor& out, i
       const float* q = scratch_.data() + i * gh;
       switch (config_.kind) {
         case CellKind::kRnn:
-          for (int64_t j = 0; j < h; ++j) h_next[j] = std::tanh(p[j] + q[j]);
+          add(p, q, h_next, h);
+          tanh_in_place(h_next, h);
           break;
         case CellKind::kLstm: {
           float* g = d.gates.data() + (s * n + i) * gh;
-          for (int64_t j = 0; j < h; ++j) {
-            const float ig = sigmoid(p[j] + q[j]), fg = sigmoid(p[h + j] + q[h + j]);
-            const float gg = std::tanh(p[2 * h + j] + q[2 * h + j]), og = sigmoid(p[3 * h + j] + q[3 * h + j]);
-            const float c = fg * c_prev[j] + ig * gg;
-            c_next[j] = c;
-            h_next[j] = og * std::tanh(c);
-            g[j] = ig, g[h + j] = fg, g[2 * h + j] = gg, g[3 * h + j] = og;
-          }
+          add(p, q, g, gh);
+          sigmoid_in_place(g, 2 * h);  // i, f
+          tanh_in_place(g + 2 * h, h);  // g
+          sigmoid_in_place(g + 3 * h, h);  // o
+          lstm_state(g, g + h, g + 2 * h, g + 3 * h, c_prev, c_next, h_next, h);
           break;
         }
         case CellKind::kGru: {
           float* g = d.gates.data() + (s * n + i) * gh;
-          float* hn = d.hidden_n.data() + (s * n + i) * h;
-          for (int64_t j = 0; j < h; ++j) {
-            const float r = sigmoid(p[j] + q[j]), z = sigmoid(p[h + j] + q[h + j]);
-            hn[j] = q[2 * h + j];
-            const float nn = std::tanh(p[2 * h + j] + r * hn[j]);
-            h_next[j] = (1.0f - z) * nn + z * h_prev[j];
-            g[j] = r, g[h + j] = z, g[2 * h + j] = nn;
-          }
+          add(p, q, g, 2 * h);
+          sigmoid_in_place(g, 2 * h);  // r, z
+          gru_state(g, g + h, p + 2 * h, q + 2 * h, h_prev, d.hidden_n.data() + (s * n + i) * h, g + 2 * h, h_next, h);
           break;
         }
       }
@@ -288,49 +348,27 @@ void Recurrent::backward_direction(Direction& d, const Tensor& in, const Tensor&
       const float* dy = d_out.data() + (i * t + time) * width + offset;
       for (int64_t j = 0; j < h; ++j) dh[j] += dy[j];
       float* dp = d.d_proj.data() + (i * t + time) * gh;
-      // Below, dh becomes the part of d loss / d h_prev that does not go through W_hh.
+      // Below, dh becomes the part of d loss / d h_prev that does not go through W_hh. The
+      // pre-activation gradients go to dp (input projection) and dr (recurrent product): the same
+      // but for the GRU's n gate, whose recurrent part is scaled by r.
       switch (config_.kind) {
-        case CellKind::kRnn: {
-          const float* hs = d.states.data() + ((s + 1) * n + i) * h;
-          for (int64_t j = 0; j < h; ++j) {
-            dp[j] = dr[j] = dh[j] * (1.0f - hs[j] * hs[j]);
-            dh[j] = 0.0f;
-          }
+        case CellKind::kRnn:
+          rnn_backward(d.states.data() + ((s + 1) * n + i) * h, dh, dp, h);
+          std::copy_n(dp, gh, dr);
           break;
-        }
         case CellKind::kLstm: {
           const float* g = d.gates.data() + (s * n + i) * gh;
-          const float* c = d.cells.data() + ((s + 1) * n + i) * h;
-          const float* c_prev = d.cells.data() + (s * n + i) * h;
-          float* dc = d_cell_.data() + i * h;
-          for (int64_t j = 0; j < h; ++j) {
-            const float ig = g[j], fg = g[h + j], gg = g[2 * h + j], og = g[3 * h + j];
-            const float tc = std::tanh(c[j]);
-            const float dct = dc[j] + dh[j] * og * (1.0f - tc * tc);
-            dp[j] = dr[j] = dct * gg * ig * (1.0f - ig);
-            dp[h + j] = dr[h + j] = dct * c_prev[j] * fg * (1.0f - fg);
-            dp[2 * h + j] = dr[2 * h + j] = dct * ig * (1.0f - gg * gg);
-            dp[3 * h + j] = dr[3 * h + j] = dh[j] * tc * og * (1.0f - og);
-            dc[j] = dct * fg;
-            dh[j] = 0.0f;
-          }
+          lstm_backward(g, g + h, g + 2 * h, g + 3 * h, d.cells.data() + ((s + 1) * n + i) * h,
+                        d.cells.data() + (s * n + i) * h, dh, d_cell_.data() + i * h, dp, dp + h, dp + 2 * h,
+                        dp + 3 * h, h);
+          std::copy_n(dp, gh, dr);
           break;
         }
         case CellKind::kGru: {
           const float* g = d.gates.data() + (s * n + i) * gh;
-          const float* hn = d.hidden_n.data() + (s * n + i) * h;
-          const float* h_prev = d.states.data() + (s * n + i) * h;
-          for (int64_t j = 0; j < h; ++j) {
-            const float r = g[j], z = g[h + j], nn = g[2 * h + j];
-            const float dn_pre = dh[j] * (1.0f - z) * (1.0f - nn * nn);
-            const float dr_pre = dn_pre * hn[j] * r * (1.0f - r);
-            const float dz_pre = dh[j] * (h_prev[j] - nn) * z * (1.0f - z);
-            dp[j] = dr[j] = dr_pre;
-            dp[h + j] = dr[h + j] = dz_pre;
-            dp[2 * h + j] = dn_pre;
-            dr[2 * h + j] = dn_pre * r;
-            dh[j] *= z;
-          }
+          gru_backward(g, g + h, g + 2 * h, d.hidden_n.data() + (s * n + i) * h, d.states.data() + (s * n + i) * h, dh,
+                       dp, dp + h, dp + 2 * h, dr + 2 * h, h);
+          std::copy_n(dp, 2 * h, dr);
           break;
         }
       }

@@ -9,6 +9,7 @@
 #include "core/model_file.h"
 #include "core/optimizer.h"
 #include "core/random.h"
+#include "core/recurrent.h"
 #include "dist/gradient_sync.h"
 #include "io/dataset.h"
 #include "tools/commands.h"
@@ -20,13 +21,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Random inputs in [0, 1) and random targets of the loss's kind, for timing without a data set.
+// Random inputs in [0, 1) (token ids for an embedding) and random targets of the loss's kind, for timing without a data set.
 void fill_random_batch(Net& net, int64_t size, Batch& batch) {
   CounterRng rng(12345, 0);
   Shape shape{size};
   shape.insert(shape.end(), net.input_shape().begin(), net.input_shape().end());
   batch.data.reshape(shape);
-  for (float& v : batch.data.span()) v = rng.uniform();
+  // A model that starts with an embedding reads token ids.
+  const auto* embedding = net.size() > 0 ? dynamic_cast<const Embedding*>(&net.layer(0)) : nullptr;
+  for (float& v : batch.data.span())
+    v = embedding ? static_cast<float>(rng.below(static_cast<uint64_t>(embedding->vocab()))) : rng.uniform();
   const int64_t outputs = shape_numel(net.output_shape());
   if (net.loss()->is_classifier()) {
     batch.labels.resize(static_cast<size_t>(size));
