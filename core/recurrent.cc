@@ -420,7 +420,9 @@ void Embedding::forward(const Tensor& x, Tensor& y, Mode) {
       }
       const float id = x[i * t + s];
       if (!(id >= 0.0f && id < static_cast<float>(vocab_)) || id != std::floor(id)) {
-        throw std::out_of_range(name() + ": token id " + std::to_string(id) + " of sample " + std::to_string(i) +
+        const std::string shown = id == std::floor(id) && std::abs(id) < 1e15f ? std::to_string(static_cast<int64_t>(id))
+                                                                               : std::to_string(id);
+        throw std::out_of_range(name() + ": token id " + shown + " of sample " + std::to_string(i) +
                                 ", step " + std::to_string(s) + " is outside the vocabulary of " +
                                 std::to_string(vocab_) + " tokens");
       }
