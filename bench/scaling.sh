@@ -30,7 +30,7 @@ grep -E '^(time per step|gradients)' <<<"$two"
 python3 bench/timeline_summary.py runs/scaling-2/timeline.json
 echo
 printf "%-12s %12s %s\n" "bucket MiB" "samples/s" "time per step (rank 0)"
-for mb in 0.25 1 4 16 64; do
+for mb in 0.01 1 4 16; do
   out=$(run 2 128 --bucket-mb "$mb")
   printf "%-12s %12s %s\n" "$mb" "$(rate "$out")" "$(grep '^time per step' <<<"$out" | cut -d: -f1 | sed 's/time per step //')"
 done

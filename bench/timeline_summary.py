@@ -23,6 +23,15 @@ def main():
     for e in events:
         by_rank[e["pid"]].append(e)
     phases = ["data wait", "forward", "backward", "allreduce wait", "optimizer"]
+    # A rank that finishes backward first also waits for the slowest one; the smallest wait over the
+    # ranks in a step is the communication no rank could hide.
+    waits = collections.defaultdict(dict)
+    steps_us = collections.defaultdict(dict)
+    for e in events:
+        if e["name"] == "allreduce wait":
+            waits[e["args"]["step"]][e["pid"]] = e["dur"]
+        if e["name"] in phases:
+            steps_us[e["args"]["step"]][e["pid"]] = steps_us[e["args"]["step"]].get(e["pid"], 0.0) + e["dur"]
     for rank in sorted(by_rank):
         evs = by_rank[rank]
         steps = {e["args"]["step"] for e in evs if e["name"] == "forward"}
@@ -47,6 +56,12 @@ def main():
         for name, (dur, hidden, count) in sorted(buckets.items()):
             print(f"rank {rank}:   {name}: {dur / count / 1e3:.2f} ms, {100.0 * hidden / max(dur, 1e-9):.0f}% "
                   f"of it during backward")
+    if len(by_rank) > 1 and waits:
+        unhidden = sum(min(w.values()) for w in waits.values())
+        step_total = sum(max(s.values()) for s in steps_us.values())
+        print(f"all ranks: allreduce wait no rank could hide (per step, the smallest over ranks): "
+              f"{unhidden / len(waits) / 1e3:.2f} ms = {100.0 * unhidden / max(step_total, 1):.2f}% of the step; "
+              f"the rest of each rank's wait is waiting for a slower rank")
 
 
 if __name__ == "__main__":

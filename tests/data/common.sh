@@ -1,5 +1,5 @@
 # Sourced by the shell tests: a scratch directory that is removed (with anything still running in
-# it) on exit, `fail`, `finish`, and the generated quadrant data set. Needs $1 = the shardnet binary.
+# it) on exit, `fail`, `finish`, `expect_ok`, `expect_error`, and the generated quadrant data set. Needs $1 = the shardnet binary.
 shardnet=$(readlink -f "$1")
 data_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
@@ -12,6 +12,25 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 finish() {
   if [ "$failures" -ne 0 ]; then echo "$failures failure(s)"; exit 1; fi
   echo "all checks passed"
+}
+
+# expect_error NAME PATTERN COMMAND...: a non-zero exit that is not a crash, one stderr line matching PATTERN.
+expect_error() {
+  local name=$1 pattern=$2; shift 2
+  "$@" >out.txt 2>err.txt
+  local status=$?
+  if [ "$status" -eq 0 ]; then fail "$name: exit status 0"; return; fi
+  if [ "$status" -gt 2 ]; then fail "$name: exit status $status (a crash?)"; cat err.txt; return; fi
+  if [ "$(wc -l <err.txt)" -ne 1 ]; then fail "$name: stderr is not one line:"; cat err.txt; return; fi
+  if ! grep -qE -- "$pattern" err.txt; then fail "$name: stderr lacks /$pattern/: $(cat err.txt)"; return; fi
+  echo "ok: $name: $(cat err.txt)"
+}
+
+# expect_ok NAME COMMAND...: exit 0 (stdout in out.txt).
+expect_ok() {
+  local name=$1; shift
+  if ! "$@" >out.txt 2>err.txt; then fail "$name: $(cat err.txt)"; return; fi
+  echo "ok: $name"
 }
 
 # quadrant_data N: images.idx, labels.idx and data.h5 with N 4x4 images labelled by their bright quadrant.

@@ -4,23 +4,6 @@
 set -u
 source "$(dirname "$0")/../data/common.sh" "$1"
 
-# expect_error NAME PATTERN COMMAND...: non-zero exit, one stderr line matching PATTERN.
-expect_error() {
-  local name=$1 pattern=$2; shift 2
-  "$@" >out.txt 2>err.txt
-  local status=$?
-  if [ "$status" -eq 0 ]; then fail "$name: exit status 0"; return; fi
-  if [ "$(wc -l <err.txt)" -ne 1 ]; then fail "$name: stderr is not one line:"; cat err.txt; return; fi
-  if ! grep -qE -- "$pattern" err.txt; then fail "$name: stderr lacks /$pattern/: $(cat err.txt)"; return; fi
-  echo "ok: $name: $(cat err.txt)"
-}
-
-expect_ok() {
-  local name=$1; shift
-  if ! "$@" >out.txt 2>err.txt; then fail "$name: $(cat err.txt)"; return; fi
-  echo "ok: $name"
-}
-
 "$data_dir"/make_quadrant_idx.sh 200 .
 
 cat >model.cfg <<'CFG'
