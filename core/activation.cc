@@ -57,6 +57,17 @@ void ELU::apply_grad(const float* x, const float* y, const float* dy, float* dx,
   for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * (y[i] + alpha_);
 }
 
+void GELU::apply(const float* x, float* y, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+}
+void GELU::apply_grad(const float* x, const float*, const float* dy, float* dx, int64_t n) const {
+  const float inv_sqrt_2pi = 0.3989422804014327f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float cdf = 0.5f * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+    dx[i] = dy[i] * (cdf + x[i] * inv_sqrt_2pi * std::exp(-0.5f * x[i] * x[i]));
+  }
+}
+
 Shape Softmax::setup(const Shape& input) {
   if (input.size() != 1) throw ShapeError("softmax needs a flat input, got " + shape_string(input));
   return input;

@@ -80,6 +80,18 @@ class ELU : public Activation {
   float alpha_;
 };
 
+// x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016; the exact form, as PyTorch's
+// default nn.GELU).
+class GELU : public Activation {
+ public:
+  using Activation::Activation;
+  std::string type() const override { return "gelu"; }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+};
+
 // Softmax over each sample's values, as a layer (for inference outputs; training uses the fused
 // softmax_cross_entropy loss).
 class Softmax : public Layer {

@@ -8,8 +8,10 @@
 
 namespace shardnet {
 
-Augment::Augment(std::string name, int64_t shift, bool flip) : Layer(std::move(name)), shift_(shift), flip_(flip) {
+Augment::Augment(std::string name, int64_t shift, bool flip, int64_t cutout)
+    : Layer(std::move(name)), shift_(shift), flip_(flip), cutout_(cutout) {
   if (shift < 0) throw std::invalid_argument("augment: shift must be >= 0");
+  if (cutout < 0) throw std::invalid_argument("augment: cutout must be >= 0");
 }
 
 Shape Augment::setup(const Shape& input) {
@@ -29,6 +31,11 @@ Augment::Draw Augment::draw(int64_t sample_row) const {
   d.dy = static_cast<int64_t>(rng.below(span)) - shift_;
   d.dx = static_cast<int64_t>(rng.below(span)) - shift_;
   d.flip = flip_ && rng.below(2) == 1;
+  d.cut_top = d.cut_left = 0;
+  if (cutout_ > 0) {
+    d.cut_top = static_cast<int64_t>(rng.below(static_cast<uint64_t>(height_))) - cutout_ / 2;
+    d.cut_left = static_cast<int64_t>(rng.below(static_cast<uint64_t>(width_))) - cutout_ / 2;
+  }
   return d;
 }
 
@@ -54,7 +61,7 @@ void Augment::forward(const Tensor& x, Tensor& y, Mode mode) {
         if (sh < 0 || sh >= height_) continue;
         for (int64_t w = 0; w < width_; ++w) {
           const int64_t sw = (d.flip ? width_ - 1 - w : w) + d.dx;
-          if (sw >= 0 && sw < width_) out[h * width_ + w] = in[sh * width_ + sw];
+          if (sw >= 0 && sw < width_ && !d.cut(h, w, cutout_)) out[h * width_ + w] = in[sh * width_ + sw];
         }
       }
     }
@@ -80,7 +87,7 @@ void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
         if (sh < 0 || sh >= height_) continue;
         for (int64_t w = 0; w < width_; ++w) {
           const int64_t sw = (d.flip ? width_ - 1 - w : w) + d.dx;
-          if (sw >= 0 && sw < width_) out[sh * width_ + sw] += g[h * width_ + w];
+          if (sw >= 0 && sw < width_ && !d.cut(h, w, cutout_)) out[sh * width_ + sw] += g[h * width_ + w];
         }
       }
     }
@@ -88,7 +95,8 @@ void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 std::string Augment::describe() const {
-  return "shift=" + std::to_string(shift_) + (flip_ ? " flip" : "");
+  return "shift=" + std::to_string(shift_) + (flip_ ? " flip" : "") +
+         (cutout_ > 0 ? " cutout=" + std::to_string(cutout_) : "");
 }
 
 }  // namespace shardnet

@@ -1,7 +1,8 @@
 #pragma once
 // Image augmentation as the first layer of a model, active in training only: each sample is shifted
 // by up to `shift` pixels in each direction (a random crop of the image padded with zeros) and, with
-// `flip`, mirrored left-right with probability 1/2. The draws are keyed by (seed, epoch, sample
+// `flip`, mirrored left-right with probability 1/2; with `cutout` = s, a square of s x s pixels
+// centred anywhere in the image (clipped at its border) is set to zero (DeVries & Taylor 2017). The draws are keyed by (seed, epoch, sample
 // index), as dropout's are, so every rank count sees the same augmented batch.
 #include "core/layer.h"
 
@@ -9,7 +10,7 @@ namespace shardnet {
 
 class Augment : public Layer {
  public:
-  Augment(std::string name, int64_t shift, bool flip);
+  Augment(std::string name, int64_t shift, bool flip, int64_t cutout = 0);
   std::string type() const override { return "augment"; }
   Shape setup(const Shape& input) override;
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
@@ -20,11 +21,16 @@ class Augment : public Layer {
   struct Draw {
     int64_t dy, dx;
     bool flip;
+    int64_t cut_top, cut_left;  // the cutout square's first row and column (may be negative)
+    bool cut(int64_t h, int64_t w, int64_t size) const {
+      return h >= cut_top && h < cut_top + size && w >= cut_left && w < cut_left + size;
+    }
   };
   Draw draw(int64_t sample_row) const;
 
   int64_t shift_;
   bool flip_;
+  int64_t cutout_;
   int64_t channels_ = 0, height_ = 0, width_ = 0;
   std::vector<Draw> draws_;  // of the last training batch
 };

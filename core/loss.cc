@@ -7,6 +7,10 @@
 
 namespace shardnet {
 
+SoftmaxCrossEntropy::SoftmaxCrossEntropy(float smoothing) : smoothing_(smoothing) {
+  if (!(smoothing >= 0.0f && smoothing < 1.0f)) throw std::invalid_argument("smoothing must be in [0, 1)");
+}
+
 void SoftmaxCrossEntropy::setup(const Shape& output) {
   if (output.size() != 1) {
     throw ShapeError("softmax_cross_entropy needs a flat (classes) input, got " + shape_string(output) +
@@ -40,7 +44,13 @@ LossStats SoftmaxCrossEntropy::forward(const Tensor& output, const Batch& batch)
     }
     const float inv = static_cast<float>(1.0 / sum);
     for (int64_t j = 0; j < k; ++j) p[j] *= inv;
-    stats.loss_sum += std::log(sum) - (z[label] - zmax);
+    // -sum_j q_j log p_j with q = (1 - e) onehot + e / K, and log p_j = z_j - zmax - log(sum).
+    double mean_shifted = 0.0;
+    if (smoothing_ > 0.0f) {
+      for (int64_t j = 0; j < k; ++j) mean_shifted += z[j] - zmax;
+      mean_shifted /= static_cast<double>(k);
+    }
+    stats.loss_sum += std::log(sum) - (1.0 - smoothing_) * (z[label] - zmax) - smoothing_ * mean_shifted;
     stats.correct += arg == label ? 1 : 0;
   }
   return stats;
@@ -54,8 +64,9 @@ void SoftmaxCrossEntropy::backward(const Tensor& output, const Batch& batch, flo
   for (int64_t i = 0; i < n; ++i) {
     const float* p = probs_.data() + i * k;
     float* d = d_output.data() + i * k;
-    for (int64_t j = 0; j < k; ++j) d[j] = scale * p[j];
-    d[batch.labels[i]] -= scale;
+    const float spread = smoothing_ / static_cast<float>(k);
+    for (int64_t j = 0; j < k; ++j) d[j] = scale * (p[j] - spread);
+    d[batch.labels[i]] -= scale * (1.0f - smoothing_);
   }
 }
 

@@ -27,9 +27,11 @@ class Loss {
 };
 
 // Softmax over the last dimension fused with cross-entropy against class ids; log-sum-exp keeps it
-// finite for any logits.
+// finite for any logits. With label smoothing e the target is (1 - e) on the class and e / K spread
+// over all K classes (as PyTorch's CrossEntropyLoss(label_smoothing = e)).
 class SoftmaxCrossEntropy : public Loss {
  public:
+  explicit SoftmaxCrossEntropy(float smoothing = 0.0f);
   std::string type() const override { return "softmax_cross_entropy"; }
   void setup(const Shape& output) override;
   bool is_classifier() const override { return true; }
@@ -39,6 +41,7 @@ class SoftmaxCrossEntropy : public Loss {
 
  private:
   int64_t classes_ = 0;
+  float smoothing_;
   Tensor probs_;
 };
 

@@ -221,6 +221,7 @@ const std::map<std::string, LayerFactory>& layer_factories() {
       {"flatten", [](Section&, const std::string& name) { return std::make_unique<Flatten>(name); }},
       {"leaky_relu",
        [](Section& s, const std::string& name) { return std::make_unique<LeakyReLU>(name, s.get_float("slope", 0.01f)); }},
+      {"gelu", [](Section&, const std::string& name) { return std::make_unique<GELU>(name); }},
       {"elu", [](Section& s, const std::string& name) { return std::make_unique<ELU>(name, s.get_float("alpha", 1.0f)); }},
       {"softmax", [](Section&, const std::string& name) { return std::make_unique<Softmax>(name); }},
       {"batchnorm",
@@ -232,14 +233,16 @@ const std::map<std::string, LayerFactory>& layer_factories() {
        [](Section& s, const std::string& name) { return std::make_unique<Dropout>(name, s.get_float("rate", 0.5f)); }},
       {"augment",
        [](Section& s, const std::string& name) {
-         return std::make_unique<Augment>(name, s.get_int("shift", 0), read_bool(s, "flip", false));
+         return std::make_unique<Augment>(name, s.get_int("shift", 0), read_bool(s, "flip", false),
+                                          s.get_int("cutout", 0));
        }},
   };
   return factories;
 }
 
-std::unique_ptr<Loss> make_loss(const std::string& type) {
-  if (type == "softmax_cross_entropy") return std::make_unique<SoftmaxCrossEntropy>();
+std::unique_ptr<Loss> make_loss(Section& s) {
+  const std::string& type = s.type();
+  if (type == "softmax_cross_entropy") return std::make_unique<SoftmaxCrossEntropy>(s.get_float("smoothing", 0.0f));
   if (type == "mse") return std::make_unique<MeanSquaredError>();
   if (type == "sigmoid_cross_entropy") return std::make_unique<SigmoidCrossEntropy>();
   return nullptr;
@@ -265,7 +268,13 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
   std::map<std::string, int> name_line;
   for (size_t i = 1; i < sections.size(); ++i) {
     Section& s = sections[i];
-    if (auto loss = make_loss(s.type())) {
+    std::unique_ptr<Loss> loss;
+    try {
+      loss = make_loss(s);
+    } catch (const std::invalid_argument& e) {
+      s.fail(s.line(), e.what());
+    }
+    if (loss) {
       if (i + 1 != sections.size()) s.fail(s.line(), "the loss [" + s.type() + "] must be the last section");
       s.check_all_used();
       try {

@@ -1,5 +1,6 @@
 #include "core/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -21,7 +22,20 @@ void read_step(BatchSource& source, const ShardSampler& sampler, int64_t epoch, 
 }
 }  // namespace
 
-LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective) {
+namespace {
+// Mirrors every image row of `x` (samples of shape (C, H, width)) left-right, in place.
+void flip_images(Tensor& x, int64_t width) {
+  const int64_t rows = x.numel() / width;
+  for (int64_t r = 0; r < rows; ++r) std::reverse(x.data() + r * width, x.data() + (r + 1) * width);
+}
+}  // namespace
+
+LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective, bool flip_average) {
+  if (flip_average && net.input_shape().size() != 3) {
+    throw std::invalid_argument("flip averaging needs image inputs (channels, height, width), the model takes " +
+                                shape_string(net.input_shape()));
+  }
+  Tensor first_output;
   int64_t first, last;
   shard_range(source.size(), collective.rank(), collective.world_size(), first, last);
   LossStats total;
@@ -33,7 +47,17 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
     for (int64_t i = begin; i < end; ++i) rows[i - begin] = i;
     source.read(rows, batch);
     batch.rows = rows;
-    const LossStats s = net.forward_loss(batch, Mode::kEval);
+    LossStats s;
+    if (flip_average) {
+      first_output = net.forward(batch.data, Mode::kEval);
+      flip_images(batch.data, net.input_shape().back());
+      Tensor& both = first_output;
+      const Tensor& mirrored = net.forward(batch.data, Mode::kEval);
+      for (int64_t i = 0; i < both.numel(); ++i) both[i] = 0.5f * (both[i] + mirrored[i]);
+      s = net.loss()->forward(both, batch);
+    } else {
+      s = net.forward_loss(batch, Mode::kEval);
+    }
     total.loss_sum += s.loss_sum;
     total.correct += s.correct;
     total.count += s.count;
@@ -58,7 +82,7 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm) {
 
 Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options)
     : net_(net), optimizer_(optimizer), collective_(collective), options_(std::move(options)) {
-  if (options_.lr.kind == "cosine") options_.lr.total_epochs = static_cast<float>(options_.epochs);
+  if (options_.lr.kind == "cosine" || options_.lr.kind == "linear") options_.lr.total_epochs = static_cast<float>(options_.epochs);
   options_.lr.validate();
   if (options_.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must be >= 0");
   net_.set_seed(options_.seed);

@@ -85,8 +85,11 @@ class TrainObserver {
 
 void clip_gradients(const std::vector<Param*>& params, float max_norm);
 
-// Scores `source` (this rank's contiguous share of it), summed over ranks.
-LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective);
+// Scores `source` (this rank's contiguous share of it), summed over ranks. With `flip_average`,
+// image inputs (C, H, W) are also run mirrored left-right and the two outputs averaged before the
+// loss (test-time augmentation).
+LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective,
+                   bool flip_average = false);
 
 class Trainer {
  public:

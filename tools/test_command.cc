@@ -22,7 +22,8 @@ int test_command(const Args& args) {
       ("data,d", po::value(&data_path)->required(), "data set (HDF5)")
       ("model,m", po::value(&model_path), "model file (default: the model text stored in the checkpoint)")
       ("batch,b", po::value(&batch)->default_value(500), "evaluation batch size")
-      ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)");
+      ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
+      ("flip", "average each image's output with that of its mirror image (test-time augmentation)");
   po::variables_map vm;
   if (!parse_options(args, "usage: shardnet test --weights FILE --data FILE [--model FILE]", options, vm)) return 0;
   if (batch <= 0) throw UsageError("--batch must be positive");
@@ -39,12 +40,16 @@ int test_command(const Args& args) {
       model_text = read_text_file(model_path);
     }
     auto net = parse_model(model_text, model_name);
+    if (vm.count("flip") && net->input_shape().size() != 3) {
+      throw std::runtime_error("--flip: flip averaging needs image inputs (channels, height, width), " + model_name +
+                               " takes " + shape_string(net->input_shape()));
+    }
     io::load_checkpoint(weights, *net, nullptr);
     io::Dataset data(data_path);
     check_dataset_fits(*net, data, model_name);
     dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", describe_dataset(data)}});
     dist::GradientSync sums(comm);
-    const LossStats t = evaluate(*net, data, batch, sums);
+    const LossStats t = evaluate(*net, data, batch, sums, vm.count("flip") > 0);
     if (comm.rank() == 0) print_test_result(*net, t);
   });
 }

@@ -53,7 +53,7 @@ int train_command(const Args& args) {
       ("clip-norm", po::value(&train.clip_norm)->default_value(0.0f, "0"),
        "clip the gradient to this global L2 norm (0: off)")
       ("weight-decay", po::value(&opt.weight_decay)->default_value(0.0f, "0"), "L2 weight decay (weights, not biases)")
-      ("lr-schedule", po::value(&train.lr.kind)->default_value("constant"), "constant | step | exponential | cosine")
+      ("lr-schedule", po::value(&train.lr.kind)->default_value("constant"), "constant | step | exponential | cosine | linear")
       ("warmup-epochs", po::value(&train.lr.warmup_epochs)->default_value(0.0f, "0"),
        "linear warm-up from lr/10 over this many epochs")
       ("lr-step", po::value(&train.lr.step_epochs)->default_value(1.0f, "1"), "step: epochs between decays")

@@ -68,6 +68,20 @@ TEST(Activation, LeakyReluEluSoftmax) {
   check_layer_gradients(softmax, random_tensor({3, 5}, 7, -2.0f, 2.0f));
 }
 
+TEST(Activation, GeluValuesAndGradients) {
+  GELU gelu("gelu");
+  gelu.setup({6});
+  Tensor x({1, 3}), y;
+  x[0] = 1.0f, x[1] = -1.0f, x[2] = 0.0f;
+  gelu.setup({3});
+  gelu.forward(x, y, Mode::kEval);
+  EXPECT_NEAR(y[0], 0.8413447f, 1e-6);  // x Phi(x)
+  EXPECT_NEAR(y[1], -0.1586553f, 1e-6);
+  EXPECT_EQ(y[2], 0.0f);
+  gelu.setup({6});
+  check_layer_gradients(gelu, random_tensor({3, 6}, 4, -3.0f, 3.0f));
+}
+
 TEST(Flatten, KeepsDataAndGradients) {
   Flatten flatten("flatten");
   EXPECT_EQ(flatten.setup({2, 3, 4}), Shape({24}));

@@ -31,5 +31,25 @@ TEST(Augment, ShiftsAndFlipsPerSampleAndIsItsOwnAdjoint) {
   for (int64_t j = 0; j < x.numel(); ++j) ASSERT_EQ(y[j], x[j]);
 }
 
+// Cutout zeroes an s x s square per sample (clipped at the border) and passes no gradient there.
+TEST(Augment, CutoutZeroesASquarePerSample) {
+  Augment augment("aug", 0, false, 3);
+  augment.setup({2, 6, 6});
+  std::vector<int64_t> rows = {0, 1, 2, 3, 4, 5};
+  StepContext ctx{4, 0, rows, nullptr, {}};
+  augment.bind(&ctx);
+  Tensor x = random_tensor({6, 2, 6, 6}, 5, 0.5f, 1.0f), y;
+  augment.forward(x, y, Mode::kTrain);
+  for (int64_t i = 0; i < 6; ++i) {
+    int zeros[2] = {0, 0};
+    for (int64_t c = 0; c < 2; ++c)
+      for (int64_t j = 0; j < 36; ++j) zeros[c] += y[(i * 2 + c) * 36 + j] == 0.0f ? 1 : 0;
+    EXPECT_EQ(zeros[0], zeros[1]) << "the same square in every channel";
+    EXPECT_GE(zeros[0], 1);
+    EXPECT_LE(zeros[0], 9);
+  }
+  check_layer_gradients(augment, x);
+}
+
 }  // namespace
 }  // namespace shardnet

@@ -53,6 +53,28 @@ TEST(SoftmaxCrossEntropy, GradientsMatchFiniteDifferences) {
   check_loss_gradients(loss, random_tensor({4, 5}, 1, -2.0f, 2.0f), batch, 1.0f / 4.0f);
 }
 
+// Label smoothing e: the target is (1 - e) on the class plus e / K on every class.
+TEST(SoftmaxCrossEntropy, LabelSmoothingMatchesDefinitionAndGradients) {
+  const float e = 0.1f;
+  SoftmaxCrossEntropy loss(e);
+  loss.setup({4});
+  Tensor z = random_tensor({3, 4}, 7, -2.0f, 2.0f);
+  Batch batch;
+  batch.labels = {2, 0, 3};
+  double expected = 0.0;
+  for (int64_t i = 0; i < 3; ++i) {
+    double sum = 0.0;
+    for (int64_t j = 0; j < 4; ++j) sum += std::exp(static_cast<double>(z[i * 4 + j]));
+    for (int64_t j = 0; j < 4; ++j) {
+      const double q = (j == batch.labels[i] ? 1.0 - e : 0.0) + e / 4.0;
+      expected -= q * (z[i * 4 + j] - std::log(sum));
+    }
+  }
+  EXPECT_NEAR(loss.forward(z, batch).loss_sum, expected, 1e-5);
+  check_loss_gradients(loss, z, batch, 0.5f);
+  EXPECT_THROW(SoftmaxCrossEntropy(1.0f), std::invalid_argument);
+}
+
 TEST(SoftmaxCrossEntropy, RejectsLabelOutsideClasses) {
   SoftmaxCrossEntropy loss;
   loss.setup({3});

@@ -164,7 +164,13 @@ TEST(LrSchedule, Shapes) {
   EXPECT_NEAR(s.at(0.0), 0.1, 1e-6);
   EXPECT_NEAR(s.at(1.0), 0.55, 1e-6);
   EXPECT_FLOAT_EQ(s.at(2.0), 1.0f);
-  s.kind = "linear";
+  s.kind = "linear";  // to 0 over total_epochs, after the warm-up
+  s.warmup_epochs = 0.0f;
+  EXPECT_NO_THROW(s.validate());
+  EXPECT_FLOAT_EQ(s.at(0.0), 1.0f);
+  EXPECT_NEAR(s.at(2.5), 0.75, 1e-6);
+  EXPECT_NEAR(s.at(12.0), 0.0, 1e-6);
+  s.kind = "triangle";
   EXPECT_THROW(s.validate(), std::invalid_argument);
 }
 

@@ -24,6 +24,11 @@ grep -q 'test accuracy 100.00%' out.txt || fail "train did not learn the quadran
 [ -s run/metrics.csv ] && [ "$(wc -l <run/metrics.csv)" -eq 4 ] || fail "metrics.csv lacks 3 epochs"
 expect_ok "test" "$shardnet" test --weights run/final.h5 --data data.h5
 grep -q 'test accuracy 100.00%' out.txt || fail "test does not reproduce the accuracy: $(cat out.txt)"
+expect_ok "test with flip averaging" "$shardnet" test --weights run/final.h5 --data data.h5 --flip
+grep -q '^test accuracy' out.txt || fail "test --flip prints no accuracy: $(cat out.txt)"
+printf '[input] shape = 16\n[dense] outputs = 10\n[softmax_cross_entropy]\n' >flat.cfg
+expect_error "flip averaging of flat inputs" "flip averaging needs image inputs" \
+  "$shardnet" test --weights run/final.h5 --model flat.cfg --data data.h5 --flip
 expect_ok "train --help" "$shardnet" train --help
 # Early stopping: with a learning rate too small to matter the validation loss stops improving.
 expect_ok "early stopping" "$shardnet" train -m model.cfg -d data.h5 --val-fraction 0.25 --patience 2 --lr 1e-9 \
