@@ -93,6 +93,13 @@ const char* kTokenGru =
     "[gru] hidden = 16 layers = 2 bidirectional = 1 dropout = 0.3 return = last\n[dense] outputs = 18\n"
     "[softmax_cross_entropy]\n";
 
+// A reduced CIFAR-style model with what the fast CIFAR recipe uses: crops, flips and cutout,
+// BatchNorm (synced), GELU, label smoothing, Nesterov momentum.
+const char* kCifarStyle =
+    "[input] shape = 3,16,16\n[augment] shift = 2 flip = 1 cutout = 4\n[conv] filters = 8 size = 3 pad = 1 bias = 0\n"
+    "[batchnorm]\n[gelu]\n[maxpool] size = 2\n[conv] filters = 16 size = 3 pad = 1 bias = 0\n[batchnorm]\n[gelu]\n"
+    "[maxpool] size = 2\n[dense] outputs = 10\n[softmax_cross_entropy] smoothing = 0.2\n";
+
 std::vector<float> train(const char* model, const std::string& optimizer, Collective& collective, int64_t& rows_read,
                          size_t* buckets = nullptr) {
   auto net = parse_model(model, "model");
@@ -162,6 +169,9 @@ TEST(Equivalence, SyncBatchNormDropoutAugment) {
   expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 20);
 }
 
+TEST(Equivalence, CifarStyleAugmentationNesterov) {
+  expect_equivalent("CIFAR-style crop+flip+cutout, BN, GELU, smoothing", kCifarStyle, "nesterov", 4 << 20);
+}
 TEST(Equivalence, RowLstm) { expect_equivalent("row-by-row LSTM", kRowLstm, "sgd", 4 << 20); }
 TEST(Equivalence, MaskedBidirectionalGruDropout) {
   expect_equivalent("masked BiGRU+dropout", kTokenGru, "sgd", 16 << 10);
