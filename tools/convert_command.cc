@@ -1,8 +1,12 @@
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
+#include <tuple>
 
 #include "io/csv_series.h"
 #include "io/idx.h"
+#include "io/image_folder.h"
 #include "io/sine_series.h"
 #include "io/text_tokens.h"
 #include "tools/commands.h"
@@ -303,6 +307,87 @@ int convert_text(const Args& args) {
   return 0;
 }
 
+// "HxW" or "N" (square) -> (H, W).
+std::pair<int64_t, int64_t> parse_size(const std::string& text) {
+  const auto number = [&](const std::string& part) {
+    size_t used = 0;
+    long long value = 0;
+    try {
+      value = std::stoll(part, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != part.size() || value < 1 || value > 65535) {
+      throw UsageError("--size must be HxW or N with sizes in 1..65535, not '" + text + "'");
+    }
+    return static_cast<int64_t>(value);
+  };
+  const size_t x = text.find_first_of("xX");
+  if (x == std::string::npos) return {number(text), number(text)};
+  return {number(text.substr(0, x)), number(text.substr(x + 1))};
+}
+
+std::string list_text(const std::vector<double>& values) {
+  std::string out = "[";
+  for (double v : values) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4f", v);
+    out += (out.size() > 1 ? ", " : "") + std::string(buffer);
+  }
+  return out + "]";
+}
+
+int convert_images(const Args& args) {
+  po::options_description options("convert images options");
+  std::string root, out, size;
+  io::ImageOptions image;
+  const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  options.add_options()
+      ("root", po::value(&root)->required(), "folder of class folders, ROOT/<class>/*.{jpg,jpeg,png}")
+      ("out", po::value(&out)->required(), "output HDF5 file")
+      ("size", po::value(&size), "HxW or N (square): resize every image to it, bilinear "
+       "(default: all images must have the first one's size)")
+      ("channels", po::value(&image.channels)->default_value(3),
+       "3: RGB (gray images repeated); 1: gray (RGB as 0.299 R + 0.587 G + 0.114 B)")
+      ("val-per-class", po::value(&image.val_per_class)->default_value(0),
+       "the last K files (by name) of each class go to the --val file")
+      ("val", po::value(&image.val_path), "output HDF5 file for the validation images")
+      ("skip-bad", po::bool_switch(&image.skip_bad), "skip (and count) images that do not decode instead of failing")
+      ("threads", po::value(&image.threads)->default_value(cores), "decoding threads")
+      ("gzip", po::value(&image.gzip_level)->default_value(0), "gzip level for /data (0-9, 0: none)");
+  po::positional_options_description positional;
+  positional.add("root", 1).add("out", 1);
+  po::variables_map vm;
+  const std::string usage =
+      "usage: shardnet convert images ROOT OUT.h5 [options]\n"
+      "ROOT/<class>/*.{jpg,jpeg,png} -> /data (N, C, H, W) uint8, /label (N,) int32, classes sorted by name";
+  if (!parse_options(args, usage, options, vm, &positional)) return 0;
+  if (image.gzip_level < 0 || image.gzip_level > 9) throw UsageError("--gzip must be in 0..9");
+  if (image.channels != 1 && image.channels != 3) throw UsageError("--channels must be 1 or 3");
+  if (image.threads < 1) throw UsageError("--threads must be at least 1");
+  if (image.val_per_class < 0) throw UsageError("--val-per-class must be >= 0");
+  if (image.val_per_class > 0 && image.val_path.empty()) throw UsageError("--val-per-class needs --val OUT_VAL.h5");
+  if (image.val_per_class == 0 && !image.val_path.empty()) throw UsageError("--val needs --val-per-class K > 0");
+  if (!size.empty()) std::tie(image.height, image.width) = parse_size(size);
+
+  const auto start = std::chrono::steady_clock::now();
+  create_parent_directory(out);
+  if (!image.val_path.empty()) create_parent_directory(image.val_path);
+  const io::ImageConversion c = io::convert_image_folder(root, out, image);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (const std::string& skipped : c.skipped) std::fprintf(stderr, "shardnet convert: skipped %s\n", skipped.c_str());
+  for (const io::ImageFileSummary& f : c.files) {
+    std::printf("wrote %s: %lld images, /data %s uint8\n", f.path.c_str(), static_cast<long long>(f.images),
+                shape_text({f.images, c.channels, c.height, c.width}).c_str());
+  }
+  std::printf("%lld classes, %lldx%lld%s, %lld skipped, %lld ignored files, mean %s, std %s, %.1f s on %lld threads\n",
+              static_cast<long long>(c.classes), static_cast<long long>(c.height), static_cast<long long>(c.width),
+              c.resized ? " (resized)" : "", static_cast<long long>(c.skipped.size()),
+              static_cast<long long>(c.ignored), list_text(c.mean).c_str(), list_text(c.std).c_str(), seconds,
+              static_cast<long long>(image.threads));
+  return 0;
+}
+
 }  // namespace
 
 int convert_command(const Args& args) {
@@ -316,6 +401,7 @@ int convert_command(const Args& args) {
       "  sine [OUT_PREFIX] [--csv FILE]               generated sine series -> windows (or the raw CSV)\n"
       "  text OUT_PREFIX FILE...                      labelled text, one file per class -> token ids,\n"
       "                                               OUT_PREFIX-{train,val,test}.h5\n"
+      "  images ROOT OUT.h5                           ROOT/<class>/*.{jpg,jpeg,png} -> OUT.h5 (N, C, H, W) uint8\n"
       "`shardnet convert FORMAT --help` shows a format's options.\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("%s", usage.c_str());
@@ -327,7 +413,8 @@ int convert_command(const Args& args) {
   if (args[0] == "csv") return convert_csv(rest);
   if (args[0] == "sine") return convert_sine(rest);
   if (args[0] == "text") return convert_text(rest);
-  throw UsageError("unknown format '" + args[0] + "' (expected mnist, idx, csv, sine or text)");
+  if (args[0] == "images") return convert_images(rest);
+  throw UsageError("unknown format '" + args[0] + "' (expected mnist, idx, csv, sine, text or images)");
 }
 
 }  // namespace shardnet::tools
