@@ -343,7 +343,7 @@ int convert_images(const Args& args) {
   io::ImageOptions image;
   const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
   options.add_options()
-      ("root", po::value(&root)->required(), "folder of class folders, ROOT/<class>/*.{jpg,jpeg,png}")
+      ("root", po::value(&root)->required(), "folder of class folders: ROOT/<class>/<image>")
       ("out", po::value(&out)->required(), "output HDF5 file")
       ("size", po::value(&size), "HxW or N (square): resize every image to it, bilinear "
        "(default: all images must have the first one's size)")
