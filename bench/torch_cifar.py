@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""CIFAR-10 models of examples/cifar10 in PyTorch, on the same HDF5 files, for side-by-side speed and
+accuracy. Needs Debian's python3-torch and python3-h5py.
+    /usr/bin/python3 bench/torch_cifar.py --model small --train data/cifar10/cifar10-train.h5 --steps 100
+The same augmentation as shardnet's [augment] layer: random shifts of up to 2 pixels (zero padding)
+and horizontal flips per sample, done on the batch in torch."""
+import argparse
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def build(name):
+    if name == "small":
+        return nn.Sequential(
+            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Dropout(0.25),
+            nn.Flatten(), nn.Linear(4096, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 10))
+    raise SystemExit(f"unknown model {name}")
+
+
+def augment(x, shift=2):
+    n = x.shape[0]
+    padded = F.pad(x, (shift, shift, shift, shift))
+    out = torch.empty_like(x)
+    dy = torch.randint(0, 2 * shift + 1, (n,))
+    dx = torch.randint(0, 2 * shift + 1, (n,))
+    flip = torch.rand(n) < 0.5
+    for i in range(n):
+        img = padded[i, :, dy[i]:dy[i] + x.shape[2], dx[i]:dx[i] + x.shape[3]]
+        out[i] = img.flip(2) if flip[i] else img
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="small")
+    p.add_argument("--train", required=True)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--batch", type=int, default=128)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    with h5py.File(args.train, "r") as f:
+        data = torch.from_numpy(f["data"][: 64 * args.batch].astype(np.float32) / 255.0)
+        label = torch.from_numpy(f["label"][: 64 * args.batch].astype(np.int64))
+    net = build(args.model)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    n = data.shape[0]
+
+    def step(i):
+        idx = torch.randint(0, n, (args.batch,))
+        loss = F.cross_entropy(net(augment(data[idx])), label[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for i in range(3):
+        step(i)
+    start = time.perf_counter()
+    for i in range(args.steps):
+        step(i)
+    print(f"torch {args.model} threads={args.threads} batch={args.batch}: "
+          f"{args.steps * args.batch / (time.perf_counter() - start):.0f} samples/s")
+
+
+if __name__ == "__main__":
+    main()

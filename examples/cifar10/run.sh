@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# CIFAR-10 from the image folder to the validation accuracy, one command:
+#   examples/cifar10/run.sh [small] [extra train flags]
+# Unpacks ../shared/data/cifar10/cifar10-train-jpg.tar.gz, converts it (the last 500 images of each
+# class become the validation file, never trained on), trains on 2 ranks x 1 thread and scores the
+# validation images with and without test-time flip averaging.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+model=${1:-small}
+shift || true
+shardnet=build/tools/shardnet
+scripts/setup.sh build
+if [ ! -f data/cifar10/cifar10-val.h5 ]; then
+  mkdir -p data/cifar10-src data/cifar10
+  [ -d data/cifar10-src/train ] || tar -xzf ../shared/data/cifar10/cifar10-train-jpg.tar.gz -C data/cifar10-src
+  time $shardnet convert images data/cifar10-src/train data/cifar10/cifar10-train.h5 --val-per-class 500 \
+    --val data/cifar10/cifar10-val.h5
+fi
+case "$model" in
+  small) flags=(--optimizer adam --lr 0.002 --epochs 12 --lr-schedule cosine --batch 128) ;;
+  *) echo "unknown model '$model' (small)" >&2; exit 2 ;;
+esac
+time $shardnet launch -n 2 -- train --model examples/cifar10/"$model".cfg --data data/cifar10/cifar10-train.h5 \
+  --test data/cifar10/cifar10-val.h5 --threads 1 --run-dir runs/cifar10-"$model" --overwrite "${flags[@]}" "$@"
+$shardnet launch -n 2 -- test --weights runs/cifar10-"$model"/final.h5 --data data/cifar10/cifar10-val.h5 --threads 1
+$shardnet launch -n 2 -- test --weights runs/cifar10-"$model"/final.h5 --data data/cifar10/cifar10-val.h5 --threads 1 --flip
