@@ -3,17 +3,27 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/fast_math.h"
+#include "core/parallel.h"
+
 namespace shardnet {
+namespace {
+constexpr int64_t kElementGrain = 1 << 16;  // elements below which a second thread does not pay
+}  // namespace
 
 void Activation::forward(const Tensor& x, Tensor& y, Mode) {
   y.reshape(x.shape());
-  apply(x.data(), y.data(), x.numel());
+  parallel_for(x.numel(), kElementGrain, [&](int64_t first, int64_t last) {
+    apply(x.data() + first, y.data() + first, last - first);
+  });
 }
 
 void Activation::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   if (dx == nullptr) return;
   dx->reshape(x.shape());
-  apply_grad(x.data(), y.data(), dy.data(), dx->data(), x.numel());
+  parallel_for(x.numel(), kElementGrain, [&](int64_t first, int64_t last) {
+    apply_grad(x.data() + first, y.data() + first, dy.data() + first, dx->data() + first, last - first);
+  });
 }
 
 void ReLU::apply(const float* x, float* y, int64_t n) const {
@@ -58,13 +68,17 @@ void ELU::apply_grad(const float* x, const float* y, const float* dy, float* dx,
 }
 
 void GELU::apply(const float* x, float* y, int64_t n) const {
-  for (int64_t i = 0; i < n; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
+  for (int64_t i = 0; i < n; ++i) {
+    float gauss;
+    y[i] = x[i] * fast_normal_cdf(x[i], gauss);
+  }
 }
 void GELU::apply_grad(const float* x, const float*, const float* dy, float* dx, int64_t n) const {
   const float inv_sqrt_2pi = 0.3989422804014327f;
   for (int64_t i = 0; i < n; ++i) {
-    const float cdf = 0.5f * (1.0f + std::erf(x[i] * static_cast<float>(M_SQRT1_2)));
-    dx[i] = dy[i] * (cdf + x[i] * inv_sqrt_2pi * std::exp(-0.5f * x[i] * x[i]));
+    float gauss;
+    const float cdf = fast_normal_cdf(x[i], gauss);
+    dx[i] = dy[i] * (cdf + x[i] * inv_sqrt_2pi * gauss);
   }
 }
 

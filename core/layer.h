@@ -26,13 +26,15 @@ struct StepContext {
   std::span<const int32_t> lengths;  // sequence lengths of the batch (empty: all full length)
 };
 
-// A learnable tensor and its gradient. `decay` says whether weight decay applies (weights yes,
-// biases no, as Caffe's decay_mult = 0 for biases).
+// A learnable tensor and its gradient, with Caffe's per-parameter multipliers of the learning rate
+// and of the weight decay. Layers give weights decay_mult 1 and biases 0; a model file can set both
+// (`lr_mult = ...`, `decay_mult = ...`). lr_mult 0 freezes the parameter.
 struct Param {
   std::string name;  // "<layer>/<param>", the key in checkpoints and optimizer state
   Tensor value;
   Tensor grad;
-  bool decay = true;
+  float decay_mult = 1.0f;
+  float lr_mult = 1.0f;
 };
 
 // Thrown when a layer cannot take the shape it is given; the model parser adds the line.

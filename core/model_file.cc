@@ -67,6 +67,26 @@ class Section {
     }
     fail(it->second.line, "'" + key + "' must be a number, got '" + it->second.value + "'");
   }
+  // A comma-separated list of numbers; empty when the key is absent.
+  std::vector<float> get_floats(const std::string& key) {
+    std::vector<float> values;
+    auto it = options_.find(key);
+    if (it == options_.end()) return values;
+    it->second.used = true;
+    std::stringstream in(it->second.value);
+    for (std::string part; std::getline(in, part, ',');) {
+      size_t pos = 0;
+      try {
+        values.push_back(std::stof(part, &pos));
+      } catch (const std::exception&) {
+        pos = 0;
+      }
+      if (pos == 0 || pos != part.size()) {
+        fail(it->second.line, "'" + key + "' must be numbers separated by commas, got '" + it->second.value + "'");
+      }
+    }
+    return values;
+  }
   Shape require_shape(const std::string& key) {
     if (!has(key)) fail(line_, "[" + type_ + "] needs '" + key + " = ...'");
     Option& opt = options_[key];
@@ -240,6 +260,25 @@ const std::map<std::string, LayerFactory>& layer_factories() {
   return factories;
 }
 
+// Caffe's per-parameter multipliers: one value for every parameter of the layer, or one per parameter
+// in the layer's order (e.g. weight, bias).
+void set_multipliers(const Section& s, const std::string& key, const std::vector<float>& values,
+                     const std::vector<Param*>& params, float Param::*field) {
+  if (values.empty()) return;
+  if (params.empty()) s.fail(s.line(), "[" + s.type() + "] has no parameters for '" + key + "'");
+  if (values.size() != 1 && values.size() != params.size()) {
+    std::string names;
+    for (const Param* p : params) names += (names.empty() ? "" : ", ") + p->name;
+    s.fail(s.line(), "'" + key + "' needs 1 or " + std::to_string(params.size()) + " values (" + names + "), got " +
+                         std::to_string(values.size()));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    const float v = values.size() == 1 ? values[0] : values[i];
+    if (!(v >= 0.0f)) s.fail(s.line(), "'" + key + "' values must be >= 0");
+    params[i]->*field = v;
+  }
+}
+
 std::unique_ptr<Loss> make_loss(Section& s) {
   const std::string& type = s.type();
   if (type == "softmax_cross_entropy") return std::make_unique<SoftmaxCrossEntropy>(s.get_float("smoothing", 0.0f));
@@ -295,6 +334,8 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
     name_line[name] = s.line();
     try {
       auto layer = factory->second(s, name);
+      Layer& added = *layer;
+      const std::vector<float> lr_mult = s.get_floats("lr_mult"), decay_mult = s.get_floats("decay_mult");
       s.check_all_used();
       const Shape in = net->output_shape();
       try {
@@ -302,6 +343,8 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
       } catch (const ShapeError& e) {
         s.fail(s.line(), std::string(e.what()) + " (input to [" + s.type() + "] is " + shape_string(in) + ")");
       }
+      set_multipliers(s, "lr_mult", lr_mult, added.params(), &Param::lr_mult);
+      set_multipliers(s, "decay_mult", decay_mult, added.params(), &Param::decay_mult);
     } catch (const std::invalid_argument& e) {  // a bad option value rejected by the layer
       s.fail(s.line(), e.what());
     }

@@ -29,9 +29,10 @@ float OptimizerConfig::epsilon_or_default() const {
 void Optimizer::step(const std::vector<Param*>& params, float lr) {
   ++step_count_;
   for (Param* p : params) {
+    if (p->lr_mult == 0.0f) continue;  // frozen
     const float* g = p->grad.data();
-    const float wd = p->decay ? config_.weight_decay : 0.0f;
-    const float l1 = p->decay ? config_.l1 : 0.0f;
+    const float wd = p->decay_mult * config_.weight_decay;
+    const float l1 = p->decay_mult * config_.l1;
     if (wd != 0.0f || l1 != 0.0f) {
       decayed_.resize(static_cast<size_t>(p->grad.numel()));
       for (int64_t i = 0; i < p->grad.numel(); ++i) {
@@ -40,7 +41,7 @@ void Optimizer::step(const std::vector<Param*>& params, float lr) {
       }
       g = decayed_.data();
     }
-    update(*p, g, state_[p->name], lr, step_count_);
+    update(*p, g, state_[p->name], lr * p->lr_mult, step_count_);
   }
 }
 

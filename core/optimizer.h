@@ -21,7 +21,7 @@ struct OptimizerConfig {
   float epsilon = -1.0f;                  // < 0: the optimizer's usual value (see kDefaultEpsilon)
   float weight_decay = 0.0f;              // L2: adds weight_decay * w to the gradient
   float l1 = 0.0f;                        // L1: adds l1 * sign(w) to the gradient
-  // Both regularisers apply to parameters with decay = true (weights, not biases).
+  // Both regularisers are scaled by each parameter's decay_mult (1 for weights, 0 for biases).
 
   float momentum_or_default() const;
   float epsilon_or_default() const;

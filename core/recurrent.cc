@@ -95,7 +95,7 @@ void gru_backward(const float* __restrict r, const float* __restrict z, const fl
 }
 
 Param make_param(const std::string& name, const Shape& shape, bool decay) {
-  Param p{name, Tensor(shape), Tensor(shape), decay};
+  Param p{name, Tensor(shape), Tensor(shape), decay ? 1.0f : 0.0f};
   p.value.zero();
   p.grad.zero();
   return p;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "tests/gradient_checker.h"
 
 namespace shardnet {
@@ -80,6 +83,27 @@ TEST(Activation, GeluValuesAndGradients) {
   EXPECT_EQ(y[2], 0.0f);
   gelu.setup({6});
   check_layer_gradients(gelu, random_tensor({3, 6}, 4, -3.0f, 3.0f));
+}
+
+// The fast erf behind GELU against std::erf over [-12, 12], on enough elements to use the threads.
+TEST(Activation, GeluMatchesErfDefinitionEverywhere) {
+  const int64_t n = 240001;
+  GELU gelu("gelu");
+  gelu.setup({n});
+  Tensor x({1, n}), y, dy({1, n}), dx;
+  for (int64_t i = 0; i < n; ++i) x[i] = -12.0f + 24.0f * static_cast<float>(i) / static_cast<float>(n - 1);
+  dy.fill(1.0f);
+  gelu.forward(x, y, Mode::kTrain);
+  gelu.backward(x, y, dy, &dx);
+  double worst_value = 0.0, worst_slope = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = x[i], cdf = 0.5 * (1.0 + std::erf(v / std::sqrt(2.0)));
+    const double slope = cdf + v * std::exp(-0.5 * v * v) / std::sqrt(2.0 * M_PI);
+    worst_value = std::max(worst_value, std::abs(y[i] - v * cdf) / std::max(1.0, std::abs(v)));
+    worst_slope = std::max(worst_slope, std::abs(dx[i] - slope));
+  }
+  EXPECT_LT(worst_value, 5e-7);
+  EXPECT_LT(worst_slope, 1e-6);
 }
 
 TEST(Flatten, KeepsDataAndGradients) {

@@ -66,6 +66,28 @@ TEST(ModelFile, NamesTheLineOfEachError) {
   expect_error("", {"no sections"});
 }
 
+TEST(ModelFile, SetsCaffeParameterMultipliers) {
+  auto net = parse_model(R"([input] shape = 3,4,4
+[conv]      filters = 2  size = 3  lr_mult = 1,2  decay_mult = 1,0.5
+[batchnorm] lr_mult = 0,64
+[dense]     outputs = 3  lr_mult = 0.5
+[softmax_cross_entropy]
+)",
+                         "m.cfg");
+  const std::vector<Param*> params = net->params();
+  ASSERT_EQ(params.size(), 6u);  // conv weight, bias; batchnorm gamma, beta; dense weight, bias
+  const float lr[] = {1, 2, 0, 64, 0.5f, 0.5f}, decay[] = {1, 0.5f, 0, 0, 1, 0};
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_EQ(params[i]->lr_mult, lr[i]) << params[i]->name;
+    EXPECT_EQ(params[i]->decay_mult, decay[i]) << params[i]->name;
+  }
+  expect_error("[input] shape = 3\n[dense] outputs = 2  lr_mult = 1,2,3\n[mse]\n",
+               {"m.cfg:2", "'lr_mult' needs 1 or 2 values", "dense1/weight, dense1/bias", "got 3"});
+  expect_error("[input] shape = 3\n[relu] lr_mult = 1\n[mse]\n", {"m.cfg:2", "[relu] has no parameters"});
+  expect_error("[input] shape = 3\n[dense] outputs = 2  decay_mult = x\n[mse]\n", {"m.cfg:2", "numbers separated by commas"});
+  expect_error("[input] shape = 3\n[dense] outputs = 2  decay_mult = -1\n[mse]\n", {"m.cfg:2", ">= 0"});
+}
+
 TEST(ModelFile, MissingFileIsReported) {
   try {
     load_model("/nonexistent/model.cfg");

@@ -7,8 +7,8 @@
 namespace shardnet {
 namespace {
 
-Param scalar_param(float value, float grad, bool decay = true) {
-  Param p{"layer/w", Tensor({1}), Tensor({1}), decay};
+Param scalar_param(float value, float grad, float decay_mult = 1.0f, float lr_mult = 1.0f) {
+  Param p{"layer/w", Tensor({1}), Tensor({1}), decay_mult, lr_mult};
   p.value[0] = value;
   p.grad[0] = grad;
   return p;
@@ -40,11 +40,25 @@ TEST(Sgd, WeightDecaySkipsBiases) {
   OptimizerConfig c;
   c.weight_decay = 0.1f;
   Sgd sgd(c);
-  Param w = scalar_param(2.0f, 0.0f, true);
-  Param b = scalar_param(2.0f, 0.0f, false);
+  Param w = scalar_param(2.0f, 0.0f, 1.0f);
+  Param b = scalar_param(2.0f, 0.0f, 0.0f);
   sgd.step({&w, &b}, 0.5f);
   EXPECT_FLOAT_EQ(w.value[0], 2.0f - 0.5f * 0.1f * 2.0f);
   EXPECT_FLOAT_EQ(b.value[0], 2.0f);
+}
+
+// Caffe's multipliers: lr_mult scales the step (0 freezes), decay_mult scales the weight decay only.
+TEST(Sgd, LearningRateAndDecayMultipliers) {
+  OptimizerConfig c;
+  c.weight_decay = 0.1f;
+  c.momentum = 0.9f;
+  Sgd sgd(c);
+  Param fast = scalar_param(2.0f, 1.0f, 0.25f, 4.0f);
+  Param frozen = scalar_param(2.0f, 1.0f, 1.0f, 0.0f);
+  sgd.step({&fast, &frozen}, 0.5f);
+  EXPECT_FLOAT_EQ(fast.value[0], 2.0f - 4.0f * 0.5f * (1.0f + 0.25f * 0.1f * 2.0f));
+  EXPECT_FLOAT_EQ(frozen.value[0], 2.0f);
+  EXPECT_EQ(sgd.state().count("layer/w"), 1u);  // only `fast` has a momentum slot
 }
 
 TEST(Adam, StepsByHand) {
