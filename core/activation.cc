@@ -1,6 +1,7 @@
 #include "core/activation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "core/fast_math.h"
@@ -80,6 +81,16 @@ void GELU::apply_grad(const float* x, const float*, const float* dy, float* dx, 
     const float cdf = fast_normal_cdf(x[i], gauss);
     dx[i] = dy[i] * (cdf + x[i] * inv_sqrt_2pi * gauss);
   }
+}
+
+Scale::Scale(std::string name, float factor) : Activation(std::move(name)), factor_(factor) {
+  if (!std::isfinite(factor) || factor == 0.0f) throw std::invalid_argument("scale: factor must be finite and not 0");
+}
+void Scale::apply(const float* x, float* y, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) y[i] = factor_ * x[i];
+}
+void Scale::apply_grad(const float*, const float*, const float* dy, float* dx, int64_t n) const {
+  for (int64_t i = 0; i < n; ++i) dx[i] = factor_ * dy[i];
 }
 
 Shape Softmax::setup(const Shape& input) {

@@ -92,6 +92,21 @@ class GELU : public Activation {
   void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
 };
 
+// y = factor * x: a fixed scale, e.g. of the logits (torch's `x * scale`, Caffe's Power layer).
+class Scale : public Activation {
+ public:
+  Scale(std::string name, float factor);
+  std::string type() const override { return "scale"; }
+  std::string describe() const override { return "factor=" + std::to_string(factor_); }
+
+ protected:
+  void apply(const float* x, float* y, int64_t n) const override;
+  void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const override;
+
+ private:
+  float factor_;
+};
+
 // Softmax over each sample's values, as a layer (for inference outputs; training uses the fused
 // softmax_cross_entropy loss).
 class Softmax : public Layer {

@@ -39,7 +39,17 @@ Shape Conv2D::setup(const Shape& input) {
 void Conv2D::initialize(uint64_t seed) {
   const int64_t k = geom_.kernel_h * geom_.kernel_w;
   initialize_weights(weight_.value, config_.init, geom_.channels * k, config_.filters * k, seed);
+  if (config_.dirac) set_identity_filters();
   if (config_.bias) bias_.value.zero();
+}
+
+void Conv2D::set_identity_filters() {
+  const int64_t kh = geom_.kernel_h, kw = geom_.kernel_w, k = kh * kw;
+  for (int64_t f = 0; f < std::min(config_.filters, geom_.channels); ++f) {
+    float* filter = weight_.value.data() + f * geom_.channels * k;
+    std::fill_n(filter, geom_.channels * k, 0.0f);
+    filter[f * k + (kh / 2) * kw + kw / 2] = 1.0f;  // the centre tap of its own channel
+  }
 }
 
 int64_t Conv2D::images_per_block(int64_t batch) const {

@@ -15,6 +15,9 @@ struct Conv2DConfig {
   int64_t pad_h = 0, pad_w = 0;
   bool bias = true;
   InitSpec init;
+  // Identity on the first min(filters, channels) filters after the random init (torch.nn.init.dirac_
+  // on part of the weight): a block starts near a residual connection without one.
+  bool dirac = false;
 };
 
 class Conv2D : public Layer {
@@ -34,6 +37,7 @@ class Conv2D : public Layer {
   Param& bias() { return bias_; }
 
  private:
+  void set_identity_filters();
   int64_t images_per_block(int64_t batch) const;
   void fill_columns(const Tensor& x, int64_t first, int64_t count);
 

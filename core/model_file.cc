@@ -223,6 +223,7 @@ const std::map<std::string, LayerFactory>& layer_factories() {
          c.pad_h = c.pad_w = s.get_int("pad", 0);
          c.bias = read_bool(s, "bias", true);
          c.init = read_init(s);
+         c.dirac = read_bool(s, "dirac", false);
          return std::make_unique<Conv2D>(name, c);
        }},
       {"maxpool",
@@ -242,6 +243,7 @@ const std::map<std::string, LayerFactory>& layer_factories() {
       {"leaky_relu",
        [](Section& s, const std::string& name) { return std::make_unique<LeakyReLU>(name, s.get_float("slope", 0.01f)); }},
       {"gelu", [](Section&, const std::string& name) { return std::make_unique<GELU>(name); }},
+      {"scale", [](Section& s, const std::string& name) { return std::make_unique<Scale>(name, s.get_float("factor", 1.0f)); }},
       {"elu", [](Section& s, const std::string& name) { return std::make_unique<ELU>(name, s.get_float("alpha", 1.0f)); }},
       {"softmax", [](Section&, const std::string& name) { return std::make_unique<Softmax>(name); }},
       {"batchnorm",

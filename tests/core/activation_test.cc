@@ -106,6 +106,17 @@ TEST(Activation, GeluMatchesErfDefinitionEverywhere) {
   EXPECT_LT(worst_slope, 1e-6);
 }
 
+TEST(Activation, ScaleMultipliesValuesAndGradients) {
+  Scale scale("scale", 1.0f / 9.0f);
+  scale.setup({4});
+  const Tensor x = random_tensor({2, 4}, 8);
+  Tensor y;
+  scale.forward(x, y, Mode::kEval);
+  for (int64_t i = 0; i < 8; ++i) EXPECT_FLOAT_EQ(y[i], x[i] / 9.0f);
+  check_layer_gradients(scale, x);
+  EXPECT_THROW(Scale("s", 0.0f), std::invalid_argument);
+}
+
 TEST(Flatten, KeepsDataAndGradients) {
   Flatten flatten("flatten");
   EXPECT_EQ(flatten.setup({2, 3, 4}), Shape({24}));

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "tests/gradient_checker.h"
 
 namespace shardnet {
@@ -95,6 +97,26 @@ TEST(Conv2D, RandomShapesMatchDirectConvolution) {
     ASSERT_EQ(y.shape(), expected.shape()) << "trial " << trial;
     for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-4) << "trial " << trial;
   }
+}
+
+// dirac = 1: the first min(filters, channels) filters pass their own channel through unchanged.
+TEST(Conv2D, DiracInitPassesChannelsThrough) {
+  Conv2DConfig c;
+  c.filters = 5;
+  c.pad_h = c.pad_w = 1;
+  c.dirac = true;
+  Conv2D conv("conv", c);
+  conv.setup({3, 4, 6});
+  conv.initialize(7);
+  const Tensor x = random_tensor({2, 3, 4, 6}, 3);
+  Tensor y;
+  conv.forward(x, y, Mode::kEval);
+  for (int64_t n = 0; n < 2; ++n) {
+    for (int64_t i = 0; i < 3 * 24; ++i) EXPECT_FLOAT_EQ(y[n * 5 * 24 + i], x[n * 3 * 24 + i]);
+  }
+  float rest = 0.0f;  // the two extra filters keep their random init
+  for (int64_t i = 3 * 24; i < 5 * 24; ++i) rest += std::abs(y[i] - 0.0f);
+  EXPECT_GT(rest, 0.0f);
 }
 
 TEST(Conv2D, RejectsFlatInputAndOversizedKernel) {
