@@ -8,8 +8,8 @@
 
 namespace shardnet {
 
-Augment::Augment(std::string name, int64_t shift, bool flip, int64_t cutout)
-    : Layer(std::move(name)), shift_(shift), flip_(flip), cutout_(cutout) {
+Augment::Augment(std::string name, int64_t shift, bool flip, int64_t cutout, bool alternate_flip)
+    : Layer(std::move(name)), shift_(shift), flip_(flip || alternate_flip), cutout_(cutout), alternate_flip_(alternate_flip) {
   if (shift < 0) throw std::invalid_argument("augment: shift must be >= 0");
   if (cutout < 0) throw std::invalid_argument("augment: cutout must be >= 0");
 }
@@ -31,6 +31,10 @@ Augment::Draw Augment::draw(int64_t sample_row) const {
   d.dy = static_cast<int64_t>(rng.below(span)) - shift_;
   d.dx = static_cast<int64_t>(rng.below(span)) - shift_;
   d.flip = flip_ && rng.below(2) == 1;
+  if (alternate_flip_) {
+    CounterRng run_rng(hash_key(context_->seed, 0xa17f11, 0), static_cast<uint64_t>(sample_row));
+    d.flip = (run_rng.below(2) == 1) != (context_->epoch % 2 == 1);
+  }
   d.cut_top = d.cut_left = 0;
   if (cutout_ > 0) {
     d.cut_top = static_cast<int64_t>(rng.below(static_cast<uint64_t>(height_))) - cutout_ / 2;
@@ -95,7 +99,7 @@ void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 std::string Augment::describe() const {
-  return "shift=" + std::to_string(shift_) + (flip_ ? " flip" : "") +
+  return "shift=" + std::to_string(shift_) + (alternate_flip_ ? " flip=alternate" : flip_ ? " flip" : "") +
          (cutout_ > 0 ? " cutout=" + std::to_string(cutout_) : "");
 }
 

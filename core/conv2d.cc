@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "core/gemm.h"
+#include "core/whitening.h"
 
 namespace shardnet {
 
@@ -50,6 +51,26 @@ void Conv2D::set_identity_filters() {
     std::fill_n(filter, geom_.channels * k, 0.0f);
     filter[f * k + (kh / 2) * kw + kw / 2] = 1.0f;  // the centre tap of its own channel
   }
+}
+
+void Conv2D::initialize_whitening(const Tensor& images) {
+  if (!config_.bias) throw std::invalid_argument(name() + ": whiten = 1 needs bias = 1 (the bias removes the patch mean)");
+  PatchMoments moments(geom_.col_rows());
+  const int64_t count = images.rows(), per_block = images_per_block(count);
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
+  Tensor columns;
+  for (int64_t first = 0; first < count; first += per_block) {
+    const int64_t n = std::min(per_block, count - first);
+    columns.reshape({geom_.col_rows(), n * geom_.col_cols()});
+    im2col_batch(geom_, images.data() + first * image_size, n, columns.data());
+    moments.add(columns.data(), n * geom_.col_cols());
+  }
+  try {
+    whitening_filters(moments, config_.filters, kWhiteningEps, weight_.value.data(), bias_.value.data());
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(name() + ": " + e.what());
+  }
+  columns_source_ = nullptr;
 }
 
 int64_t Conv2D::images_per_block(int64_t batch) const {

@@ -18,11 +18,16 @@ struct Conv2DConfig {
   // Identity on the first min(filters, channels) filters after the random init (torch.nn.init.dirac_
   // on part of the weight): a block starts near a residual connection without one.
   bool dirac = false;
+  // Whitening filters computed from the training data before training (core/whitening.h); the
+  // trainer calls initialize_whitening() when the conv sees the data itself.
+  bool whiten = false;
 };
 
 class Conv2D : public Layer {
  public:
   static constexpr int64_t kColumnBudgetBytes = 8 << 20;  // measured: blocks that stay in cache beat one huge matrix
+  // Whitening's eps relative to the mean patch variance (airbench's 5e-4 on unit-variance data).
+  static constexpr double kWhiteningEps = 5e-4;
 
   Conv2D(std::string name, const Conv2DConfig& config);
   std::string type() const override { return "conv"; }
@@ -38,6 +43,13 @@ class Conv2D : public Layer {
 
  private:
   void set_identity_filters();
+ public:
+  // Sets the weights and biases to whitening filters of the patches of `images` (N, C, H, W), the
+  // input this layer sees. Needs bias = 1 and an even number of filters, at most 2 C k k.
+  void initialize_whitening(const Tensor& images);
+  bool whitens() const { return config_.whiten; }
+
+ private:
   int64_t images_per_block(int64_t batch) const;
   void fill_columns(const Tensor& x, int64_t first, int64_t count);
 

@@ -11,7 +11,8 @@ InitKind parse_init_kind(const std::string& name) {
   if (name == "he") return InitKind::kHe;
   if (name == "xavier" || name == "glorot") return InitKind::kXavier;
   if (name == "normal") return InitKind::kNormal;
-  throw std::invalid_argument("unknown initialiser '" + name + "' (expected he, xavier or normal)");
+  if (name == "pytorch") return InitKind::kPytorch;
+  throw std::invalid_argument("unknown initialiser '" + name + "' (expected he, xavier, normal or pytorch)");
 }
 
 void initialize_weights(Tensor& w, const InitSpec& spec, int64_t fan_in, int64_t fan_out,
@@ -31,6 +32,11 @@ void initialize_weights(Tensor& w, const InitSpec& spec, int64_t fan_in, int64_t
     case InitKind::kNormal:
       for (float& v : w.span()) v = spec.std * rng.normal();
       break;
+    case InitKind::kPytorch: {
+      const float limit = 1.0f / std::sqrt(static_cast<float>(fan_in));
+      for (float& v : w.span()) v = rng.uniform(-limit, limit);
+      break;
+    }
   }
 }
 

@@ -224,6 +224,7 @@ const std::map<std::string, LayerFactory>& layer_factories() {
          c.bias = read_bool(s, "bias", true);
          c.init = read_init(s);
          c.dirac = read_bool(s, "dirac", false);
+         c.whiten = read_bool(s, "whiten", false);
          return std::make_unique<Conv2D>(name, c);
        }},
       {"maxpool",
@@ -255,8 +256,12 @@ const std::map<std::string, LayerFactory>& layer_factories() {
        [](Section& s, const std::string& name) { return std::make_unique<Dropout>(name, s.get_float("rate", 0.5f)); }},
       {"augment",
        [](Section& s, const std::string& name) {
-         return std::make_unique<Augment>(name, s.get_int("shift", 0), read_bool(s, "flip", false),
-                                          s.get_int("cutout", 0));
+         const std::string flip = s.get_string("flip", "0");
+         if (flip != "0" && flip != "1" && flip != "alternate") {
+           s.fail(s.line(), "'flip' must be 0, 1 or alternate, got '" + flip + "'");
+         }
+         return std::make_unique<Augment>(name, s.get_int("shift", 0), flip != "0", s.get_int("cutout", 0),
+                                          flip == "alternate");
        }},
   };
   return factories;

@@ -16,7 +16,7 @@
 namespace shardnet::tools {
 namespace {
 
-const std::vector<std::string> kSubcommands = {"train", "test"};
+const std::vector<std::string> kSubcommands = {"train", "test", "time"};
 
 std::string self_path() {
   char buf[PATH_MAX];
@@ -81,7 +81,7 @@ int launch_command(const Args& all_args) {
       ("dry-run", "print the mpirun line and exit");
   po::variables_map vm;
   if (!parse_options(args,
-                     "usage: shardnet launch -n N [--hostfile FILE] [--dry-run] -- train|test [options]\n"
+                     "usage: shardnet launch -n N [--hostfile FILE] [--dry-run] -- train|test|time [options]\n"
                      "Starts the command on N ranks with mpirun (adding --allow-run-as-root as root,\n"
                      "--oversubscribe when N exceeds the cores, binding, and the thread environment).\n"
                      "Inside an existing MPI job or Slurm step it runs the command in place.",
@@ -96,7 +96,8 @@ int launch_command(const Args& all_args) {
     const Args rest(command.begin() + 1, command.end());
     if (command[0] == "train") return train_command(rest);
     if (command[0] == "test") return test_command(rest);
-    throw UsageError("inside a running job, launch can start train or test, not '" + command[0] + "'");
+    if (command[0] == "time") return time_command(rest);
+    throw UsageError("inside a running job, launch can start train, test or time, not '" + command[0] + "'");
   }
 
   const bool is_subcommand = std::find(kSubcommands.begin(), kSubcommands.end(), command[0]) != kSubcommands.end();

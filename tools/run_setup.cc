@@ -1,9 +1,11 @@
 #include "tools/run_setup.h"
 
 #include <algorithm>
+#include <numeric>
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/conv2d.h"
 #include "core/gemm.h"
 #include "core/loss.h"
 #include "core/parallel.h"
@@ -56,6 +58,27 @@ void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& mo
   } else if (shape_numel(data.target_shape()) != shape_numel(net.output_shape())) {
     throw std::runtime_error(data.path() + ": /label rows have shape " + shape_string(data.target_shape()) +
                              " but " + model_path + " outputs " + shape_string(net.output_shape()));
+  }
+}
+
+void initialize_from_data(Net& net, BatchSource& data, int64_t samples) {
+  for (size_t i = 0; i < net.size(); ++i) {
+    auto* conv = dynamic_cast<Conv2D*>(&net.layer(i));
+    if (conv == nullptr || !conv->whitens()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (net.layer(j).type() != "augment") {
+        throw std::runtime_error(conv->name() + ": whiten = 1 needs a conv that sees the data (only [augment] before it), but " +
+                                 net.layer(j).name() + " comes first");
+      }
+    }
+    std::vector<int64_t> rows(static_cast<size_t>(std::min(samples, data.size())));
+    std::iota(rows.begin(), rows.end(), 0);
+    Batch batch;
+    data.read(rows, batch);
+    Shape shape = net.input_shape();
+    shape.insert(shape.begin(), batch.size());
+    batch.data.reshape(shape);
+    conv->initialize_whitening(batch.data);
   }
 }
 

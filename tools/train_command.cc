@@ -106,6 +106,17 @@ int train_command(const Args& args) {
                {"training data", describe_dataset(train_data)},
                {"test data", test_data ? describe_dataset(*test_data) : "none"},
                {"training options", join(args)}});
+    std::unique_ptr<SubsetSource> train_part, val_part;
+    BatchSource* train_source = &train_data;
+    if (val_fraction > 0.0) {
+      auto [train_rows, val_rows] = split_rows(train_data.size(), val_fraction, train.seed);
+      if (leader) std::printf("validation: %zu of the training samples held out\n", val_rows.size());
+      train_part = std::make_unique<SubsetSource>(train_data, std::move(train_rows));
+      val_part = std::make_unique<SubsetSource>(train_data, std::move(val_rows));
+      train_source = train_part.get();
+    } else if (patience > 0) {
+      throw UsageError("--patience needs a validation split (--val-fraction)");
+    }
     TrainPosition start;
     const bool resumed = !resume.empty() && resume_from(resume, run_dir, model_text, train.global_batch, *net,
                                                         *optimizer, leader, start);
@@ -119,6 +130,7 @@ int train_command(const Args& args) {
     }
     if (!resumed) {
       net->initialize(train.seed);
+      initialize_from_data(*net, *train_source, kWhiteningSamples);
       dist::broadcast_parameters(comm, net->params());
     }
 
@@ -147,18 +159,7 @@ int train_command(const Args& args) {
     }
     const io::CheckpointMeta meta{model_text, 0, 0, 0, train.global_batch, train.seed, comm.size()};
     RunCheckpointer checkpointer(comm, *net, *optimizer, meta, run_dir, keep);
-    std::unique_ptr<SubsetSource> train_part, val_part;
-    BatchSource* train_source = &train_data;
-    if (val_fraction > 0.0) {
-      auto [train_rows, val_rows] = split_rows(train_data.size(), val_fraction, train.seed);
-      if (leader) std::printf("validation: %zu of the training samples held out\n", val_rows.size());
-      train_part = std::make_unique<SubsetSource>(train_data, std::move(train_rows));
-      val_part = std::make_unique<SubsetSource>(train_data, std::move(val_rows));
-      train_source = train_part.get();
-      trainer.set_validation(val_part.get(), patience);
-    } else if (patience > 0) {
-      throw UsageError("--patience needs a validation split (--val-fraction)");
-    }
+    if (val_part) trainer.set_validation(val_part.get(), patience);
     trainer.fit(*train_source, test_data.get(), reporter, start, &checkpointer);
 
     if (leader) {

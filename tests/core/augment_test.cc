@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/gradient_checker.h"
 
 namespace shardnet {
@@ -49,6 +51,34 @@ TEST(Augment, CutoutZeroesASquarePerSample) {
     EXPECT_LE(zeros[0], 9);
   }
   check_layer_gradients(augment, x);
+}
+
+// flip = alternate: each sample is mirrored in every other epoch, and about half of them in each.
+TEST(Augment, AlternatingFlipInvertsEachEpoch) {
+  Augment augment("aug", 0, false, 0, true);
+  augment.setup({1, 1, 4});
+  std::vector<int64_t> rows(64);
+  for (int64_t i = 0; i < 64; ++i) rows[i] = i;
+  Tensor x({64, 1, 1, 4}), y;
+  for (int64_t i = 0; i < 64; ++i)
+    for (int64_t j = 0; j < 4; ++j) x[i * 4 + j] = static_cast<float>(j + 1);
+  std::vector<std::vector<bool>> flipped;
+  for (int64_t epoch = 0; epoch < 4; ++epoch) {
+    StepContext ctx{3, epoch, rows, nullptr, {}};
+    augment.bind(&ctx);
+    augment.forward(x, y, Mode::kTrain);
+    std::vector<bool> f(64);
+    for (int64_t i = 0; i < 64; ++i) f[i] = y[i * 4] == 4.0f;
+    flipped.push_back(f);
+  }
+  const int64_t count = std::count(flipped[0].begin(), flipped[0].end(), true);
+  EXPECT_GT(count, 16);
+  EXPECT_LT(count, 48);
+  for (int64_t i = 0; i < 64; ++i) {
+    EXPECT_NE(flipped[0][i], flipped[1][i]);
+    EXPECT_EQ(flipped[0][i], flipped[2][i]);
+    EXPECT_NE(flipped[2][i], flipped[3][i]);
+  }
 }
 
 }  // namespace

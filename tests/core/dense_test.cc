@@ -54,5 +54,18 @@ TEST(Dense, HeInitialisationHasTheRightScale) {
   EXPECT_NEAR(std, std::sqrt(2.0 / 512.0), 0.002);
 }
 
+TEST(Dense, PytorchInitialisationIsUniformOverFanIn) {
+  Dense dense("fc", 256, true, InitSpec{InitKind::kPytorch});
+  dense.setup({400});
+  dense.initialize(9);
+  double sum2 = 0.0;
+  for (float v : dense.weight().value.span()) {
+    ASSERT_LE(std::abs(v), 0.05f);  // 1 / sqrt(400)
+    sum2 += v * v;
+  }
+  const double std = std::sqrt(sum2 / static_cast<double>(dense.weight().value.numel()));
+  EXPECT_NEAR(std, 0.05 / std::sqrt(3.0), 0.001);
+}
+
 }  // namespace
 }  // namespace shardnet

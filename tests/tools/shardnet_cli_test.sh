@@ -26,6 +26,22 @@ expect_ok "test" "$shardnet" test --weights run/final.h5 --data data.h5
 grep -q 'test accuracy 100.00%' out.txt || fail "test does not reproduce the accuracy: $(cat out.txt)"
 expect_ok "test with flip averaging" "$shardnet" test --weights run/final.h5 --data data.h5 --flip
 grep -q '^test accuracy' out.txt || fail "test --flip prints no accuracy: $(cat out.txt)"
+cat >whiten.cfg <<'CFG'
+[input]   shape = 1,4,4
+[conv]    filters = 8  size = 2  whiten = 1  lr_mult = 0,1
+[gelu]
+[dense]   outputs = 10
+[softmax_cross_entropy]
+CFG
+expect_ok "train with a whitening conv" "$shardnet" train -m whiten.cfg -d data.h5 -t data.h5 --epochs 3 --batch 20 \
+  --lr 0.1 --momentum 0.9 --run-dir run-whiten
+grep -q 'test accuracy 100.00%' out.txt || fail "the whitened net did not learn the quadrants: $(cat out.txt)"
+sed 's/filters = 8/filters = 7/' whiten.cfg >odd.cfg
+expect_error "whitening with an odd filter count" "conv1: whitening needs an even number of filters" \
+  "$shardnet" train -m odd.cfg -d data.h5 --run-dir run2
+printf '[input] shape = 1,4,4\n[conv] filters = 2 size = 1\n[conv] filters = 8 size = 2 whiten = 1\n[dense] outputs = 10\n[softmax_cross_entropy]\n' >late.cfg
+expect_error "whitening a conv that does not see the data" "conv2: whiten = 1 needs a conv that sees the data.*conv1 comes first" \
+  "$shardnet" train -m late.cfg -d data.h5 --run-dir run2
 printf '[input] shape = 16\n[dense] outputs = 10\n[softmax_cross_entropy]\n' >flat.cfg
 expect_error "flip averaging of flat inputs" "flip averaging needs image inputs" \
   "$shardnet" test --weights run/final.h5 --model flat.cfg --data data.h5 --flip
