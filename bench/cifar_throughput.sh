@@ -14,8 +14,10 @@ shardnet=build/tools/shardnet
 [ -x "$shardnet" ] || scripts/setup.sh build
 [ -f data/cifar10/cifar10-train.h5 ] || { echo "run examples/cifar10/run.sh first (it converts the images)" >&2; exit 1; }
 /usr/bin/python3 -c 'import torch, h5py' 2>/dev/null || { echo "PyTorch: install python3-torch and python3-h5py (Debian)" >&2; exit 1; }
-ours_per_rank() {  # ranks threads
-  $shardnet launch -n "$1" -- time --model examples/cifar10/fast.cfg --data data/cifar10/cifar10-train.h5 \
+ours_per_rank() {  # ranks threads (one rank: the plain process, no mpirun)
+  local run=("$shardnet")
+  [ "$1" -gt 1 ] && run=("$shardnet" launch -n "$1" --)
+  "${run[@]}" time --model examples/cifar10/fast.cfg --data data/cifar10/cifar10-train.h5 \
     --optimizer nesterov --batch 512 --threads "$2" -n "$steps" --warmup 2 --reference-gemm 0 |
     sed -n 's/^step .* = \([0-9.]*\) samples\/s per rank.*/\1/p'
 }

@@ -56,6 +56,24 @@ int run_and_wait(const std::vector<std::string>& argv) {
   return 1;
 }
 
+// Threads each rank will run: the command's --threads, else OPENBLAS_NUM_THREADS, else the 1 that
+// launch exports.
+int threads_per_rank(const Args& command) {
+  for (size_t i = 0; i < command.size(); ++i) {
+    std::string value;
+    if (command[i] == "--threads" && i + 1 < command.size()) value = command[i + 1];
+    if (command[i].rfind("--threads=", 0) == 0) value = command[i].substr(10);
+    if (!value.empty()) {
+      try {
+        if (const int t = std::stoi(value); t > 0) return t;
+      } catch (const std::exception&) {
+      }  // the command reports a malformed value itself
+    }
+  }
+  const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
+  return blas != nullptr && std::atoi(blas) > 0 ? std::atoi(blas) : 1;
+}
+
 }  // namespace
 
 int launch_command(const Args& all_args) {
@@ -108,7 +126,14 @@ int launch_command(const Args& all_args) {
   std::vector<std::string> line = {mpirun, "-np", std::to_string(ranks)};
   if (geteuid() == 0) line.push_back("--allow-run-as-root");
   if (!remote && static_cast<unsigned>(ranks) > cores) line.push_back("--oversubscribe");
-  if (bind.empty()) bind = !remote && static_cast<unsigned>(ranks) > cores ? "none" : "core";
+  // Each rank gets as many cores as it runs threads; binding a multi-threaded rank to one core would
+  // put all its threads on it. Ranks x threads beyond the cores are not bound at all.
+  const int threads = threads_per_rank(command);
+  const bool overfull = !remote && static_cast<unsigned>(ranks) * static_cast<unsigned>(threads) > cores;
+  if (bind.empty()) {
+    bind = overfull ? "none" : "core";
+    if (!overfull && threads > 1) line.insert(line.end(), {"--map-by", "slot:PE=" + std::to_string(threads)});
+  }
   line.insert(line.end(), {"--bind-to", bind});
   if (!hostfile.empty()) line.insert(line.end(), {"--hostfile", hostfile});
   if (!hosts.empty()) line.insert(line.end(), {"--host", hosts});

@@ -23,6 +23,16 @@ if [ "$(nproc)" -lt 3 ]; then echo "$line" | grep -q -- --oversubscribe || fail 
 echo "$line" | grep -q -- "-x OPENBLAS_NUM_THREADS=1" || fail "thread setting not forwarded"
 echo "$line" | grep -q "$(readlink -f "$shardnet") train -m model.cfg -d data.h5" || fail "command not passed on"
 
+# A rank with T threads gets T cores (not one core for all its threads), or no binding when
+# ranks x threads exceed the cores.
+line=$("$shardnet" launch -n 1 --dry-run -- time -m model.cfg --threads 2)
+if [ "$(nproc)" -ge 2 ]; then
+  echo "$line" | grep -q -- "--map-by slot:PE=2 --bind-to core" || fail "1 rank x 2 threads not given 2 cores: $line"
+fi
+line=$("$shardnet" launch -n "$(nproc)" --dry-run -- train -m model.cfg -d data.h5 --threads=2)
+echo "$line" | grep -q -- "--bind-to none" || fail "$(nproc) ranks x 2 threads bound to cores: $line"
+echo "$line" | grep -q "$(readlink -f "$shardnet") train" || fail "train not passed on: $line"
+
 # Training at 1 and 2 ranks: same epoch metrics, same test accuracy.
 train_flags=(train -m model.cfg -d data.h5 -t data.h5 --epochs 2 --batch 40 --lr 0.05 --momentum 0.9)
 "$shardnet" launch -n 1 -- "${train_flags[@]}" --run-dir r1 >out1.txt 2>err1.txt || fail "1-rank train: $(cat err1.txt)"
