@@ -100,6 +100,17 @@ const char* kCifarStyle =
     "[batchnorm]\n[gelu]\n[maxpool] size = 2\n[conv] filters = 16 size = 3 pad = 1 bias = 0\n[batchnorm]\n[gelu]\n"
     "[maxpool] size = 2\n[dense] outputs = 10\n[softmax_cross_entropy] smoothing = 0.2\n";
 
+// The features of examples/cifar10/fast.cfg: frozen BN scales and 64x BN-bias lr (lr_mult,
+// decay_mult), dirac and pytorch init, alternating flips, final max pool, scaled logits.
+const char* kCifarFast =
+    "[input] shape = 3,16,16\n[augment] shift = 2 flip = alternate\n[conv] filters = 6 size = 2 bias = 0\n"
+    "[batchnorm] lr_mult = 0,64 decay_mult = 0,0.015625\n[gelu]\n"
+    "[conv] filters = 8 size = 3 pad = 1 bias = 0 dirac = 1 init = pytorch\n[maxpool] size = 2\n"
+    "[batchnorm] lr_mult = 0,64 decay_mult = 0,0.015625\n[gelu]\n"
+    "[conv] filters = 16 size = 3 pad = 1 bias = 0 dirac = 1\n[maxpool] size = 2\n"
+    "[batchnorm] lr_mult = 0,64 decay_mult = 0,0.015625\n[gelu]\n[maxpool] size = 3\n"
+    "[dense] outputs = 10 bias = 0 init = pytorch\n[scale] factor = 0.1111111\n[softmax_cross_entropy] smoothing = 0.2\n";
+
 std::vector<float> train(const char* model, const std::string& optimizer, Collective& collective, int64_t& rows_read,
                          size_t* buckets = nullptr) {
   auto net = parse_model(model, "model");
@@ -171,6 +182,9 @@ TEST(Equivalence, SyncBatchNormDropoutAugment) {
 
 TEST(Equivalence, CifarStyleAugmentationNesterov) {
   expect_equivalent("CIFAR-style crop+flip+cutout, BN, GELU, smoothing", kCifarStyle, "nesterov", 4 << 20);
+}
+TEST(Equivalence, CifarFastModelFeatures) {
+  expect_equivalent("CIFAR fast-model features (lr_mult, dirac, alternating flip, scale)", kCifarFast, "nesterov", 4 << 20);
 }
 TEST(Equivalence, RowLstm) { expect_equivalent("row-by-row LSTM", kRowLstm, "sgd", 4 << 20); }
 TEST(Equivalence, MaskedBidirectionalGruDropout) {
