@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/float_mode.h"
+
 namespace shardnet {
 namespace {
 
@@ -52,6 +54,7 @@ class Pool {
   }
 
   void work(int index) {
+    flush_denormals_on_this_thread();
     uint64_t seen = 0;
     for (;;) {
       std::unique_lock lock(mutex_);

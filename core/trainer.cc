@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <future>
 #include <stdexcept>
 
+#include "core/background_task.h"
 #include "core/shard_sampler.h"
 
 namespace shardnet {
@@ -119,6 +119,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   int epochs_without_improvement = 0;
   bool stop_early = false;
   Batch buffers[2];
+  BackgroundTask reader;  // reads the next batch while this one trains
   auto stop_requested = [&] { return options_.max_steps > 0 && global_step >= options_.max_steps; };
   if (start.step >= steps) start = TrainPosition{start.epoch + 1, 0, start.global_step};
 
@@ -132,24 +133,24 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
     int64_t steps_done = 0;
     // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
     auto read_async = [&](int64_t step, int64_t at_global_step) {
-      return std::async(std::launch::async, [&, step, at_global_step] {
+      reader.start([&, epoch, step, at_global_step] {
         Timeline::Span span(timeline_, "read batch", Timeline::kDataLoading, at_global_step);
         read_step(train, sampler, epoch, step, buffers[step % 2]);
       });
     };
-    std::future<void> next = read_async(first_step, global_step);
+    read_async(first_step, global_step);
     int64_t step = first_step;
     for (; step < steps && !stop_requested(); ++step) {
       if (timeline_) timeline_->set_step(global_step);
       const auto wait_start = Clock::now();
       {
         Timeline::Span span(timeline_, "data wait");
-        next.get();
+        reader.wait();
       }
       wait += seconds_since(wait_start);
       Batch& batch = buffers[step % 2];
       const bool more = step + 1 < steps && (options_.max_steps == 0 || global_step + 1 < options_.max_steps);
-      if (more) next = read_async(step + 1, global_step + 1);
+      if (more) read_async(step + 1, global_step + 1);
       const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(step) / steps);
       auto phase_start = Clock::now();
       auto end_phase = [&](const char* name, double& total) {
@@ -161,7 +162,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       const LossStats s = net_.forward_loss(batch, Mode::kTrain);
       end_phase("forward", phases.forward_seconds);
       if (!std::isfinite(s.loss_sum)) {
-        if (next.valid()) next.wait();
+        reader.wait();
         throw std::runtime_error("the training loss is " + std::to_string(s.loss_sum) + " at epoch " +
                                  std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
                                  ": training diverged (try a smaller learning rate)");
@@ -184,7 +185,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       const bool periodic = options_.checkpoint_every > 0 && global_step % options_.checkpoint_every == 0;
       if (periodic && step + 1 < steps && !stop_requested()) checkpoint(sink, {epoch, step + 1, global_step});
     }
-    if (next.valid()) next.wait();
+    reader.wait();
     EpochReport report = phases;
     report.epoch = epoch;
     report.steps = steps_done;

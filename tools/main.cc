@@ -1,8 +1,12 @@
 // shardnet: train, test, convert and inspect. `shardnet COMMAND --help` for each command's flags.
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <map>
+#include <set>
 
+#include "core/blas_kernel.h"
+#include "core/float_mode.h"
 #include "tools/commands.h"
 
 namespace {
@@ -21,10 +25,20 @@ constexpr const char* kUsage =
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 
+// The first rank of each host (or a process outside any launcher): one line per host is enough.
+bool first_rank_on_host() {
+  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
+    if (const char* value = std::getenv(var)) return std::string(value) == "0";
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace shardnet::tools;
+  shardnet::flush_denormals_on_this_thread();  // also done before the libraries load; see float_mode.h
+  const std::string blas_note = shardnet::ensure_best_blas_kernel(argv);  // may restart the program
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"train", train_command}, {"test", test_command}, {"convert", convert_command}, {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command}, {"time", time_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
@@ -37,6 +51,8 @@ int main(int argc, char** argv) {
     std::cerr << "shardnet: error: unknown command '" << name << "' (try shardnet --help)\n";
     return 2;
   }
+  const std::set<std::string> computing = {"train", "test", "time"};
+  if (!blas_note.empty() && computing.count(name) && first_rank_on_host()) std::cerr << blas_note << "\n";
   try {
     return command->second(Args(argv + 2, argv + argc));
   } catch (const UsageError& e) {

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/blas_kernel.h"
 #include "core/gemm.h"
 #include "core/kernel_stats.h"
 #include "core/model_file.h"
@@ -158,8 +159,8 @@ int time_command(const Args& args) {
 
     const double n = static_cast<double>(iterations);
     const double step = std::accumulate(std::begin(phase), std::end(phase), 0.0);
-    std::printf("%s: batch %lld per rank, %d rank(s), %d BLAS thread(s), %lld steps timed after %lld warm-up, %s\n",
-                model_path.c_str(), static_cast<long long>(batch), comm.size(), blas_threads(),
+    std::printf("%s: batch %lld per rank, %d rank(s), %s, %lld steps timed after %lld warm-up, %s\n",
+                model_path.c_str(), static_cast<long long>(batch), comm.size(), describe_blas().c_str(),
                 static_cast<long long>(iterations), static_cast<long long>(warmup),
                 data ? ("data " + data_path).c_str() : "random inputs");
     std::printf("%-14s %-16s %12s %12s %8s %12s\n", "layer", "type", "forward ms", "backward ms", "share", "GEMM GFLOP/s");
@@ -194,6 +195,13 @@ int time_command(const Args& args) {
       if (conv.gemm_flops > 0.0)
         std::printf("; GEMMs in conv layers: %.1f GFLOP/s = %.0f%% of it", gflops(conv), percent(gflops(conv), reference_rate));
       std::printf("\n");
+      // The figure that does not depend on the CPU: the whole step's useful work against the best a
+      // large GEMM reaches on the same threads.
+      const double flops_per_sample = step_kernels.gemm_flops / (n * static_cast<double>(batch));
+      const double end_to_end = n * static_cast<double>(batch) / step * flops_per_sample / 1e9;
+      std::printf("end to end: %.1f MFLOP per sample (GEMMs) x %.0f samples/s = %.1f GFLOP/s = %.0f%% of the sgemm rate\n",
+                  flops_per_sample / 1e6, n * static_cast<double>(batch) / step, end_to_end,
+                  percent(end_to_end, reference_rate));
     }
   });
 }

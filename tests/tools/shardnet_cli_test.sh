@@ -105,4 +105,39 @@ expect_error "unknown optimizer" "unknown optimizer 'adamw'" \
 expect_error "weights that do not fit" "final.h5: .*conv1/weight" \
   "$shardnet" test --weights run/final.h5 --data data.h5 --model <(sed 's/filters = 4/filters = 8/' model.cfg)
 
+# BLAS kernel selection (core/blas_kernel.h), through the test hook that pretends OpenBLAS chose a
+# generic kernel. The expected kernel follows from this CPU's flags, so the check holds on any CPU.
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+has() { [[ " $flags " == *" $1 "* ]]; }
+if has avx512f && has avx512bw && has avx512vl && has avx512dq; then expected='(SkylakeX|Cooperlake)'
+elif has avx2 && has fma; then expected='(Haswell|Zen)'
+else expected=''; fi
+printf '[input] shape = 4\n[dense] outputs = 2\n[mse]\n' >tiny.cfg
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+  echo "skip: kernel selection after a fallback: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is set on this machine"
+elif [ -z "$expected" ]; then
+  echo "skip: kernel selection after a fallback: this CPU has no AVX2 or AVX-512 kernel to select"
+else
+  SHARDNET_TEST_BLAS_CORENAME=Prescott "$shardnet" time -m tiny.cfg -n 2 --warmup 1 --reference-gemm 0 >out.txt 2>err.txt \
+    || fail "time with a generic kernel: $(cat err.txt)"
+  grep -qE "chose the generic kernel Prescott .*; selected $expected \(OPENBLAS_CORETYPE\), sgemm self-check passed" err.txt \
+    || fail "no kernel selected after a fallback: $(cat err.txt)"
+  grep -qE "kernel $expected, 1 thread" out.txt || fail "time does not run the selected kernel: $(head -1 out.txt)"
+  echo "ok: a generic kernel on this CPU is replaced: $(cat err.txt)"
+  # The choice is this host's: processes it starts decide again for their own CPU.
+  SHARDNET_TEST_BLAS_CORENAME=Prescott mpirun -np 2 -x SHARDNET_TEST_BLAS_CORENAME "$shardnet" time -m tiny.cfg -n 2 \
+    --warmup 1 --reference-gemm 0 >out.txt 2>err.txt || fail "time under mpirun with a generic kernel: $(cat err.txt)"
+  [ "$(grep -c 'selected' err.txt)" -eq 1 ] || fail "not one selection line per host under mpirun: $(cat err.txt)"
+  grep -qE "kernel $expected" out.txt || fail "ranks do not run the selected kernel: $(head -1 out.txt)"
+fi
+running=$("$shardnet" time -m tiny.cfg -n 1 --warmup 0 --reference-gemm 0 | sed -n 's/.*kernel \([A-Za-z0-9]*\),.*/\1/p')
+[ -n "$running" ] || fail "time prints no BLAS kernel"
+OPENBLAS_CORETYPE=$running "$shardnet" time -m tiny.cfg -n 1 --warmup 0 --reference-gemm 0 >out.txt 2>err.txt
+grep -q "OPENBLAS_CORETYPE=$running is set: kept" err.txt || fail "a preset OPENBLAS_CORETYPE is not reported: $(cat err.txt)"
+grep -q "kernel $running," out.txt || fail "a preset OPENBLAS_CORETYPE was changed: $(head -1 out.txt)"
+SHARDNET_TEST_BLAS_CORENAME=Prescott OPENBLAS_CORETYPE=$running "$shardnet" time -m tiny.cfg -n 1 --warmup 0 \
+  --reference-gemm 0 >out.txt 2>err.txt
+grep -q "is set: kept" err.txt && grep -q "kernel $running," out.txt || fail "a preset OPENBLAS_CORETYPE was overridden: $(cat err.txt)"
+echo "ok: a preset OPENBLAS_CORETYPE ($running) is kept and printed"
+
 finish
