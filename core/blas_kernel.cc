@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/parallel.h"
+
 extern "C" {
 char* openblas_get_corename(void);
 char* openblas_get_config(void);
@@ -107,7 +109,7 @@ BlasInfo blas_info() {
   BlasInfo info;
   info.config = openblas_get_config();
   info.corename = openblas_get_corename();
-  info.threads = openblas_get_num_threads();
+  info.threads = compute_threads();
   return info;
 }
 

@@ -51,7 +51,7 @@ KernelDecision decide_kernel(std::string_view chosen_corename, const CpuFeatures
 struct BlasInfo {
   std::string config;    // openblas_get_config()
   std::string corename;  // openblas_get_corename()
-  int threads = 1;
+  int threads = 1;  // the compute threads that run single-threaded BLAS calls side by side
 };
 BlasInfo blas_info();
 // "OpenBLAS 0.3.21, kernel SkylakeX, 2 threads" for run headers.

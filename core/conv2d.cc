@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cassert>
 
+#include "core/cache_size.h"
 #include "core/gemm.h"
+#include "core/parallel.h"
 #include "core/whitening.h"
 
 namespace shardnet {
@@ -70,90 +72,155 @@ void Conv2D::initialize_whitening(const Tensor& images) {
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(name() + ": " + e.what());
   }
-  columns_source_ = nullptr;
 }
 
 int64_t Conv2D::images_per_block(int64_t batch) const {
-  const int64_t per_image = geom_.col_rows() * geom_.col_cols() * static_cast<int64_t>(sizeof(float));
-  return std::clamp<int64_t>(kColumnBudgetBytes / std::max<int64_t>(per_image, 1), 1, std::max<int64_t>(batch, 1));
+  // Enough images for a GEMM of at least kMinGemmColumns columns, as long as their columns stay in
+  // about half of this core's L2 cache (the GEMM streams them in again for each panel of weights).
+  // Where one image has enough pixels on its own, a block is one image: its GEMM writes straight
+  // into the (filters, pixels) output, with no transpose before or after.
+  const int64_t pixels = std::max<int64_t>(geom_.col_cols(), 1);
+  const int64_t per_image = geom_.col_rows() * pixels * static_cast<int64_t>(sizeof(float));
+  const int64_t fit = std::max<int64_t>(l2_cache_bytes() / 2 / std::max<int64_t>(per_image, 1), 1);
+  const int64_t wanted = (kMinGemmColumns + pixels - 1) / pixels;
+  return std::clamp<int64_t>(std::min(wanted, fit), 1, std::max<int64_t>(batch, 1));
 }
 
-void Conv2D::fill_columns(const Tensor& x, int64_t first, int64_t count) {
-  if (columns_source_ == x.data() && columns_first_ == first && columns_count_ == count) return;
-  const int64_t pixels = geom_.col_cols();
+bool Conv2D::pointwise() const {
+  return geom_.kernel_h == 1 && geom_.kernel_w == 1 && geom_.stride_h == 1 && geom_.stride_w == 1 &&
+         geom_.pad_h == 0 && geom_.pad_w == 0;
+}
+
+Conv2D::Scratch& Conv2D::scratch(int chunk) {
+  if (scratch_.size() < static_cast<size_t>(compute_threads())) scratch_.resize(static_cast<size_t>(compute_threads()));
+  return scratch_[static_cast<size_t>(chunk)];
+}
+
+const float* Conv2D::columns_of(const Tensor& x, int64_t first, int64_t count, Tensor& columns) const {
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  columns_.reshape({geom_.col_rows(), count * pixels});
-  im2col_batch(geom_, x.data() + first * image_size, count, columns_.data());
-  columns_source_ = x.data();
-  columns_first_ = first;
-  columns_count_ = count;
+  // A 1x1 convolution's columns of one image are the image itself, (C, H*W).
+  if (count == 1 && pointwise()) return x.data() + first * image_size;
+  columns.reshape({geom_.col_rows(), count * geom_.col_cols()});
+  im2col_batch(geom_, x.data() + first * image_size, count, columns.data());
+  return columns.data();
 }
 
 void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
   const int64_t n = x.rows(), f = config_.filters, pixels = geom_.col_cols();
   assert(x.row_size() == geom_.channels * geom_.height * geom_.width);
   y.reshape({n, f, geom_.out_h(), geom_.out_w()});
-  columns_source_ = nullptr;  // new input: whatever the columns held is stale
-  const int64_t block = images_per_block(n);
-  for (int64_t first = 0; first < n; first += block) {
-    const int64_t count = std::min(block, n - first);
-    fill_columns(x, first, count);
-    out_columns_.reshape({f, count * pixels});
-    gemm(false, false, f, count * pixels, geom_.col_rows(), 1.0f, weight_.value.data(),
-         columns_.data(), 0.0f, out_columns_.data());
-    // (filters, images * pixels) -> (images, filters, pixels), adding the bias on the way.
-    for (int64_t i = 0; i < count; ++i) {
-      for (int64_t c = 0; c < f; ++c) {
-        const float* src = out_columns_.data() + c * count * pixels + i * pixels;
-        float* dst = y.data() + ((first + i) * f + c) * pixels;
-        const float b = config_.bias ? bias_.value[c] : 0.0f;
-        for (int64_t p = 0; p < pixels; ++p) dst[p] = src[p] + b;
+  const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
+  scratch(compute_threads() - 1);
+  // Blocks are independent: one per compute thread at a time, each with its own buffers.
+  parallel_chunks(blocks, 1, [&](int chunk, int64_t first_block, int64_t last_block) {
+    Scratch& s = scratch_[static_cast<size_t>(chunk)];
+    for (int64_t b = first_block; b < last_block; ++b) {
+      const int64_t first = b * block, count = std::min(block, n - first);
+      const float* columns = columns_of(x, first, count, s.columns);
+      float* out = y.data() + first * f * pixels;
+      if (count == 1) {
+        gemm(false, false, f, pixels, geom_.col_rows(), 1.0f, weight_.value.data(), columns, 0.0f, out);
+      } else {
+        s.out.reshape({f, count * pixels});
+        gemm(false, false, f, count * pixels, geom_.col_rows(), 1.0f, weight_.value.data(), columns, 0.0f,
+             s.out.data());
+        // (filters, images * pixels) -> (images, filters, pixels).
+        for (int64_t i = 0; i < count; ++i) {
+          for (int64_t c = 0; c < f; ++c) {
+            std::copy_n(s.out.data() + c * count * pixels + i * pixels, pixels, out + (i * f + c) * pixels);
+          }
+        }
       }
+      if (config_.bias) add_bias(out, count);
+    }
+  });
+}
+
+void Conv2D::add_bias(float* out, int64_t images) const {
+  const int64_t f = config_.filters, pixels = geom_.col_cols();
+  for (int64_t i = 0; i < images; ++i) {
+    for (int64_t c = 0; c < f; ++c) {
+      float* row = out + (i * f + c) * pixels;
+      const float b = bias_.value[c];
+      for (int64_t p = 0; p < pixels; ++p) row[p] += b;
     }
   }
+}
+
+void Conv2D::bias_gradient(const Tensor& dy) {
+  const int64_t n = dy.rows(), f = config_.filters, pixels = geom_.col_cols();
+  parallel_for(f, 4, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      float sum = 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        const float* src = dy.data() + (i * f + c) * pixels;
+        float s = 0.0f;
+        for (int64_t p = 0; p < pixels; ++p) s += src[p];
+        sum += s;
+      }
+      bias_.grad[c] = sum;
+    }
+  });
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
   const int64_t n = x.rows(), f = config_.filters, pixels = geom_.col_cols();
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  if (config_.bias) {
-    bias_.grad.zero();
-    for (int64_t i = 0; i < n; ++i) {
-      for (int64_t c = 0; c < f; ++c) {
-        const float* src = dy.data() + (i * f + c) * pixels;
-        float s = 0.0f;
-        for (int64_t p = 0; p < pixels; ++p) s += src[p];
-        bias_.grad[c] += s;
-      }
-    }
-  }
+  if (config_.bias) bias_gradient(dy);
+  const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
   if (dx != nullptr) {
     dx->reshape(x.shape());
-    dx->zero();
+    // col2im adds into dx; a 1x1 convolution's per-image GEMM writes it whole.
+    if (!pointwise() || block > 1) dx->zero();
   }
-  const int64_t block = images_per_block(n);
-  // Walk blocks last to first so that, with several blocks, the one forward left in `columns_`
-  // is reused before it is overwritten.
-  const int64_t blocks = (n + block - 1) / block;
-  for (int64_t b = blocks - 1; b >= 0; --b) {
-    const int64_t first = b * block, count = std::min(block, n - first);
-    fill_columns(x, first, count);
-    out_columns_.reshape({f, count * pixels});
-    for (int64_t i = 0; i < count; ++i) {
-      for (int64_t c = 0; c < f; ++c) {
-        const float* src = dy.data() + ((first + i) * f + c) * pixels;
-        std::copy_n(src, pixels, out_columns_.data() + c * count * pixels + i * pixels);
+  // dW is summed over a fixed number of groups of blocks (whatever the thread count, so the
+  // result does not depend on it); the compute threads take whole groups, then the groups' sums
+  // are added in order. Group 0 sums into the gradient itself.
+  const int64_t groups = std::min(blocks, kWeightGradGroups);
+  group_grads_.resize(static_cast<size_t>(groups));
+  for (int64_t g = 1; g < groups; ++g) group_grads_[static_cast<size_t>(g)].reshape(weight_.grad.shape());
+  scratch(compute_threads() - 1);
+  parallel_chunks(groups, 1, [&](int chunk, int64_t first_group, int64_t last_group) {
+    Scratch& s = scratch_[static_cast<size_t>(chunk)];
+    for (int64_t g = first_group; g < last_group; ++g) {
+      float* grad = g == 0 ? weight_.grad.data() : group_grads_[static_cast<size_t>(g)].data();
+      const int64_t group_begin = g * blocks / groups, group_end = (g + 1) * blocks / groups;
+      for (int64_t b = group_begin; b < group_end; ++b) {
+        const int64_t first = b * block, count = std::min(block, n - first);
+        const float* columns = columns_of(x, first, count, s.columns);
+        // dy of the block as a (filters, count * pixels) matrix: for one image, dy itself.
+        const float* dy_block = dy.data() + first * f * pixels;
+        if (count > 1) {
+          s.out.reshape({f, count * pixels});
+          for (int64_t i = 0; i < count; ++i) {
+            for (int64_t c = 0; c < f; ++c) {
+              std::copy_n(dy_block + (i * f + c) * pixels, pixels, s.out.data() + c * count * pixels + i * pixels);
+            }
+          }
+          dy_block = s.out.data();
+        }
+        gemm(false, true, f, geom_.col_rows(), count * pixels, 1.0f, dy_block, columns, b == group_begin ? 0.0f : 1.0f,
+             grad);
+        if (dx == nullptr) continue;
+        if (count == 1 && pointwise()) {
+          // dL/dcolumns is dL/dx itself.
+          gemm(true, false, geom_.col_rows(), pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
+               dx->data() + first * image_size);
+          continue;
+        }
+        // The columns are free once dW is done: reuse their buffer for dL/dcolumns.
+        s.columns.reshape({geom_.col_rows(), count * pixels});
+        gemm(true, false, geom_.col_rows(), count * pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
+             s.columns.data());
+        col2im_batch(geom_, s.columns.data(), count, dx->data() + first * image_size);
       }
     }
-    gemm(false, true, f, geom_.col_rows(), count * pixels, 1.0f, out_columns_.data(),
-         columns_.data(), b == blocks - 1 ? 0.0f : 1.0f, weight_.grad.data());
-    if (dx != nullptr) {
-      // The column buffer is free once dW is done: reuse it for dL/dcolumns.
-      gemm(true, false, geom_.col_rows(), count * pixels, f, 1.0f, weight_.value.data(),
-           out_columns_.data(), 0.0f, columns_.data());
-      columns_source_ = nullptr;
-      col2im_batch(geom_, columns_.data(), count, dx->data() + first * image_size);
-    }
+  });
+  float* grad = weight_.grad.data();
+  const int64_t size = weight_.grad.numel();
+  for (int64_t g = 1; g < groups; ++g) {
+    const float* part = group_grads_[static_cast<size_t>(g)].data();
+    for (int64_t i = 0; i < size; ++i) grad[i] += part[i];
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// 2-D convolution (cross-correlation, as in Caffe and PyTorch) by im2col + GEMM. The column matrix
-// covers a block of images at once (the whole batch when it fits `kColumnBudgetBytes`), so each
-// block is one large GEMM. Weight (filters, channels, kernel_h, kernel_w), bias (filters).
+// 2-D convolution (cross-correlation, as in Caffe and PyTorch) by im2col + GEMM, one block of images
+// at a time. A block is one image when its output has enough pixels for an efficient GEMM (the
+// GEMM then reads and writes the (filters, pixels) layout directly), else as many images side by
+// side as reach kMinGemmColumns while their columns stay in L2. A 1x1 convolution needs no im2col.
+// Weight (filters, channels, kernel_h, kernel_w), bias (filters).
 #include "core/im2col.h"
 #include "core/init.h"
 #include "core/layer.h"
@@ -25,7 +27,10 @@ struct Conv2DConfig {
 
 class Conv2D : public Layer {
  public:
-  static constexpr int64_t kColumnBudgetBytes = 8 << 20;  // measured: blocks that stay in cache beat one huge matrix
+  // Columns per GEMM below which images are batched side by side (and their output transposed).
+  static constexpr int64_t kMinGemmColumns = 128;
+  // dW is summed over at most this many groups of images (on the compute threads), then added up.
+  static constexpr int64_t kWeightGradGroups = 8;
   // Whitening's eps relative to the mean patch variance (airbench's 5e-4 on unit-variance data).
   static constexpr double kWhiteningEps = 5e-4;
 
@@ -50,16 +55,23 @@ class Conv2D : public Layer {
   bool whitens() const { return config_.whiten; }
 
  private:
+  struct Scratch {
+    Tensor columns;  // (col_rows, block * out_pixels), then dL/dcolumns
+    Tensor out;      // (filters, block * out_pixels): a block's GEMM output or gathered dy
+  };
   int64_t images_per_block(int64_t batch) const;
-  void fill_columns(const Tensor& x, int64_t first, int64_t count);
+  // The column matrix of images [first, first + count): written into `columns`, or x itself for a 1x1 conv.
+  const float* columns_of(const Tensor& x, int64_t first, int64_t count, Tensor& columns) const;
+  bool pointwise() const;  // 1x1, stride 1, no padding
+  void add_bias(float* out, int64_t images) const;
+  void bias_gradient(const Tensor& dy);
+  Scratch& scratch(int chunk);  // one per compute thread, grown to the pool's size
 
   Conv2DConfig config_;
   ConvGeometry geom_;
   Param weight_, bias_;
-  Tensor columns_;      // (col_rows, block * out_pixels)
-  Tensor out_columns_;  // (filters, block * out_pixels): GEMM output / gathered dy
-  int64_t columns_first_ = -1, columns_count_ = 0;  // which images `columns_` holds
-  const float* columns_source_ = nullptr;
+  std::vector<Scratch> scratch_;
+  std::vector<Tensor> group_grads_;  // dW of groups 1.. of the batch (group 0 sums into weight_.grad)
 };
 
 }  // namespace shardnet

@@ -12,8 +12,11 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           const float* b, float beta, float* c);
 
-// Threads used by the BLAS kernels (OpenBLAS); 0 keeps the library's default.
-void set_blas_threads(int threads);
-int blas_threads();
+// A GEMM large enough is split by C's columns (or rows) over the compute threads (core/parallel.h),
+// one single-threaded BLAS call each; the result does not depend on the thread count.
+
+// The threads of every kernel: sizes the compute pool and keeps OpenBLAS at one thread per call.
+// 0: what OpenBLAS would have used (OPENBLAS_NUM_THREADS, else all cores).
+void set_threads(int threads);
 
 }  // namespace shardnet

@@ -1,9 +1,17 @@
 #include "core/optimizer.h"
 
 #include <cmath>
+#include <functional>
 #include <stdexcept>
 
+#include "core/parallel.h"
+
 namespace shardnet {
+namespace {
+// The updates are element-wise: large parameters are split over the compute threads (each element
+// is computed the same way by whichever thread, so the result does not depend on their number).
+void for_each_range(int64_t n, const std::function<void(int64_t, int64_t)>& fn) { parallel_for(n, 1 << 14, fn); }
+}  // namespace
 
 Tensor& Optimizer::slot(Slots& slots, const std::string& name, const Tensor& like) {
   auto it = slots.find(name);
@@ -35,10 +43,12 @@ void Optimizer::step(const std::vector<Param*>& params, float lr) {
     const float l1 = p->decay_mult * config_.l1;
     if (wd != 0.0f || l1 != 0.0f) {
       decayed_.resize(static_cast<size_t>(p->grad.numel()));
-      for (int64_t i = 0; i < p->grad.numel(); ++i) {
-        const float w = p->value[i];
-        decayed_[i] = g[i] + wd * w + l1 * static_cast<float>((w > 0.0f) - (w < 0.0f));
-      }
+      for_each_range(p->grad.numel(), [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          const float w = p->value[i];
+          decayed_[i] = g[i] + wd * w + l1 * static_cast<float>((w > 0.0f) - (w < 0.0f));
+        }
+      });
       g = decayed_.data();
     }
     update(*p, g, state_[p->name], lr * p->lr_mult, step_count_);
@@ -55,42 +65,54 @@ void Sgd::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
   float* w = p.value.data();
   const int64_t n = p.value.numel();
   if (momentum_ == 0.0f) {
-    for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+    for_each_range(n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) w[i] -= lr * g[i];
+    });
     return;
   }
   float* v = slot(slots, "momentum", p.value).data();
   const float mu = momentum_;
   if (nesterov_) {
-    for (int64_t i = 0; i < n; ++i) {
-      v[i] = mu * v[i] + g[i];
-      w[i] -= lr * (g[i] + mu * v[i]);
-    }
+    for_each_range(n, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        v[i] = mu * v[i] + g[i];
+        w[i] -= lr * (g[i] + mu * v[i]);
+      }
+    });
     return;
   }
-  for (int64_t i = 0; i < n; ++i) {
-    v[i] = mu * v[i] + g[i];
-    w[i] -= lr * v[i];
-  }
+  for_each_range(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      v[i] = mu * v[i] + g[i];
+      w[i] -= lr * v[i];
+    }
+  });
 }
 
 void Adagrad::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
   float* w = p.value.data();
   float* s = slot(slots, "sum", p.value).data();
   const float eps = config_.epsilon_or_default();
-  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
-    s[i] += g[i] * g[i];
-    w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
-  }
+  const int64_t n = p.value.numel();
+  for_each_range(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      s[i] += g[i] * g[i];
+      w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
+    }
+  });
 }
 
 void RmsProp::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
   float* w = p.value.data();
   float* s = slot(slots, "square_avg", p.value).data();
   const float d = config_.decay, eps = config_.epsilon_or_default();
-  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
-    s[i] = d * s[i] + (1.0f - d) * g[i] * g[i];
-    w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
-  }
+  const int64_t n = p.value.numel();
+  for_each_range(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      s[i] = d * s[i] + (1.0f - d) * g[i] * g[i];
+      w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
+    }
+  });
 }
 
 void AdaDelta::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
@@ -98,12 +120,15 @@ void AdaDelta::update(Param& p, const float* g, Slots& slots, float lr, int64_t)
   float* s = slot(slots, "square_avg", p.value).data();
   float* a = slot(slots, "acc_delta", p.value).data();
   const float rho = config_.rho, eps = config_.epsilon_or_default();
-  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
-    s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
-    const float u = std::sqrt(a[i] + eps) / std::sqrt(s[i] + eps) * g[i];
-    a[i] = rho * a[i] + (1.0f - rho) * u * u;
-    w[i] -= lr * u;
-  }
+  const int64_t n = p.value.numel();
+  for_each_range(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
+      const float u = std::sqrt(a[i] + eps) / std::sqrt(s[i] + eps) * g[i];
+      a[i] = rho * a[i] + (1.0f - rho) * u * u;
+      w[i] -= lr * u;
+    }
+  });
 }
 
 void Adam::update(Param& p, const float* g, Slots& slots, float lr, int64_t t) {
@@ -113,11 +138,14 @@ void Adam::update(Param& p, const float* g, Slots& slots, float lr, int64_t t) {
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon_or_default();
   const float c1 = 1.0f / (1.0f - static_cast<float>(std::pow(b1, static_cast<double>(t))));
   const float c2 = 1.0f / (1.0f - static_cast<float>(std::pow(b2, static_cast<double>(t))));
-  for (int64_t i = 0, n = p.value.numel(); i < n; ++i) {
-    m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-    v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-    w[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-  }
+  const int64_t n = p.value.numel();
+  for_each_range(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+      w[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+    }
+  });
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {

@@ -1,7 +1,8 @@
 #pragma once
-// Threads for the kernels BLAS does not cover (im2col, col2im, pooling, element-wise layers).
-// The pool is sized by set_compute_threads() (the --threads flag); its workers sleep between jobs,
-// so they do not take cycles from OpenBLAS's own threads while a GEMM runs.
+// The compute threads: one pool does all of a step's parallel work (GEMMs split into single-threaded
+// BLAS calls, convolution images, im2col, pooling, element-wise layers), so no second set of
+// threads spins against it. Sized by set_compute_threads() (the --threads flag); its workers sleep
+// on a condition variable between jobs.
 #include <cstdint>
 #include <functional>
 
@@ -14,5 +15,12 @@ int compute_threads();
 // all are done. Runs serially for small n, one thread, or when the pool is busy with another caller.
 // `grain`: the least work worth a thread, in units of n.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// The same, also passing the chunk's index in [0, compute_threads()): per-chunk scratch buffers.
+// A call from inside a job (nested) runs serially as chunk 0 of its own.
+void parallel_chunks(int64_t n, int64_t grain, const std::function<void(int, int64_t, int64_t)>& fn);
+
+// True on a thread that is running a chunk of a parallel job (nested parallel calls run serially).
+bool in_parallel_job();
 
 }  // namespace shardnet

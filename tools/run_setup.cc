@@ -16,8 +16,7 @@ namespace shardnet::tools {
 
 void set_threads(int threads) {
   if (threads < 0) throw std::invalid_argument("--threads must be >= 0");
-  set_blas_threads(threads);
-  set_compute_threads(blas_threads());
+  shardnet::set_threads(threads);
 }
 
 void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& model_path) {

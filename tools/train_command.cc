@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "core/blas_kernel.h"
-#include "core/parallel.h"
 #include "core/model_file.h"
 #include "core/optimizer.h"
 #include "core/subset_source.h"
@@ -143,7 +142,7 @@ int train_command(const Args& args) {
                   model_path.c_str(), net->size(), static_cast<long long>(net->param_count()), data_path.c_str(),
                   static_cast<long long>(train_data.size()), static_cast<long long>(train.global_batch), comm.size(),
                   opt.type.c_str(), train.lr.base);
-      std::printf("BLAS: %s; compute threads %d (rank 0's host)\n", describe_blas().c_str(), compute_threads());
+      std::printf("BLAS: %s (rank 0)\n", describe_blas().c_str());
     }
     // Under mpirun stdout is a pseudo-terminal even when the job's output goes to a file: bars only
     // for an interactive single process.

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+
+#include "core/parallel.h"
 
 #include "tests/gradient_checker.h"
 
@@ -74,7 +77,42 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Conv2DTest,
                          ::testing::Values(ConvCase{2, 1, 5, 5, 3, 3, 1, 0}, ConvCase{2, 3, 6, 7, 4, 3, 1, 1},
                                            ConvCase{3, 2, 7, 6, 2, 3, 2, 1}, ConvCase{1, 2, 8, 8, 3, 5, 1, 2},
                                            ConvCase{2, 3, 9, 9, 2, 4, 3, 0}, ConvCase{2, 1, 4, 4, 2, 1, 1, 0},
-                                           ConvCase{1, 2, 5, 6, 3, 2, 2, 1}));
+                                           ConvCase{1, 2, 5, 6, 3, 2, 2, 1},
+                                           // 144 output pixels: one image per GEMM, 10 blocks in 8 dW groups
+                                           ConvCase{10, 2, 12, 12, 3, 3, 1, 1},
+                                           // 1x1 on 144 pixels: the image is its own column matrix
+                                           ConvCase{9, 3, 12, 12, 4, 1, 1, 0}));
+
+// Blocks and dW groups are fixed by the batch, not by the threads: bitwise the same on 1, 2 or 3.
+TEST(Conv2D, ResultDoesNotDependOnTheThreadCount) {
+  for (const ConvCase k : {ConvCase{16, 3, 14, 14, 8, 5, 1, 2}, ConvCase{12, 4, 6, 6, 5, 3, 1, 1}}) {
+    Conv2D conv("conv", Conv2DConfig{k.filters, k.size, k.size, k.stride, k.stride, k.pad, k.pad, true, {}});
+    conv.setup({k.c, k.h, k.w});
+    conv.initialize(3);
+    const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 4);
+    Tensor reference_y, reference_dx, reference_dw;
+    for (int threads : {1, 2, 3}) {
+      set_compute_threads(threads);
+      Tensor y, dx;
+      conv.forward(x, y, Mode::kTrain);
+      const Tensor dy = random_tensor(y.shape(), 5);
+      conv.backward(x, y, dy, &dx);
+      set_compute_threads(1);
+      if (threads == 1) {
+        reference_y = y;
+        reference_dx = dx;
+        reference_dw = conv.weight().grad;
+        continue;
+      }
+      auto same = [](const Tensor& a, const Tensor& b) {
+        return std::equal(a.span().begin(), a.span().end(), b.span().begin(), b.span().end());
+      };
+      EXPECT_TRUE(same(y, reference_y)) << "forward on " << threads << " threads";
+      EXPECT_TRUE(same(dx, reference_dx)) << "dx on " << threads << " threads";
+      EXPECT_TRUE(same(conv.weight().grad, reference_dw)) << "dW on " << threads << " threads";
+    }
+  }
+}
 
 // Random geometries beyond the hand-picked ones.
 TEST(Conv2D, RandomShapesMatchDirectConvolution) {

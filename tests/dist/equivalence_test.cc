@@ -152,9 +152,14 @@ double relative_difference(const std::vector<float>& a, const std::vector<float>
 
 // Adam divides each coordinate by its own RMS gradient, which magnifies float summation-order noise
 // (one GEMM over 64 rows vs R partial sums added by MPI) on coordinates with tiny gradients; its bound
-// is therefore looser than plain SGD's.
-void expect_equivalent(const char* name, const char* model, const std::string& optimizer, size_t bucket_bytes) {
-  const double bound = optimizer == "adam" ? 1e-3 : 1e-5;
+// is therefore looser than plain SGD's. So is the bound of a max-pooled ReLU net without BatchNorm
+// (`kinks`): 20 steps make ~10^8 max-pool comparisons, so a few pairs within 1e-7 of each other are
+// expected, and summation noise that flips one routes one sample's gradient to the neighbouring
+// pixel (measured on a Xeon: 1.85e-4 at 2 ranks, 6e-8 at 4; on an EPYC below 1e-7). Issue 19's
+// exact mode is what makes these runs equal.
+void expect_equivalent(const char* name, const char* model, const std::string& optimizer, size_t bucket_bytes,
+                       bool kinks = false) {
+  const double bound = optimizer == "adam" || kinks ? 1e-3 : 1e-5;
   Collective single;
   int64_t single_rows = 0, rank_rows = 0;
   const auto reference = train(model, optimizer, single, single_rows);
@@ -174,7 +179,7 @@ void expect_equivalent(const char* name, const char* model, const std::string& o
 
 TEST(Equivalence, MlpSgdMomentum) { expect_equivalent("MLP", kMlp, "sgd", 4 << 20); }
 TEST(Equivalence, MlpAdamSmallBuckets) { expect_equivalent("MLP", kMlp, "adam", 64 << 10); }
-TEST(Equivalence, CnnSgdMomentum) { expect_equivalent("CNN", kCnn, "sgd", 4 << 20); }
+TEST(Equivalence, CnnSgdMomentum) { expect_equivalent("CNN", kCnn, "sgd", 4 << 20, /*kinks=*/true); }
 TEST(Equivalence, CnnAdam) { expect_equivalent("CNN", kCnn, "adam", 1 << 20); }
 TEST(Equivalence, SyncBatchNormDropoutAugment) {
   expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 20);
