@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 steps=${1:-6}
 shardnet=build/tools/shardnet
 [ -x "$shardnet" ] || scripts/setup.sh build
+bench/print_kernels.sh "$shardnet"
 [ -f data/cifar10/cifar10-train.h5 ] || { echo "run examples/cifar10/run.sh first (it converts the images)" >&2; exit 1; }
 /usr/bin/python3 -c 'import torch, h5py' 2>/dev/null || { echo "PyTorch: install python3-torch and python3-h5py (Debian)" >&2; exit 1; }
 ours_per_rank() {  # ranks threads (one rank: the plain process, no mpirun)

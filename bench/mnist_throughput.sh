@@ -16,6 +16,7 @@ shardnet=build/tools/shardnet
 [ -x "$shardnet" ] || scripts/setup.sh build
 [ -f data/mnist/mnist-train.h5 ] || { scripts/fetch_mnist.sh data/mnist-idx && $shardnet convert mnist data/mnist-idx data/mnist; }
 /usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "PyTorch: install python3-torch (Debian) for /usr/bin/python3" >&2; exit 1; }
+bench/print_kernels.sh "$shardnet"
 rss=$(mktemp)
 trap 'rm -f "$rss"' EXIT
 printf "%-8s %-8s %12s %12s %7s %14s %14s\n" model threads "shardnet/s" "pytorch/s" ratio "shardnet MiB" "pytorch MiB"

@@ -9,6 +9,7 @@ steps=${1:-200}
 model=${2:-cnn}
 shardnet=build/tools/shardnet
 [ -x "$shardnet" ] || scripts/setup.sh build
+bench/print_kernels.sh "$shardnet"
 [ -f data/mnist/mnist-train.h5 ] || { scripts/fetch_mnist.sh data/mnist-idx && $shardnet convert mnist data/mnist-idx data/mnist; }
 run() {  # ranks global_batch [train flags...]
   local ranks=$1 batch=$2

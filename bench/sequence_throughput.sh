@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 steps=${1:-200}
 shardnet=build/tools/shardnet
 [ -x "$shardnet" ] || scripts/setup.sh build
+bench/print_kernels.sh "$shardnet"
 [ -f data/mnist/mnist-train.h5 ] || { scripts/fetch_mnist.sh data/mnist-idx && $shardnet convert mnist data/mnist-idx data/mnist; }
 [ -f data/rt-polarity/rt-train.h5 ] || $shardnet convert text data/rt-polarity/rt ../shared/data/rt-polarity/rt-polarity.pos \
   ../shared/data/rt-polarity/rt-polarity.neg --class-names pos,neg --level word --split 0.9,0,0.1 --seed 1 \
