@@ -47,6 +47,10 @@ void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
       const float* in = x.data() + p * in_h_ * in_w_;
       float* out = y.data() + p * out_h_ * out_w_;
       int32_t* arg = argmax_.data() + p * out_h_ * out_w_;
+      if (tiled_2x2()) {
+        forward_plane_2x2(in, out, arg);
+        continue;
+      }
       for_each_window([&](int64_t o, int64_t h0, int64_t h1, int64_t w0, int64_t w1) {
         float best = -std::numeric_limits<float>::infinity();
         int64_t best_i = h0 * in_w_ + w0;
@@ -64,6 +68,26 @@ void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
       });
     }
   });
+}
+
+// The generic loop's rule: the first maximum in row-major order wins (NaN never does).
+void MaxPool::forward_plane_2x2(const float* in, float* out, int32_t* arg) const {
+  for (int64_t oh = 0; oh < out_h_; ++oh) {
+    const int64_t top = 2 * oh * in_w_, bottom = top + in_w_;
+    for (int64_t ow = 0; ow < out_w_; ++ow) {
+      const int64_t at[4] = {top + 2 * ow, top + 2 * ow + 1, bottom + 2 * ow, bottom + 2 * ow + 1};
+      float best = -std::numeric_limits<float>::infinity();
+      int64_t best_i = at[0];
+      for (int64_t i : at) {
+        if (in[i] > best) {
+          best = in[i];
+          best_i = i;
+        }
+      }
+      out[oh * out_w_ + ow] = best;
+      arg[oh * out_w_ + ow] = static_cast<int32_t>(best_i);
+    }
+  }
 }
 
 void MaxPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {

@@ -74,7 +74,27 @@ TEST_P(PoolTest, AvgPoolMatchesDefinitionAndGradients) {
 INSTANTIATE_TEST_SUITE_P(Shapes, PoolTest,
                          ::testing::Values(PoolCase{2, 3, 4, 4, 2, 2, 0}, PoolCase{1, 2, 5, 5, 2, 2, 0},
                                            PoolCase{2, 2, 7, 6, 3, 2, 1}, PoolCase{1, 1, 6, 6, 3, 1, 0},
-                                           PoolCase{2, 2, 5, 7, 2, 1, 1}, PoolCase{1, 3, 9, 9, 3, 3, 0}));
+                                           PoolCase{2, 2, 5, 7, 2, 1, 1}, PoolCase{1, 3, 9, 9, 3, 3, 0},
+                                           PoolCase{2, 2, 6, 7, 2, 2, 0}, PoolCase{1, 2, 7, 6, 2, 2, 0}));
+
+// A reused, dirty dx buffer must not leak through, including the odd row and column no window
+// covers; ties go to the first element in the 2x2 path as in the generic one.
+TEST(Pool, MaxPool2x2OverwritesDxAndKeepsTheTieRule) {
+  MaxPool pool("pool", PoolConfig{2, 2, 0});
+  pool.setup({1, 3, 5});
+  Tensor x({1, 1, 3, 5});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = 1.0f;  // every window a tie
+  Tensor y, dx({1, 1, 3, 5});
+  pool.forward(x, y, Mode::kTrain);
+  for (int64_t i = 0; i < dx.numel(); ++i) dx[i] = 99.0f;
+  Tensor dy(y.shape());
+  for (int64_t i = 0; i < dy.numel(); ++i) dy[i] = 1.0f + static_cast<float>(i);
+  pool.backward(x, y, dy, &dx);
+  const float expected[15] = {1, 0, 2, 0, 0,   // top-left of each window gets its gradient
+                              0, 0, 0, 0, 0,   // column 4 and row 2 are in no window
+                              0, 0, 0, 0, 0};
+  for (int64_t i = 0; i < 15; ++i) EXPECT_EQ(dx[i], expected[i]) << "at " << i;
+}
 
 TEST(Pool, RejectsFlatInputAndOversizedWindow) {
   MaxPool pool("pool", PoolConfig{4, 0, 0});
