@@ -1,11 +1,17 @@
 #include "core/parallel.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "core/float_mode.h"
 #include "core/kernel_stats.h"
@@ -29,6 +35,22 @@ class JobScope {
 
 using ChunkFn = std::function<void(int, int64_t, int64_t)>;
 
+// Waits for `done` by spinning for a short while: a step issues thousands of small jobs (the
+// recurrent cells' GEMMs, element-wise layers) back to back, and sleeping on a futex between each
+// cost more than the jobs. Bounded, so an idle worker soon sleeps and leaves its core to others.
+template <class Done>
+bool spin_until(Done done) {
+  constexpr auto kSpin = std::chrono::microseconds(50);
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#endif
+    if (i % 64 == 0 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
 class Pool {
  public:
   explicit Pool(int threads) : worker_stats_(static_cast<size_t>(threads)) {  // [0]: the caller's chunk
@@ -37,7 +59,7 @@ class Pool {
   ~Pool() {
     {
       std::lock_guard lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -48,14 +70,17 @@ class Pool {
   bool run(int64_t n, const ChunkFn& fn) {
     std::unique_lock caller(busy_, std::try_to_lock);
     if (!caller.owns_lock()) return false;
+    bool sleepers = false;
     {
+      // Under the mutex, so a worker about to sleep either sees the new generation or is counted.
       std::lock_guard lock(mutex_);
       job_ = &fn;
       n_ = n;
-      pending_ = static_cast<int>(workers_.size());
-      ++generation_;
+      pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
+      sleepers = sleeping_ > 0;
     }
-    wake_.notify_all();
+    if (sleepers) wake_.notify_all();
     const KernelStats before = kernel_stats();
     {
       JobScope scope;
@@ -63,8 +88,11 @@ class Pool {
       fn(0, begin, end);
     }
     worker_stats_[0] = kernel_stats() - before;
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+    if (!spin_until(all_done)) {
+      std::unique_lock lock(mutex_);
+      done_.wait(lock, all_done);
+    }
     job_ = nullptr;
     if (kernel_stats_enabled()) merge_worker_stats();
     return true;
@@ -80,21 +108,29 @@ class Pool {
     flush_denormals_on_this_thread();
     uint64_t seen = 0;
     for (;;) {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
+      auto woken = [&] {
+        return stopping_.load(std::memory_order_acquire) || generation_.load(std::memory_order_acquire) != seen;
+      };
+      if (!spin_until(woken)) {
+        std::unique_lock lock(mutex_);
+        ++sleeping_;
+        wake_.wait(lock, woken);
+        --sleeping_;
+      }
+      if (stopping_.load(std::memory_order_acquire)) return;
+      seen = generation_.load(std::memory_order_acquire);
       const auto* fn = job_;
       const auto [begin, end] = chunk(index);
-      lock.unlock();
       if (begin < end) {
         JobScope scope;
-        const KernelStats before = kernel_stats();
+        const KernelStats stats_before = kernel_stats();
         (*fn)(index, begin, end);
-        worker_stats_[static_cast<size_t>(index)] = kernel_stats() - before;
+        worker_stats_[static_cast<size_t>(index)] = kernel_stats() - stats_before;
       }
-      lock.lock();
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(mutex_);  // the caller may be between its check and its wait
+        done_.notify_one();
+      }
     }
   }
 
@@ -115,13 +151,14 @@ class Pool {
   std::vector<KernelStats> worker_stats_;  // per worker: its chunk of the last job
   std::vector<std::thread> workers_;
   std::mutex busy_;   // held by the caller whose job runs
-  std::mutex mutex_;  // guards everything below
+  std::mutex mutex_;  // for sleeping and waking; job_ and n_ are published by generation_
   std::condition_variable wake_, done_;
   const ChunkFn* job_ = nullptr;
   int64_t n_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  int sleeping_ = 0;  // workers waiting on wake_ (guarded by mutex_)
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 std::unique_ptr<Pool>& pool() {
