@@ -40,7 +40,7 @@ using ChunkFn = std::function<void(int, int64_t, int64_t)>;
 // cost more than the jobs. Bounded, so an idle worker soon sleeps and leaves its core to others.
 template <class Done>
 bool spin_until(Done done) {
-  constexpr auto kSpin = std::chrono::microseconds(50);
+  constexpr auto kSpin = std::chrono::microseconds(50);  // measured: 10 us left the LSTM slower on 2 threads than on 1
   const auto deadline = std::chrono::steady_clock::now() + kSpin;
   for (int i = 1;; ++i) {
     if (done()) return true;

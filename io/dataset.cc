@@ -21,7 +21,7 @@ Kind element_kind(hid_t dataset) {
 
 }  // namespace
 
-Dataset::Dataset(const std::string& path) : path_(path) {
+Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(path) {
   try {
     file_ = open_file(path, false);
   } catch (const Hdf5Error& e) {
@@ -76,6 +76,33 @@ Dataset::Dataset(const std::string& path) : path_(path) {
       throw DatasetError(e.what());
     }
   }
+  // In doubles: the product of absurd dimensions must not wrap around to a small size.
+  const double row_bytes = static_cast<double>(shape_numel(sample_shape_)) * (data_type_ == ElementType::kUint8 ? 1 : 4) +
+                           static_cast<double>(class_labels_ ? 1 : shape_numel(target_shape_)) * 4;
+  if (rows_ > 0 && static_cast<double>(rows_) * row_bytes <= static_cast<double>(memory_budget_bytes)) load_into_memory();
+}
+
+void Dataset::load_into_memory() {
+  sorted_.resize(static_cast<size_t>(rows_));
+  std::iota(sorted_.begin(), sorted_.end(), int64_t{0});
+  const int64_t row_elems = shape_numel(sample_shape_);
+  if (data_type_ == ElementType::kUint8) {
+    raw_bytes_.resize(static_cast<size_t>(rows_ * row_elems));
+    read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
+  } else {
+    raw_floats_.resize(static_cast<size_t>(rows_ * row_elems));
+    read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+  }
+  if (class_labels_) {
+    raw_labels_.resize(static_cast<size_t>(rows_));
+    read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
+  } else {
+    const int64_t target_elems = shape_numel(target_shape_);
+    raw_targets_.resize(static_cast<size_t>(rows_ * target_elems));
+    read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
+  }
+  sorted_.clear();
+  in_memory_ = true;
 }
 
 void Dataset::read_lengths() {
@@ -163,21 +190,27 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
       throw DatasetError(path_ + ": row " + std::to_string(r) + " is outside the " + std::to_string(rows_) + " rows");
     }
   }
-  // HDF5 wants the selection in file order: read sorted unique rows, then place them.
-  sorted_.assign(rows.begin(), rows.end());
-  std::sort(sorted_.begin(), sorted_.end());
-  sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
   position_.resize(rows.size());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    position_[i] = static_cast<size_t>(std::lower_bound(sorted_.begin(), sorted_.end(), rows[i]) - sorted_.begin());
+  if (in_memory_) {
+    std::copy(rows.begin(), rows.end(), position_.begin());
+  } else {
+    // HDF5 wants the selection in file order: read sorted unique rows, then place them.
+    sorted_.assign(rows.begin(), rows.end());
+    std::sort(sorted_.begin(), sorted_.end());
+    sorted_.erase(std::unique(sorted_.begin(), sorted_.end()), sorted_.end());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      position_[i] = static_cast<size_t>(std::lower_bound(sorted_.begin(), sorted_.end(), rows[i]) - sorted_.begin());
+    }
   }
 
   Shape shape{n};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
   batch.data.reshape(shape);
   if (data_type_ == ElementType::kUint8) {
-    raw_bytes_.resize(sorted_.size() * static_cast<size_t>(row_elems));
-    read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
+    if (!in_memory_) {
+      raw_bytes_.resize(sorted_.size() * static_cast<size_t>(row_elems));
+      read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
+    }
     constexpr float kScale = 1.0f / 255.0f;
     for (int64_t i = 0; i < n; ++i) {
       const uint8_t* src = raw_bytes_.data() + position_[i] * row_elems;
@@ -186,8 +219,10 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     }
   } else {
     // int32 token ids are converted to float by HDF5 itself (the memory type is float).
-    raw_floats_.resize(sorted_.size() * static_cast<size_t>(row_elems));
-    read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+    if (!in_memory_) {
+      raw_floats_.resize(sorted_.size() * static_cast<size_t>(row_elems));
+      read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+    }
     for (int64_t i = 0; i < n; ++i) {
       std::copy_n(raw_floats_.data() + position_[i] * row_elems, row_elems, batch.data.data() + i * row_elems);
     }
@@ -200,19 +235,23 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   }
 
   if (class_labels_) {
-    raw_labels_.resize(sorted_.size());
-    read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
+    if (!in_memory_) {
+      raw_labels_.resize(sorted_.size());
+      read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
+    }
     batch.labels.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) batch.labels[i] = raw_labels_[position_[i]];
   } else {
     const int64_t target_elems = shape_numel(target_shape_);
-    raw_floats_.resize(sorted_.size() * static_cast<size_t>(target_elems));
-    read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_floats_.data());
+    if (!in_memory_) {
+      raw_targets_.resize(sorted_.size() * static_cast<size_t>(target_elems));
+      read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
+    }
     Shape tshape{n};
     tshape.insert(tshape.end(), target_shape_.begin(), target_shape_.end());
     batch.targets.reshape(tshape);
     for (int64_t i = 0; i < n; ++i) {
-      std::copy_n(raw_floats_.data() + position_[i] * target_elems, target_elems, batch.targets.data() + i * target_elems);
+      std::copy_n(raw_targets_.data() + position_[i] * target_elems, target_elems, batch.targets.data() + i * target_elems);
     }
   }
 }

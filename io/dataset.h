@@ -24,7 +24,12 @@ class DatasetError : public std::runtime_error {
 
 class Dataset : public BatchSource {
  public:
-  explicit Dataset(const std::string& path);
+  // A data set of at most `memory_budget_bytes` (rows and labels as held in memory: uint8 images as
+  // bytes, the rest as floats) is read whole when opened and served from memory: a batch of random
+  // rows then costs a copy, not an HDF5 selection of each row (1.75 ms per batch of 64 MNIST
+  // images, longer than the MLP's whole training step). Larger ones are read batch by batch.
+  static constexpr int64_t kDefaultMemoryBudget = int64_t{1} << 30;
+  explicit Dataset(const std::string& path, int64_t memory_budget_bytes = kDefaultMemoryBudget);
 
   int64_t size() const override { return rows_; }
   Shape sample_shape() const override { return sample_shape_; }
@@ -39,6 +44,7 @@ class Dataset : public BatchSource {
   bool data_is_uint8() const { return data_type_ == ElementType::kUint8; }
   ElementType data_type() const { return data_type_; }
   bool has_lengths() const { return !lengths_.empty(); }
+  bool in_memory() const { return in_memory_; }
   // Steps per sequence: /data's dimension 1.
   int64_t steps() const { return sample_shape_.empty() ? 0 : sample_shape_[0]; }
   // The tokens of /vocab (empty when the file has none).
@@ -50,6 +56,7 @@ class Dataset : public BatchSource {
   // Reads rows (sorted, unique) of `dataset` into `out`, `row_bytes` each, as `mem_type`.
   void read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,
                  void* out) const;
+  void load_into_memory();
 
   std::string path_;
   H5Id file_, data_, label_;
@@ -61,11 +68,13 @@ class Dataset : public BatchSource {
   std::vector<std::string> class_names_;
   std::vector<int32_t> lengths_;  // one per row, or empty
   std::vector<std::string> vocab_;
-  // Scratch, reused between reads.
+  // Rows, labels and targets, either the whole data set (in_memory_) or the last batch's sorted rows.
+  bool in_memory_ = false;
   std::vector<int64_t> sorted_;
-  std::vector<size_t> position_;
+  std::vector<size_t> position_;  // batch row i is row position_[i] of the buffers below
   std::vector<uint8_t> raw_bytes_;
   std::vector<float> raw_floats_;
+  std::vector<float> raw_targets_;
   std::vector<int32_t> raw_labels_;
 };
 

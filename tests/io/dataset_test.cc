@@ -33,7 +33,10 @@ TEST(Dataset, ReadsRowsInTheOrderAsked) {
   for (int gzip : {0, 4}) {
     const std::string path = dir.file("d" + std::to_string(gzip) + ".h5");
     write_sample(path, 50, gzip);
-    Dataset data(path);
+    // Streamed from the file (no memory budget) and served from memory: the same batches.
+    for (int64_t budget : {int64_t{0}, Dataset::kDefaultMemoryBudget}) {
+    Dataset data(path, budget);
+    EXPECT_EQ(data.in_memory(), budget > 0);
     EXPECT_EQ(data.size(), 50);
     EXPECT_EQ(data.sample_shape(), Shape({1, 2, 3}));
     EXPECT_EQ(data.num_classes(), 3);
@@ -46,7 +49,17 @@ TEST(Dataset, ReadsRowsInTheOrderAsked) {
       EXPECT_FLOAT_EQ(batch.data[static_cast<int64_t>(i) * 6 + 5], static_cast<float>(rows[i]) / 255.0f);
       EXPECT_EQ(batch.labels[i], rows[i] % 3);
     }
+    }
   }
+}
+
+TEST(Dataset, MemoryBudgetCountsRowsAndLabels) {
+  TempDir dir;
+  const std::string path = dir.file("d.h5");
+  write_sample(path, 50, 0);
+  // 50 rows x (6 bytes + a 4-byte label) = 500 bytes.
+  EXPECT_TRUE(Dataset(path, 500).in_memory());
+  EXPECT_FALSE(Dataset(path, 499).in_memory());
 }
 
 TEST(Dataset, WriterLeavesNoFileWhenNotFinished) {
@@ -93,7 +106,8 @@ TEST(Dataset, ReportsBadFiles) {
 TEST(Dataset, FloatDataIsReadAsIs) {
   TempDir dir;
   write_raw(dir.file("f.h5"), true, 4, 1);
-  Dataset data(dir.file("f.h5"));
+  for (int64_t budget : {int64_t{0}, Dataset::kDefaultMemoryBudget}) {
+  Dataset data(dir.file("f.h5"), budget);
   EXPECT_FALSE(data.data_is_uint8());
   EXPECT_EQ(data.num_classes(), 2);
   Batch batch;
@@ -103,6 +117,7 @@ TEST(Dataset, FloatDataIsReadAsIs) {
   EXPECT_EQ(batch.labels[0], 1);
   const int64_t bad[] = {4};
   expect_error([&] { data.read(bad, batch); }, {"f.h5", "row 4 is outside the 4 rows"});
+  }
 }
 
 // Token-id rows: row i holds ids i, i+1, ... for its first length(i) = 1 + i % steps steps, then 0.
