@@ -5,8 +5,10 @@
 
 #include "core/cache_size.h"
 #include "core/gemm.h"
+#include "core/kernel_stats.h"
 #include "core/parallel.h"
 #include "core/whitening.h"
+#include "core/winograd.h"
 
 namespace shardnet {
 
@@ -27,6 +29,16 @@ Shape Conv2D::setup(const Shape& input) {
     throw ShapeError("conv kernel " + std::to_string(config_.kernel_h) + "x" +
                      std::to_string(config_.kernel_w) + " is larger than the padded input " +
                      shape_string(input));
+  }
+  switch (config_.algorithm) {
+    case ConvAlgorithm::kGemm: winograd_ = false; break;
+    case ConvAlgorithm::kWinograd:
+      if (!winograd_applies()) throw ShapeError("conv: algo = winograd needs size = 3, stride = 1 and pad = 1");
+      winograd_ = true;
+      break;
+    case ConvAlgorithm::kAuto:
+      winograd_ = winograd_applies() && geom_.channels >= kWinogradMinChannels && config_.filters >= kWinogradMinChannels;
+      break;
   }
   const Shape wshape{config_.filters, geom_.channels, geom_.kernel_h, geom_.kernel_w};
   weight_ = Param{name() + "/weight", Tensor(wshape), Tensor(wshape), true};
@@ -86,6 +98,40 @@ int64_t Conv2D::images_per_block(int64_t batch) const {
   return std::clamp<int64_t>(std::min(wanted, fit), 1, std::max<int64_t>(batch, 1));
 }
 
+bool Conv2D::winograd_applies() const {
+  return geom_.kernel_h == 3 && geom_.kernel_w == 3 && geom_.stride_h == 1 && geom_.stride_w == 1 &&
+         geom_.pad_h == 1 && geom_.pad_w == 1;
+}
+
+void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels,
+                               float* out, bool with_bias) {
+  const int64_t n = in.rows(), h = geom_.height, w = geom_.width, tiles = winograd_tiles(h, w);
+  const int64_t per_block = std::clamp<int64_t>((kWinogradMinTiles + tiles - 1) / tiles, 1, std::max<int64_t>(n, 1));
+  const int64_t blocks = (n + per_block - 1) / per_block;
+  scratch(compute_threads() - 1);
+  parallel_chunks(blocks, 1, [&](int chunk, int64_t first_block, int64_t last_block) {
+    Scratch& s = scratch_[static_cast<size_t>(chunk)];
+    for (int64_t b = first_block; b < last_block; ++b) {
+      const int64_t first = b * per_block, count = std::min(per_block, n - first), columns = count * tiles;
+      s.columns.reshape({kWinogradPoints, in_channels, columns});
+      s.out.reshape({kWinogradPoints, out_channels, columns});
+      winograd_input_transform(in.data() + first * in_channels * h * w, count, in_channels, h, w, s.columns.data(),
+                               columns);
+      for (int p = 0; p < kWinogradPoints; ++p) {
+        gemm(false, false, out_channels, columns, in_channels, 1.0f, u.data() + p * out_channels * in_channels,
+             s.columns.data() + p * in_channels * columns, 0.0f, s.out.data() + p * out_channels * columns);
+      }
+      if (kernel_stats_enabled()) {
+        const double direct = 2.0 * out_channels * in_channels * 9.0 * static_cast<double>(h * w * count);
+        kernel_stats().flops_saved += direct - 2.0 * kWinogradPoints * out_channels * in_channels * static_cast<double>(columns);
+      }
+      float* block_out = out + first * out_channels * h * w;
+      winograd_output_transform(s.out.data(), count, out_channels, h, w, columns, block_out);
+      if (with_bias) add_bias(block_out, count);
+    }
+  });
+}
+
 bool Conv2D::pointwise() const {
   return geom_.kernel_h == 1 && geom_.kernel_w == 1 && geom_.stride_h == 1 && geom_.stride_w == 1 &&
          geom_.pad_h == 0 && geom_.pad_w == 0;
@@ -109,6 +155,12 @@ void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
   const int64_t n = x.rows(), f = config_.filters, pixels = geom_.col_cols();
   assert(x.row_size() == geom_.channels * geom_.height * geom_.width);
   y.reshape({n, f, geom_.out_h(), geom_.out_w()});
+  if (winograd_) {
+    winograd_filters_.reshape({kWinogradPoints, f, geom_.channels});
+    winograd_filter_transform(weight_.value.data(), f, geom_.channels, false, winograd_filters_.data());
+    winograd_convolve(x, geom_.channels, winograd_filters_, f, y.data(), config_.bias);
+    return;
+  }
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
   scratch(compute_threads() - 1);
   // Blocks are independent: one per compute thread at a time, each with its own buffers.
@@ -170,8 +222,8 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
   if (dx != nullptr) {
     dx->reshape(x.shape());
-    // col2im adds into dx; a 1x1 convolution's per-image GEMM writes it whole.
-    if (!pointwise() || block > 1) dx->zero();
+    // col2im adds into dx; a 1x1 convolution's per-image GEMM and Winograd write it whole.
+    if (!winograd_ && (!pointwise() || block > 1)) dx->zero();
   }
   // dW is summed over a fixed number of groups of blocks (whatever the thread count, so the
   // result does not depend on it); the compute threads take whole groups, then the groups' sums
@@ -201,7 +253,7 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
         }
         gemm(false, true, f, geom_.col_rows(), count * pixels, 1.0f, dy_block, columns, b == group_begin ? 0.0f : 1.0f,
              grad);
-        if (dx == nullptr) continue;
+        if (dx == nullptr || winograd_) continue;
         if (count == 1 && pointwise()) {
           // dL/dcolumns is dL/dx itself.
           gemm(true, false, geom_.col_rows(), pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
@@ -216,6 +268,12 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
       }
     }
   });
+  if (dx != nullptr && winograd_) {
+    // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
+    winograd_filters_.reshape({kWinogradPoints, geom_.channels, f});
+    winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
+    winograd_convolve(dy, f, winograd_filters_, geom_.channels, dx->data(), false);
+  }
   float* grad = weight_.grad.data();
   const int64_t size = weight_.grad.numel();
   for (int64_t g = 1; g < groups; ++g) {

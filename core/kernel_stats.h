@@ -10,8 +10,12 @@ struct KernelStats {
   double gemm_seconds = 0.0;
   double gemm_flops = 0.0;  // 2*m*n*k per call
   double im2col_seconds = 0.0;  // im2col and col2im
+  // FLOPs the im2col GEMM would have done that a faster algorithm (Winograd) did not: the
+  // nominal work of a step is gemm_flops + flops_saved.
+  double flops_saved = 0.0;
   KernelStats operator-(const KernelStats& o) const {
-    return {gemm_seconds - o.gemm_seconds, gemm_flops - o.gemm_flops, im2col_seconds - o.im2col_seconds};
+    return {gemm_seconds - o.gemm_seconds, gemm_flops - o.gemm_flops, im2col_seconds - o.im2col_seconds,
+            flops_saved - o.flops_saved};
   }
 };
 

@@ -225,6 +225,11 @@ const std::map<std::string, LayerFactory>& layer_factories() {
          c.init = read_init(s);
          c.dirac = read_bool(s, "dirac", false);
          c.whiten = read_bool(s, "whiten", false);
+         const std::string algo = s.get_string("algo", "auto");
+         if (algo == "auto") c.algorithm = ConvAlgorithm::kAuto;
+         else if (algo == "gemm") c.algorithm = ConvAlgorithm::kGemm;
+         else if (algo == "winograd") c.algorithm = ConvAlgorithm::kWinograd;
+         else s.fail(s.line(), "'algo' must be auto, gemm or winograd, got '" + algo + "'");
          return std::make_unique<Conv2D>(name, c);
        }},
       {"maxpool",

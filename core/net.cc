@@ -74,6 +74,7 @@ class LayerClock {
     kernels_->gemm_seconds += used.gemm_seconds;
     kernels_->gemm_flops += used.gemm_flops;
     kernels_->im2col_seconds += used.im2col_seconds;
+    kernels_->flops_saved += used.flops_saved;
   }
 
  private:

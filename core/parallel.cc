@@ -144,6 +144,7 @@ class Pool {
       caller.gemm_seconds += s.gemm_seconds * share;
       caller.im2col_seconds += s.im2col_seconds * share;
       caller.gemm_flops += s.gemm_flops;
+      caller.flops_saved += s.flops_saved;
       s = KernelStats{};
     }
   }

@@ -83,6 +83,74 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Conv2DTest,
                                            // 1x1 on 144 pixels: the image is its own column matrix
                                            ConvCase{9, 3, 12, 12, 4, 1, 1, 0}));
 
+// Winograd F(2x2, 3x3): odd and even planes (tiles past the edge), one-pixel planes, a batch
+// spread over several blocks of tiles.
+struct WinogradCase {
+  int64_t n, c, h, w, filters;
+};
+class WinogradConvTest : public ::testing::TestWithParam<WinogradCase> {};
+
+Conv2DConfig three_by_three(int64_t filters, ConvAlgorithm algorithm) {
+  Conv2DConfig c{filters, 3, 3, 1, 1, 1, 1, true, {}};
+  c.algorithm = algorithm;
+  return c;
+}
+
+TEST_P(WinogradConvTest, MatchesDirectConvolutionAndGradients) {
+  const WinogradCase k = GetParam();
+  Conv2D conv("conv", three_by_three(k.filters, ConvAlgorithm::kWinograd));
+  conv.setup({k.c, k.h, k.w});
+  ASSERT_TRUE(conv.uses_winograd());
+  conv.initialize(21);
+  conv.bias().value = random_tensor({k.filters}, 22);
+  const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 23);
+  Tensor y;
+  conv.forward(x, y, Mode::kTrain);
+  const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, 1, 1);
+  ASSERT_EQ(y.shape(), expected.shape());
+  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 2e-5) << "at " << i;
+  if (k.n * k.c * k.h * k.w <= 400) check_layer_gradients(conv, random_tensor({k.n, k.c, k.h, k.w}, 24));
+}
+
+TEST_P(WinogradConvTest, InputGradientMatchesTheGemmPath) {
+  const WinogradCase k = GetParam();
+  Conv2D winograd("conv", three_by_three(k.filters, ConvAlgorithm::kWinograd));
+  Conv2D direct("conv", three_by_three(k.filters, ConvAlgorithm::kGemm));
+  winograd.setup({k.c, k.h, k.w});
+  direct.setup({k.c, k.h, k.w});
+  ASSERT_FALSE(direct.uses_winograd());
+  winograd.initialize(31);
+  direct.initialize(31);
+  const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 32);
+  Tensor y1, y2, dx1, dx2;
+  winograd.forward(x, y1, Mode::kTrain);
+  direct.forward(x, y2, Mode::kTrain);
+  const Tensor dy = random_tensor(y1.shape(), 33);
+  winograd.backward(x, y1, dy, &dx1);
+  direct.backward(x, y2, dy, &dx2);
+  ASSERT_EQ(dx1.shape(), dx2.shape());
+  for (int64_t i = 0; i < dx1.numel(); ++i) ASSERT_NEAR(dx1[i], dx2[i], 2e-5) << "dx at " << i;
+  for (int64_t i = 0; i < winograd.weight().grad.numel(); ++i) {
+    ASSERT_EQ(winograd.weight().grad[i], direct.weight().grad[i]) << "dW at " << i;  // the same GEMM path
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, WinogradConvTest,
+                         ::testing::Values(WinogradCase{2, 3, 5, 5, 4}, WinogradCase{3, 2, 6, 7, 3},
+                                           WinogradCase{2, 4, 1, 1, 2}, WinogradCase{2, 2, 2, 3, 5},
+                                           WinogradCase{40, 16, 7, 7, 16}, WinogradCase{9, 8, 15, 15, 24}));
+
+TEST(Conv2D, AutoPicksWinogradOnlyWhereItApplies) {
+  Conv2D wide("conv", three_by_three(32, ConvAlgorithm::kAuto));
+  wide.setup({32, 8, 8});
+  EXPECT_TRUE(wide.uses_winograd());
+  Conv2D narrow("conv", three_by_three(32, ConvAlgorithm::kAuto));
+  narrow.setup({3, 8, 8});  // too few input channels
+  EXPECT_FALSE(narrow.uses_winograd());
+  Conv2D five("conv", Conv2DConfig{32, 5, 5, 1, 1, 2, 2, true, {}, false, false, ConvAlgorithm::kWinograd});
+  EXPECT_THROW(five.setup({32, 8, 8}), ShapeError);
+}
+
 // Blocks and dW groups are fixed by the batch, not by the threads: bitwise the same on 1, 2 or 3.
 TEST(Conv2D, ResultDoesNotDependOnTheThreadCount) {
   for (const ConvCase k : {ConvCase{16, 3, 14, 14, 8, 5, 1, 2}, ConvCase{12, 4, 6, 6, 5, 3, 1, 1}}) {

@@ -1,0 +1,116 @@
+#include "core/winograd.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace shardnet {
+
+void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, float* u) {
+  const int64_t plane = filters * channels;
+  for (int64_t f = 0; f < filters; ++f) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* src = w + (f * channels + c) * 9;
+      float g[3][3];
+      for (int r = 0; r < 3; ++r) {
+        for (int s = 0; s < 3; ++s) g[r][s] = for_input_gradient ? src[(2 - r) * 3 + (2 - s)] : src[r * 3 + s];
+      }
+      // t = G g, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
+      float t[4][3];
+      for (int s = 0; s < 3; ++s) {
+        t[0][s] = g[0][s];
+        t[1][s] = 0.5f * (g[0][s] + g[1][s] + g[2][s]);
+        t[2][s] = 0.5f * (g[0][s] - g[1][s] + g[2][s]);
+        t[3][s] = g[2][s];
+      }
+      // u = t G^T
+      const int64_t at = for_input_gradient ? c * filters + f : f * channels + c;
+      for (int r = 0; r < 4; ++r) {
+        const float row[4] = {t[r][0], 0.5f * (t[r][0] + t[r][1] + t[r][2]), 0.5f * (t[r][0] - t[r][1] + t[r][2]),
+                              t[r][2]};
+        for (int s = 0; s < 4; ++s) u[(r * 4 + s) * plane + at] = row[s];
+      }
+    }
+  }
+}
+
+namespace {
+// A plane copied into a zero border: one row and column before it, two after (an odd plane's last
+// tile reaches one past the edge), so tiles are read without bounds checks.
+void pad_plane(const float* plane, int64_t h, int64_t w, std::vector<float>& padded) {
+  const int64_t pw = w + 3;
+  padded.assign(static_cast<size_t>((h + 3) * pw), 0.0f);
+  for (int64_t y = 0; y < h; ++y) std::copy_n(plane + y * w, w, padded.data() + (y + 1) * pw + 1);
+}
+}  // namespace
+
+void winograd_input_transform(const float* images, int64_t count, int64_t channels, int64_t h, int64_t w, float* v,
+                              int64_t ld) {
+  const int64_t tiles_w = (w + 1) / 2, tiles = winograd_tiles(h, w), columns = count * tiles;
+  const int64_t pw = w + 3;
+  thread_local std::vector<float> padded, points;
+  // Per channel, all tiles' 16 points are built in `points` (16, columns) and then copied out as
+  // 16 runs of consecutive columns: written tile by tile into v, the 16 stores of a tile lie
+  // channels * ld floats apart, a TLB miss each.
+  points.resize(static_cast<size_t>(kWinogradPoints * columns));
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t i = 0; i < count; ++i) {
+      pad_plane(images + (i * channels + c) * h * w, h, w, padded);
+      for (int64_t t = 0; t < tiles; ++t) {
+        const float* d0 = padded.data() + 2 * (t / tiles_w) * pw + 2 * (t % tiles_w);
+        const float* d1 = d0 + pw;
+        const float* d2 = d1 + pw;
+        const float* d3 = d2 + pw;
+        float tr[4][4];  // B^T d, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+        for (int s = 0; s < 4; ++s) {
+          tr[0][s] = d0[s] - d2[s];
+          tr[1][s] = d1[s] + d2[s];
+          tr[2][s] = d2[s] - d1[s];
+          tr[3][s] = d1[s] - d3[s];
+        }
+        float* out = points.data() + i * tiles + t;
+        for (int r = 0; r < 4; ++r) {  // (B^T d) B
+          out[(r * 4 + 0) * columns] = tr[r][0] - tr[r][2];
+          out[(r * 4 + 1) * columns] = tr[r][1] + tr[r][2];
+          out[(r * 4 + 2) * columns] = tr[r][2] - tr[r][1];
+          out[(r * 4 + 3) * columns] = tr[r][1] - tr[r][3];
+        }
+      }
+    }
+    for (int p = 0; p < kWinogradPoints; ++p) {
+      std::copy_n(points.data() + p * columns, columns, v + (p * channels + c) * ld);
+    }
+  }
+}
+
+void winograd_output_transform(const float* m, int64_t count, int64_t filters, int64_t h, int64_t w, int64_t ld,
+                               float* out) {
+  const int64_t tiles_w = (w + 1) / 2, tiles = winograd_tiles(h, w), columns = count * tiles;
+  thread_local std::vector<float> points;
+  points.resize(static_cast<size_t>(kWinogradPoints * columns));
+  for (int64_t f = 0; f < filters; ++f) {
+    // The 16 runs of this filter's columns, gathered once (see the input transform).
+    for (int p = 0; p < kWinogradPoints; ++p) {
+      std::copy_n(m + (p * filters + f) * ld, columns, points.data() + p * columns);
+    }
+    for (int64_t i = 0; i < count; ++i) {
+      float* plane = out + (i * filters + f) * h * w;
+      for (int64_t t = 0; t < tiles; ++t) {
+        const float* src = points.data() + i * tiles + t;
+        float s[2][4];  // A^T p, A^T = [1 1 1 0; 0 1 -1 -1]
+        for (int c = 0; c < 4; ++c) {
+          const float p0 = src[c * columns], p1 = src[(4 + c) * columns], p2 = src[(8 + c) * columns],
+                      p3 = src[(12 + c) * columns];
+          s[0][c] = p0 + p1 + p2;
+          s[1][c] = p1 - p2 - p3;
+        }
+        const int64_t y = 2 * (t / tiles_w), x = 2 * (t % tiles_w);
+        for (int r = 0; r < 2 && y + r < h; ++r) {  // (A^T p) A, clipped to the plane
+          plane[(y + r) * w + x] = s[r][0] + s[r][1] + s[r][2];
+          if (x + 1 < w) plane[(y + r) * w + x + 1] = s[r][1] - s[r][2] - s[r][3];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace shardnet

@@ -1,0 +1,32 @@
+#pragma once
+// Winograd F(2x2, 3x3) for 3x3 convolutions with stride 1 and padding 1 (Lavin & Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016). Each 2x2 output tile costs 16 multiplies
+// per (filter, channel) pair instead of 36: the images' 4x4 input tiles and the filters are taken
+// to a 16-point transform domain, where the channel sums are 16 independent GEMMs
+//   M[xi] (filters x tiles) = U[xi] (filters x channels) * V[xi] (channels x tiles),
+// and each M tile is taken back to a 2x2 output tile. The input gradient of such a convolution is
+// the same operation on dy with the filters rotated by 180 degrees and their two channel axes
+// swapped (winograd_filter_transform's `for_input_gradient`).
+#include <cstdint>
+
+namespace shardnet {
+
+constexpr int kWinogradPoints = 16;  // 4x4 transform domain
+
+// Output tiles of one (height x width) plane: ceil(h/2) x ceil(w/2).
+inline int64_t winograd_tiles(int64_t height, int64_t width) { return ((height + 1) / 2) * ((width + 1) / 2); }
+
+// w (filters, channels, 3, 3) -> u (16, filters, channels); with for_input_gradient,
+// u (16, channels, filters) of the rotated filters.
+void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, float* u);
+
+// `count` images (channels, h, w) -> v (16, channels, ld): image i's tiles are columns
+// [i * tiles, (i + 1) * tiles) of each row, zero where a tile reaches past the image.
+void winograd_input_transform(const float* images, int64_t count, int64_t channels, int64_t h, int64_t w, float* v,
+                              int64_t ld);
+
+// m (16, filters, ld) -> out (count, filters, h, w): each tile's 2x2 outputs, clipped to the plane.
+void winograd_output_transform(const float* m, int64_t count, int64_t filters, int64_t h, int64_t w, int64_t ld,
+                               float* out);
+
+}  // namespace shardnet
