@@ -106,7 +106,7 @@ bool Conv2D::winograd_applies() const {
 void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels,
                                float* out, bool with_bias) {
   const int64_t n = in.rows(), h = geom_.height, w = geom_.width, tiles = winograd_tiles(h, w);
-  const int64_t per_block = std::clamp<int64_t>((kWinogradMinTiles + tiles - 1) / tiles, 1, std::max<int64_t>(n, 1));
+  const int64_t per_block = winograd_images_per_block(n);
   const int64_t blocks = (n + per_block - 1) / per_block;
   scratch(compute_threads() - 1);
   parallel_chunks(blocks, 1, [&](int chunk, int64_t first_block, int64_t last_block) {
@@ -219,23 +219,31 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
   const int64_t n = x.rows(), f = config_.filters, pixels = geom_.col_cols();
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
   if (config_.bias) bias_gradient(dy);
+  if (winograd_) {
+    winograd_weight_gradient(x, dy);
+    if (dx != nullptr) {
+      // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
+      dx->reshape(x.shape());
+      winograd_filters_.reshape({kWinogradPoints, geom_.channels, f});
+      winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
+      winograd_convolve(dy, f, winograd_filters_, geom_.channels, dx->data(), false);
+    }
+    return;
+  }
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
   if (dx != nullptr) {
     dx->reshape(x.shape());
-    // col2im adds into dx; a 1x1 convolution's per-image GEMM and Winograd write it whole.
-    if (!winograd_ && (!pointwise() || block > 1)) dx->zero();
+    // col2im adds into dx; a 1x1 convolution's per-image GEMM writes it whole.
+    if (!pointwise() || block > 1) dx->zero();
   }
   // dW is summed over a fixed number of groups of blocks (whatever the thread count, so the
   // result does not depend on it); the compute threads take whole groups, then the groups' sums
   // are added in order. Group 0 sums into the gradient itself.
-  const int64_t groups = std::min(blocks, kWeightGradGroups);
-  group_grads_.resize(static_cast<size_t>(groups));
-  for (int64_t g = 1; g < groups; ++g) group_grads_[static_cast<size_t>(g)].reshape(weight_.grad.shape());
-  scratch(compute_threads() - 1);
+  const int64_t groups = prepare_gradient_groups(blocks);
   parallel_chunks(groups, 1, [&](int chunk, int64_t first_group, int64_t last_group) {
     Scratch& s = scratch_[static_cast<size_t>(chunk)];
     for (int64_t g = first_group; g < last_group; ++g) {
-      float* grad = g == 0 ? weight_.grad.data() : group_grads_[static_cast<size_t>(g)].data();
+      float* grad = group_gradient(g);
       const int64_t group_begin = g * blocks / groups, group_end = (g + 1) * blocks / groups;
       for (int64_t b = group_begin; b < group_end; ++b) {
         const int64_t first = b * block, count = std::min(block, n - first);
@@ -253,7 +261,7 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
         }
         gemm(false, true, f, geom_.col_rows(), count * pixels, 1.0f, dy_block, columns, b == group_begin ? 0.0f : 1.0f,
              grad);
-        if (dx == nullptr || winograd_) continue;
+        if (dx == nullptr) continue;
         if (count == 1 && pointwise()) {
           // dL/dcolumns is dL/dx itself.
           gemm(true, false, geom_.col_rows(), pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
@@ -268,18 +276,64 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
       }
     }
   });
-  if (dx != nullptr && winograd_) {
-    // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
-    winograd_filters_.reshape({kWinogradPoints, geom_.channels, f});
-    winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
-    winograd_convolve(dy, f, winograd_filters_, geom_.channels, dx->data(), false);
-  }
+  add_gradient_groups(groups);
+}
+
+int64_t Conv2D::prepare_gradient_groups(int64_t blocks) {
+  const int64_t groups = std::min(blocks, kWeightGradGroups);
+  group_grads_.resize(static_cast<size_t>(groups));
+  for (int64_t g = 1; g < groups; ++g) group_grads_[static_cast<size_t>(g)].reshape(weight_.grad.shape());
+  scratch(compute_threads() - 1);
+  return groups;
+}
+
+float* Conv2D::group_gradient(int64_t group) {
+  return group == 0 ? weight_.grad.data() : group_grads_[static_cast<size_t>(group)].data();
+}
+
+void Conv2D::add_gradient_groups(int64_t groups) {
   float* grad = weight_.grad.data();
   const int64_t size = weight_.grad.numel();
   for (int64_t g = 1; g < groups; ++g) {
     const float* part = group_grads_[static_cast<size_t>(g)].data();
     for (int64_t i = 0; i < size; ++i) grad[i] += part[i];
   }
+}
+
+void Conv2D::winograd_weight_gradient(const Tensor& x, const Tensor& dy) {
+  const int64_t n = x.rows(), c_n = geom_.channels, f = config_.filters, h = geom_.height, w = geom_.width;
+  const int64_t tiles = winograd_tiles(h, w), per_block = winograd_images_per_block(n);
+  const int64_t blocks = (n + per_block - 1) / per_block, groups = prepare_gradient_groups(blocks);
+  parallel_chunks(groups, 1, [&](int chunk, int64_t first_group, int64_t last_group) {
+    Scratch& s = scratch_[static_cast<size_t>(chunk)];
+    for (int64_t g = first_group; g < last_group; ++g) {
+      // The group's sum stays in the transform domain (16, filters, channels) until its last block.
+      s.points.reshape({kWinogradPoints, f, c_n});
+      const int64_t group_begin = g * blocks / groups, group_end = (g + 1) * blocks / groups;
+      for (int64_t b = group_begin; b < group_end; ++b) {
+        const int64_t first = b * per_block, count = std::min(per_block, n - first), columns = count * tiles;
+        s.columns.reshape({kWinogradPoints, c_n, columns});
+        s.out.reshape({kWinogradPoints, f, columns});
+        winograd_input_transform(x.data() + first * c_n * h * w, count, c_n, h, w, s.columns.data(), columns);
+        winograd_gradient_transform(dy.data() + first * f * h * w, count, f, h, w, s.out.data(), columns);
+        for (int p = 0; p < kWinogradPoints; ++p) {
+          gemm(false, true, f, c_n, columns, 1.0f, s.out.data() + p * f * columns, s.columns.data() + p * c_n * columns,
+               b == group_begin ? 0.0f : 1.0f, s.points.data() + p * f * c_n);
+        }
+        if (kernel_stats_enabled()) {
+          const double direct = 2.0 * f * c_n * 9.0 * static_cast<double>(h * w * count);
+          kernel_stats().flops_saved += direct - 2.0 * kWinogradPoints * f * c_n * static_cast<double>(columns);
+        }
+      }
+      winograd_weight_gradient_output(s.points.data(), f, c_n, group_gradient(g));
+    }
+  });
+  add_gradient_groups(groups);
+}
+
+int64_t Conv2D::winograd_images_per_block(int64_t batch) const {
+  const int64_t tiles = winograd_tiles(geom_.height, geom_.width);
+  return std::clamp<int64_t>((kWinogradMinTiles + tiles - 1) / tiles, 1, std::max<int64_t>(batch, 1));
 }
 
 std::vector<Param*> Conv2D::params() {

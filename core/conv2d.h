@@ -11,7 +11,7 @@
 namespace shardnet {
 
 // How the convolution is computed: im2col + GEMM, or Winograd F(2x2, 3x3) (core/winograd.h, for 3x3
-// kernels with stride 1 and pad 1; its weight gradient still comes from the im2col GEMM). Auto
+// kernels with stride 1 and pad 1: forward, dx and dW). Auto
 // takes Winograd where it applies and both channel counts reach kWinogradMinChannels.
 enum class ConvAlgorithm { kAuto, kGemm, kWinograd };
 
@@ -70,6 +70,7 @@ class Conv2D : public Layer {
   struct Scratch {
     Tensor columns;  // (col_rows, block * out_pixels), then dL/dcolumns
     Tensor out;      // (filters, block * out_pixels): a block's GEMM output or gathered dy
+    Tensor points;   // Winograd: a group's weight gradient in the transform domain
   };
   int64_t images_per_block(int64_t batch) const;
   // The column matrix of images [first, first + count): written into `columns`, or x itself for a 1x1 conv.
@@ -80,6 +81,12 @@ class Conv2D : public Layer {
   Scratch& scratch(int chunk);  // one per compute thread, grown to the pool's size
   bool winograd_applies() const;  // 3x3, stride 1, pad 1
   // Winograd convolution of `in` (n, in_channels, H, W) with transformed filters `u`.
+  void winograd_weight_gradient(const Tensor& x, const Tensor& dy);
+  int64_t winograd_images_per_block(int64_t batch) const;
+  // dW's fixed groups: sized for `blocks`, each written through group_gradient(), then added in order.
+  int64_t prepare_gradient_groups(int64_t blocks);
+  float* group_gradient(int64_t group);
+  void add_gradient_groups(int64_t groups);
   void winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels, float* out,
                          bool add_bias);
 

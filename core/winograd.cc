@@ -113,4 +113,56 @@ void winograd_output_transform(const float* m, int64_t count, int64_t filters, i
   }
 }
 
+void winograd_gradient_transform(const float* dy, int64_t count, int64_t filters, int64_t h, int64_t w, float* out,
+                                 int64_t ld) {
+  const int64_t tiles_w = (w + 1) / 2, tiles = winograd_tiles(h, w), columns = count * tiles;
+  thread_local std::vector<float> points;
+  points.resize(static_cast<size_t>(kWinogradPoints * columns));
+  for (int64_t f = 0; f < filters; ++f) {
+    for (int64_t i = 0; i < count; ++i) {
+      const float* plane = dy + (i * filters + f) * h * w;
+      for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t y = 2 * (t / tiles_w), x = 2 * (t % tiles_w);
+        // The 2x2 tile of dy, zero past the plane (outputs the forward clipped).
+        const bool right = x + 1 < w, below = y + 1 < h;
+        const float g00 = plane[y * w + x], g01 = right ? plane[y * w + x + 1] : 0.0f;
+        const float g10 = below ? plane[(y + 1) * w + x] : 0.0f, g11 = right && below ? plane[(y + 1) * w + x + 1] : 0.0f;
+        // a = A g (4x2), A = [1 0; 1 1; 1 -1; 0 -1]; then a A^T (4x4)
+        const float a[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+        float* o = points.data() + i * tiles + t;
+        for (int r = 0; r < 4; ++r) {
+          o[(r * 4 + 0) * columns] = a[r][0];
+          o[(r * 4 + 1) * columns] = a[r][0] + a[r][1];
+          o[(r * 4 + 2) * columns] = a[r][0] - a[r][1];
+          o[(r * 4 + 3) * columns] = -a[r][1];
+        }
+      }
+    }
+    for (int p = 0; p < kWinogradPoints; ++p) {
+      std::copy_n(points.data() + p * columns, columns, out + (p * filters + f) * ld);
+    }
+  }
+}
+
+void winograd_weight_gradient_output(const float* m, int64_t filters, int64_t channels, float* dw) {
+  const int64_t plane = filters * channels;
+  for (int64_t k = 0; k < plane; ++k) {
+    float p[4][4];
+    for (int q = 0; q < kWinogradPoints; ++q) p[q / 4][q % 4] = m[q * plane + k];
+    // t = G^T p (3x4), G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]; then t G (3x3)
+    float t[3][4];
+    for (int c = 0; c < 4; ++c) {
+      t[0][c] = p[0][c] + 0.5f * (p[1][c] + p[2][c]);
+      t[1][c] = 0.5f * (p[1][c] - p[2][c]);
+      t[2][c] = 0.5f * (p[1][c] + p[2][c]) + p[3][c];
+    }
+    float* out = dw + k * 9;
+    for (int r = 0; r < 3; ++r) {
+      out[r * 3 + 0] = t[r][0] + 0.5f * (t[r][1] + t[r][2]);
+      out[r * 3 + 1] = 0.5f * (t[r][1] - t[r][2]);
+      out[r * 3 + 2] = 0.5f * (t[r][1] + t[r][2]) + t[r][3];
+    }
+  }
+}
+
 }  // namespace shardnet

@@ -6,7 +6,8 @@
 //   M[xi] (filters x tiles) = U[xi] (filters x channels) * V[xi] (channels x tiles),
 // and each M tile is taken back to a 2x2 output tile. The input gradient of such a convolution is
 // the same operation on dy with the filters rotated by 180 degrees and their two channel axes
-// swapped (winograd_filter_transform's `for_input_gradient`).
+// swapped (winograd_filter_transform's `for_input_gradient`); its weight gradient is the transposed
+// algorithm (winograd_gradient_transform).
 #include <cstdint>
 
 namespace shardnet {
@@ -28,5 +29,13 @@ void winograd_input_transform(const float* images, int64_t count, int64_t channe
 // m (16, filters, ld) -> out (count, filters, h, w): each tile's 2x2 outputs, clipped to the plane.
 void winograd_output_transform(const float* m, int64_t count, int64_t filters, int64_t h, int64_t w, int64_t ld,
                                float* out);
+
+// The weight gradient by the transposed algorithm: dW = G^T [sum over tiles (A dY A^T) . (B^T X B)] G,
+// with the forward's matrices, dY a 2x2 tile of dy and X the 4x4 input tile (the input transform).
+// dy `count` images (filters, h, w) -> (16, filters, ld), image i's tiles at columns i * tiles...
+void winograd_gradient_transform(const float* dy, int64_t count, int64_t filters, int64_t h, int64_t w, float* out,
+                                 int64_t ld);
+// m (16, filters, channels) -> dw (filters, channels, 3, 3) = G^T m G.
+void winograd_weight_gradient_output(const float* m, int64_t filters, int64_t channels, float* dw);
 
 }  // namespace shardnet
