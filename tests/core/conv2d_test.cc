@@ -159,9 +159,12 @@ TEST(Conv2D, AutoPicksWinogradOnlyWhereItApplies) {
 
 // Blocks and dW groups are fixed by the batch, not by the threads: bitwise the same on 1, 2 or 3.
 TEST(Conv2D, ResultDoesNotDependOnTheThreadCount) {
-  for (const ConvCase k : {ConvCase{16, 3, 14, 14, 8, 5, 1, 2}, ConvCase{12, 4, 6, 6, 5, 3, 1, 1}}) {
+  // The last case takes Winograd (auto, 32 channels): 40 images of 16 tiles = 3 blocks.
+  for (const ConvCase k : {ConvCase{16, 3, 14, 14, 8, 5, 1, 2}, ConvCase{12, 4, 6, 6, 5, 3, 1, 1},
+                           ConvCase{40, 32, 7, 7, 32, 3, 1, 1}}) {
     Conv2D conv("conv", Conv2DConfig{k.filters, k.size, k.size, k.stride, k.stride, k.pad, k.pad, true, {}});
     conv.setup({k.c, k.h, k.w});
+    EXPECT_EQ(conv.uses_winograd(), k.c == 32);
     conv.initialize(3);
     const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 4);
     Tensor reference_y, reference_dx, reference_dw;
