@@ -24,13 +24,18 @@ void flush_denormals_on_this_thread() {}
 bool denormals_flushed_on_this_thread() { return false; }
 #endif
 
+#ifdef SHARDNET_PREINIT_DENORMALS
 namespace {
 // Runs before the initialisers of the shared libraries (OpenBLAS starts its threads in one), in an
-// executable this object is linked into; a shared library's preinit entries are not run.
+// executable this object is linked into. Only a static library can carry it: the linker refuses
+// a preinit entry in a shared object.
 void flush_denormals_at_load(int, char**, char**) { flush_denormals_on_this_thread(); }
 }  // namespace
+#endif
 
 }  // namespace shardnet
 
+#ifdef SHARDNET_PREINIT_DENORMALS
 __attribute__((section(".preinit_array"), used)) static void (*shardnet_flush_denormals_at_load)(int, char**, char**) =
     shardnet::flush_denormals_at_load;
+#endif
