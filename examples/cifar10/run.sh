@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CIFAR-10 from the image folder to the validation accuracy, one command:
-#   examples/cifar10/run.sh [small|fast] [extra train flags]
+#   examples/cifar10/run.sh [small|fast|fast_whiten] [extra train flags]
 # Unpacks ../shared/data/cifar10/cifar10-train-jpg.tar.gz, converts it (the last 500 images of each
 # class become the validation file, never trained on), trains on 2 ranks x 1 thread and scores the
 # validation images with and without test-time flip averaging.
@@ -23,7 +23,9 @@ case "$model" in
   # linear decay to 0.
   fast) flags=(--optimizer nesterov --momentum 0.85 --lr 1.304 --weight-decay 0.00153 --epochs 12
                --lr-schedule linear --warmup-epochs 2.4 --batch 1024) ;;
-  *) echo "unknown model '$model' (small, fast)" >&2; exit 2 ;;
+  fast_whiten) flags=(--optimizer nesterov --momentum 0.85 --lr 1.304 --weight-decay 0.00153 --epochs 18
+                      --lr-schedule linear --warmup-epochs 2.4 --batch 1024) ;;
+  *) echo "unknown model '$model' (small, fast, fast_whiten)" >&2; exit 2 ;;
 esac
 time $shardnet launch -n 2 -- train --model examples/cifar10/"$model".cfg --data data/cifar10/cifar10-train.h5 \
   --test data/cifar10/cifar10-val.h5 --threads 1 --run-dir runs/cifar10-"$model" --overwrite "${flags[@]}" "$@"
