@@ -41,22 +41,23 @@ void BatchNorm::reduce(std::vector<double>& values) const {
 }
 
 namespace {
-// sum a[s] and sum a[s] * b[s] over one row, in doubles, in 8 independent lanes: a single running
+// sum a[s] and sum a[s] * b(s) over one row, in doubles, in 8 independent lanes: a single running
 // sum is one dependent add per element (latency-bound, 4 cycles each); 8 lanes vectorise. The
 // order is fixed, so the result does not depend on the thread that computes it.
-void add_row_sums(const float* a, const float* b, int64_t size, double& sum_a, double& sum_ab) {
+template <class B>
+void add_row_sums(const float* a, B b, int64_t size, double& sum_a, double& sum_ab) {
   constexpr int kLanes = 8;
   double lane_a[kLanes] = {}, lane_ab[kLanes] = {};
   int64_t s = 0;
   for (; s + kLanes <= size; s += kLanes) {
     for (int j = 0; j < kLanes; ++j) {
       lane_a[j] += a[s + j];
-      lane_ab[j] += static_cast<double>(a[s + j]) * b[s + j];
+      lane_ab[j] += static_cast<double>(a[s + j]) * b(s + j);
     }
   }
   for (int j = 0; s < size; ++s, ++j) {
     lane_a[j] += a[s];
-    lane_ab[j] += static_cast<double>(a[s]) * b[s];
+    lane_ab[j] += static_cast<double>(a[s]) * b(s);
   }
   for (int j = 0; j < kLanes; ++j) {
     sum_a += lane_a[j];
@@ -65,13 +66,21 @@ void add_row_sums(const float* a, const float* b, int64_t size, double& sum_a, d
 }
 }  // namespace
 
-void BatchNorm::add_channel_sums(const float* a, const float* b, int64_t n) {
+// x-hat is not stored: backward computes it again from x with the same float expression, so the
+// values are the ones forward used; a stored copy was one more full write and read per layer.
+float BatchNorm::normalized(float x, int64_t c) const { return (x - mean_[static_cast<size_t>(c)]) * inv_std_[static_cast<size_t>(c)]; }
+
+template <class RowB>
+void BatchNorm::add_channel_sums(const float* a, RowB row_b, int64_t n) {
   const int64_t c_n = channels_, s_n = spatial_;
   // Channels are independent: one thread sums a channel over all images, in image order.
   parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
       double s1 = 0.0, s2 = 0.0;
-      for (int64_t i = 0; i < n; ++i) add_row_sums(a + (i * c_n + c) * s_n, b + (i * c_n + c) * s_n, s_n, s1, s2);
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t offset = (i * c_n + c) * s_n;
+        add_row_sums(a + offset, row_b(c, offset), s_n, s1, s2);
+      }
       sums_[c] += s1;
       sums_[c_n + c] += s2;
     }
@@ -95,11 +104,11 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   }
   // sums_ = [sum x per channel, sum x^2 per channel, count]
   sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
-  add_channel_sums(x.data(), x.data(), n);
+  add_channel_sums(x.data(), [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; }, n);
   sums_[2 * c_n] = static_cast<double>(n * s_n);
   reduce(sums_);
   count_ = sums_[2 * c_n];
-  xhat_.reshape(x.shape());
+  mean_.resize(static_cast<size_t>(c_n));
   inv_std_.resize(static_cast<size_t>(c_n));
   const float m = config_.momentum;
   parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
@@ -109,14 +118,11 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
     const float inv_std = static_cast<float>(1.0 / std::sqrt(var + config_.epsilon));
     inv_std_[c] = inv_std;
     const float g = gamma_.value[c], b = beta_.value[c], mu = static_cast<float>(mean);
+    mean_[c] = mu;
     for (int64_t i = 0; i < n; ++i) {
       const float* in = x.data() + (i * c_n + c) * s_n;
-      float* xh = xhat_.data() + (i * c_n + c) * s_n;
       float* out = y.data() + (i * c_n + c) * s_n;
-      for (int64_t s = 0; s < s_n; ++s) {
-        xh[s] = (in[s] - mu) * inv_std;
-        out[s] = g * xh[s] + b;
-      }
+      for (int64_t s = 0; s < s_n; ++s) out[s] = g * ((in[s] - mu) * inv_std) + b;
     }
     const double unbiased = count_ > 1.0 ? var * count_ / (count_ - 1.0) : var;
     running_mean_.value[c] = (1.0f - m) * running_mean_.value[c] + m * mu;
@@ -126,12 +132,14 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
 }
 
 void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  assert(xhat_.numel() == x.numel());  // backward follows a training-mode forward
+  assert(mean_.size() == static_cast<size_t>(channels_));  // backward follows a training-mode forward
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients
   // (summed over ranks later with all gradients); the reduced ones shape dx.
   sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
-  add_channel_sums(dy.data(), xhat_.data(), n);
+  add_channel_sums(dy.data(), [&](int64_t c, int64_t offset) {
+    return [this, c, p = x.data() + offset](int64_t s) { return normalized(p[s], c); };
+  }, n);
   for (int64_t c = 0; c < c_n; ++c) {
     beta_.grad[c] = static_cast<float>(sums_[c]);
     gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);
@@ -143,12 +151,12 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   for (int64_t c = first; c < last; ++c) {
     const float mean_dy = static_cast<float>(sums_[c] / count_);
     const float mean_dy_xhat = static_cast<float>(sums_[c_n + c] / count_);
-    const float k = gamma_.value[c] * inv_std_[c];
+    const float k = gamma_.value[c] * inv_std_[c], mu = mean_[c], inv_std = inv_std_[c];
     for (int64_t i = 0; i < n; ++i) {
       const float* g = dy.data() + (i * c_n + c) * s_n;
-      const float* xh = xhat_.data() + (i * c_n + c) * s_n;
+      const float* in = x.data() + (i * c_n + c) * s_n;
       float* d = dx->data() + (i * c_n + c) * s_n;
-      for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - xh[s] * mean_dy_xhat);
+      for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - ((in[s] - mu) * inv_std) * mean_dy_xhat);
     }
   }
   });

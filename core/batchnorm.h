@@ -30,16 +30,17 @@ class BatchNorm : public Layer {
 
  private:
   // Adds, per channel c, the sum of a and the sum of a * b over the batch to sums_[c] and
-  // sums_[channels + c]; a and b are (n, channels, spatial).
-  void add_channel_sums(const float* a, const float* b, int64_t n);
+  // sums_[channels + c]; a is (n, channels, spatial), row_b(c, offset) gives b of the row at offset.
+  template <class RowB>
+  void add_channel_sums(const float* a, RowB row_b, int64_t n);
+  float normalized(float x, int64_t channel) const;  // x-hat with the last training forward's statistics
   // Sums `values` over ranks when synchronised and a collective is bound.
   void reduce(std::vector<double>& values) const;
 
   BatchNormConfig config_;
   int64_t channels_ = 0, spatial_ = 1;  // features per sample = channels_ * spatial_
   Param gamma_, beta_, running_mean_, running_var_;
-  Tensor xhat_;
-  std::vector<float> inv_std_;
+  std::vector<float> mean_, inv_std_;  // per channel, of the last training-mode forward
   std::vector<double> sums_;
   double count_ = 0.0;  // samples x spatial positions in the (global) batch
 };
