@@ -21,8 +21,8 @@ char* openblas_get_config(void);
 namespace shardnet {
 namespace {
 
-// Set only for the restarted process: "<kernel OpenBLAS chose>:<kernel selected>", or ":rejected"
-// after a selected kernel failed its self-check.
+// Set only for the restarted process: "<kernel OpenBLAS chose>:<kernel selected>", or
+// "<kernel OpenBLAS chose>:rejected" after the selected kernel failed its self-check.
 constexpr const char* kRestartVar = "SHARDNET_BLAS_RESTART";
 constexpr const char* kCoretypeVar = "OPENBLAS_CORETYPE";
 constexpr const char* kTestCorenameVar = "SHARDNET_TEST_BLAS_CORENAME";

@@ -121,15 +121,19 @@ void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tens
         gemm(false, false, out_channels, columns, in_channels, 1.0f, u.data() + p * out_channels * in_channels,
              s.columns.data() + p * in_channels * columns, 0.0f, s.out.data() + p * out_channels * columns);
       }
-      if (kernel_stats_enabled()) {
-        const double direct = 2.0 * out_channels * in_channels * 9.0 * static_cast<double>(h * w * count);
-        kernel_stats().flops_saved += direct - 2.0 * kWinogradPoints * out_channels * in_channels * static_cast<double>(columns);
-      }
+      count_winograd_savings(out_channels, in_channels, count, columns);
       float* block_out = out + first * out_channels * h * w;
       winograd_output_transform(s.out.data(), count, out_channels, h, w, columns, block_out);
       if (with_bias) add_bias(block_out, count);
     }
   });
+}
+
+void Conv2D::count_winograd_savings(int64_t out_channels, int64_t in_channels, int64_t images, int64_t columns) const {
+  if (!kernel_stats_enabled()) return;
+  const double pairs = 2.0 * static_cast<double>(out_channels) * static_cast<double>(in_channels);
+  const double direct = pairs * 9.0 * static_cast<double>(geom_.height * geom_.width * images);
+  kernel_stats().flops_saved += direct - pairs * kWinogradPoints * static_cast<double>(columns);
 }
 
 bool Conv2D::pointwise() const {
@@ -320,10 +324,7 @@ void Conv2D::winograd_weight_gradient(const Tensor& x, const Tensor& dy) {
           gemm(false, true, f, c_n, columns, 1.0f, s.out.data() + p * f * columns, s.columns.data() + p * c_n * columns,
                b == group_begin ? 0.0f : 1.0f, s.points.data() + p * f * c_n);
         }
-        if (kernel_stats_enabled()) {
-          const double direct = 2.0 * f * c_n * 9.0 * static_cast<double>(h * w * count);
-          kernel_stats().flops_saved += direct - 2.0 * kWinogradPoints * f * c_n * static_cast<double>(columns);
-        }
+        count_winograd_savings(f, c_n, count, columns);
       }
       winograd_weight_gradient_output(s.points.data(), f, c_n, group_gradient(g));
     }

@@ -80,23 +80,25 @@ class Conv2D : public Layer {
   void bias_gradient(const Tensor& dy);
   Scratch& scratch(int chunk);  // one per compute thread, grown to the pool's size
   bool winograd_applies() const;  // 3x3, stride 1, pad 1
-  // Winograd convolution of `in` (n, in_channels, H, W) with transformed filters `u`.
   void winograd_weight_gradient(const Tensor& x, const Tensor& dy);
   int64_t winograd_images_per_block(int64_t batch) const;
   // dW's fixed groups: sized for `blocks`, each written through group_gradient(), then added in order.
   int64_t prepare_gradient_groups(int64_t blocks);
   float* group_gradient(int64_t group);
   void add_gradient_groups(int64_t groups);
+  // Winograd convolution of `in` (n, in_channels, H, W) with transformed filters `u`.
   void winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels, float* out,
                          bool add_bias);
+  // Adds to KernelStats::flops_saved what the im2col GEMM would have done beyond Winograd's GEMMs.
+  void count_winograd_savings(int64_t out_channels, int64_t in_channels, int64_t images, int64_t columns) const;
 
   Conv2DConfig config_;
   ConvGeometry geom_;
   Param weight_, bias_;
   std::vector<Scratch> scratch_;
-  std::vector<Tensor> group_grads_;
+  std::vector<Tensor> group_grads_;  // dW of groups 1.. of the batch (group 0 sums into weight_.grad)
   bool winograd_ = false;
-  Tensor winograd_filters_;  // (16, filters, channels), or (16, channels, filters) for dx  // dW of groups 1.. of the batch (group 0 sums into weight_.grad)
+  Tensor winograd_filters_;  // (16, filters, channels), or (16, channels, filters) for dx
 };
 
 }  // namespace shardnet

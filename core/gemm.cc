@@ -63,14 +63,11 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   gemm(trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
-int default_threads() {
-  // OPENBLAS_NUM_THREADS (or all cores) is what OpenBLAS read when it loaded.
-  static const int threads = openblas_get_num_threads();
-  return threads;
-}
-
 void set_threads(int threads) {
-  const int count = threads > 0 ? threads : default_threads();
+  // What OpenBLAS read when it loaded (OPENBLAS_NUM_THREADS, else all cores), taken before the
+  // first call below sets it to one.
+  static const int loaded_with = openblas_get_num_threads();
+  const int count = threads > 0 ? threads : loaded_with;
   // Every BLAS call is single-threaded: the compute pool splits the large ones (see gemm()), so
   // OpenBLAS's own workers never run, and never spin against the pool.
   openblas_set_num_threads(1);

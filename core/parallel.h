@@ -17,7 +17,8 @@ int compute_threads();
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
 // The same, also passing the chunk's index in [0, compute_threads()): per-chunk scratch buffers.
-// A call from inside a job (nested) runs serially as chunk 0 of its own.
+// A call from inside a job (nested), or while another thread holds the pool, runs serially as
+// chunk 0 of its own: per-chunk buffers must belong to one caller (a layer's, say).
 void parallel_chunks(int64_t n, int64_t grain, const std::function<void(int, int64_t, int64_t)>& fn);
 
 // True on a thread that is running a chunk of a parallel job (nested parallel calls run serially).
