@@ -1,4 +1,5 @@
 #include "core/activation.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -138,3 +139,39 @@ void Flatten::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 }  // namespace shardnet
+
+namespace {
+template <typename T>
+shardnet::LayerType plain_type(std::string name, std::string doc, shardnet::Shape example = {6}) {
+  using namespace shardnet;
+  return LayerType{std::move(name), std::move(doc), {},
+                   [](const std::string& layer_name, const LayerOptions&) { return std::make_unique<T>(layer_name); },
+                   {}, ExampleInput{std::move(example)}};
+}
+template <typename T>
+shardnet::LayerType one_option_type(std::string name, std::string doc, shardnet::OptionSpec option) {
+  using namespace shardnet;
+  const std::string key = option.key;
+  return LayerType{std::move(name), std::move(doc), {std::move(option)},
+                   [key](const std::string& layer_name, const LayerOptions& o) {
+                     return std::make_unique<T>(layer_name, o.number(key));
+                   },
+                   {}, ExampleInput{{6}}};
+}
+}  // namespace
+
+SHARDNET_REGISTER_LAYERS(activation) {
+  using namespace shardnet;
+  registry.add(plain_type<ReLU>("relu", "max(x, 0)"));
+  registry.add(plain_type<Sigmoid>("sigmoid", "1 / (1 + exp(-x))"));
+  registry.add(plain_type<Tanh>("tanh", "tanh(x)"));
+  registry.add(plain_type<GELU>("gelu", "x * Phi(x) (exact form, erf to 1.5e-7)"));
+  registry.add(plain_type<Softmax>("softmax", "softmax over each sample's values (for outputs; the losses fuse their own)"));
+  registry.add(plain_type<Flatten>("flatten", "reshape each sample to one dimension", {2, 2, 2}));
+  registry.add(one_option_type<LeakyReLU>("leaky_relu", "x for x > 0, slope * x otherwise",
+                                          float_option("slope", 0.01f, 0.0, 1.0, "slope for x < 0")));
+  registry.add(one_option_type<ELU>("elu", "x for x > 0, alpha * (exp(x) - 1) otherwise",
+                                    float_option("alpha", 1.0f, 0.0, 1e3, "saturation value for x < 0")));
+  registry.add(one_option_type<Scale>("scale", "multiply by a constant factor",
+                                      float_option("factor", 1.0f, -1e6, 1e6, "the factor")));
+}

@@ -1,4 +1,5 @@
 #include "core/augment.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -104,3 +105,19 @@ std::string Augment::describe() const {
 }
 
 }  // namespace shardnet
+
+SHARDNET_REGISTER_LAYERS(augment) {
+  using namespace shardnet;
+  registry.add(LayerType{
+      "augment", "training-time augmentation of (C, H, W) images (identity in evaluation)",
+      {int_option("shift", 0, 0, kNoLimit, "random translation of up to this many pixels (zero fill)"),
+       choice_option("flip", {"0", "1", "alternate"}, "0",
+                     "mirror left-right at random, or each sample's draw inverted every other epoch"),
+       int_option("cutout", 0, 0, kNoLimit, "zero a random square of this size")},
+      [](const std::string& name, const LayerOptions& o) {
+        const std::string& flip = o.choice("flip");
+        return std::make_unique<Augment>(name, o.integer("shift"), flip != "0", o.integer("cutout"),
+                                         flip == "alternate");
+      },
+      {}, ExampleInput{{2, 5, 5}, {{"shift", "1"}, {"flip", "1"}}}});
+}

@@ -14,6 +14,7 @@ class Augment : public Layer {
  public:
   Augment(std::string name, int64_t shift, bool flip, int64_t cutout = 0, bool alternate_flip = false);
   std::string type() const override { return "augment"; }
+  bool is_augmentation() const override { return true; }
   Shape setup(const Shape& input) override;
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;

@@ -1,4 +1,5 @@
 #include "core/batchnorm.h"
+#include "core/layer_registry.h"
 
 #include <cassert>
 #include <cmath>
@@ -167,3 +168,17 @@ std::string BatchNorm::describe() const {
 }
 
 }  // namespace shardnet
+
+SHARDNET_REGISTER_LAYERS(batchnorm) {
+  using namespace shardnet;
+  registry.add(LayerType{
+      "batchnorm", "batch normalisation per channel (C, ...) or feature (D), with a learned scale and shift",
+      {float_option("momentum", 0.1f, 0.0, 1.0, "weight of the batch in the running statistics (PyTorch's)"),
+       float_option("epsilon", 1e-5f, 0.0, 1.0, "added to the variance"),
+       bool_option("sync", true, "statistics over all ranks' batches (SyncBatchNorm)")},
+      [](const std::string& name, const LayerOptions& o) {
+        return std::make_unique<BatchNorm>(name,
+                                           BatchNormConfig{o.number("momentum"), o.number("epsilon"), o.flag("sync")});
+      },
+      {}, ExampleInput{{3, 2, 2}}});
+}

@@ -1,4 +1,5 @@
 #include "core/conv2d.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -349,3 +350,36 @@ std::string Conv2D::describe() const {
 }
 
 }  // namespace shardnet
+
+SHARDNET_REGISTER_LAYERS(conv2d) {
+  using namespace shardnet;
+  std::vector<OptionSpec> options = {
+      int_option("filters", std::nullopt, 1, kNoLimit, "output channels"),
+      int_option("size", 3, 1, kNoLimit, "square kernel size"),
+      int_option("stride", 1, 1, kNoLimit, "stride"),
+      int_option("pad", 0, 0, kNoLimit, "zero padding on each side"),
+      bool_option("bias", true, "learn a bias"),
+      bool_option("dirac", false, "start as the identity on the first min(filters, channels) filters"),
+      bool_option("whiten", false, "filters from the data's patch covariance (only [augment] before it)"),
+      choice_option("algo", {"auto", "gemm", "winograd"}, "auto",
+                    "im2col GEMM, or Winograd F(2x2,3x3) (auto: 3x3 stride 1 pad 1 with >= 32 channels)")};
+  for (auto& o : weight_init_options()) options.push_back(o);
+  registry.add(LayerType{
+      "conv", "2-D convolution on (C, H, W) inputs (im2col + GEMM, or Winograd)", std::move(options),
+      [](const std::string& name, const LayerOptions& o) {
+        Conv2DConfig c;
+        c.filters = o.integer("filters");
+        c.kernel_h = c.kernel_w = o.integer("size");
+        c.stride_h = c.stride_w = o.integer("stride");
+        c.pad_h = c.pad_w = o.integer("pad");
+        c.bias = o.flag("bias");
+        c.init = weight_init(o);
+        c.dirac = o.flag("dirac");
+        c.whiten = o.flag("whiten");
+        const std::string& algo = o.choice("algo");
+        c.algorithm = algo == "gemm" ? ConvAlgorithm::kGemm : algo == "winograd" ? ConvAlgorithm::kWinograd
+                                                                                 : ConvAlgorithm::kAuto;
+        return std::make_unique<Conv2D>(name, c);
+      },
+      {}, ExampleInput{{2, 5, 5}, {{"filters", "3"}, {"pad", "1"}}}});
+}

@@ -1,4 +1,5 @@
 #include "core/dense.h"
+#include "core/layer_registry.h"
 
 #include <cassert>
 
@@ -85,3 +86,18 @@ std::string Dense::describe() const {
 }
 
 }  // namespace shardnet
+
+SHARDNET_REGISTER_LAYERS(dense) {
+  using namespace shardnet;
+  std::vector<OptionSpec> options = {
+      int_option("outputs", std::nullopt, 1, kNoLimit, "output features"),
+      bool_option("bias", true, "learn a bias"),
+      bool_option("per_step", false, "apply to every step of a (T, D) sequence instead of the flattened input")};
+  for (auto& o : weight_init_options()) options.push_back(o);
+  registry.add(LayerType{
+      "dense", "fully connected: y = x W^T + b on the flattened input", std::move(options),
+      [](const std::string& name, const LayerOptions& o) {
+        return std::make_unique<Dense>(name, o.integer("outputs"), o.flag("bias"), weight_init(o), o.flag("per_step"));
+      },
+      {}, ExampleInput{{2, 3}, {{"outputs", "4"}}}});
+}

@@ -1,4 +1,5 @@
 #include "core/dropout.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -49,3 +50,13 @@ void Dropout::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 }  // namespace shardnet
+
+SHARDNET_REGISTER_LAYERS(dropout) {
+  using namespace shardnet;
+  registry.add(LayerType{"dropout", "inverted dropout; masks keyed by (seed, layer, epoch, sample)",
+                         {float_option("rate", 0.5f, 0.0, 0.999, "probability of dropping a unit")},
+                         [](const std::string& name, const LayerOptions& o) {
+                           return std::make_unique<Dropout>(name, o.number("rate"));
+                         },
+                         {}, ExampleInput{{12}}});
+}

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/batch_source.h"
 #include "core/tensor.h"
 
 namespace shardnet {
@@ -68,6 +69,19 @@ class Layer {
   void bind(const StepContext* context) { context_ = context; }
   // A one-line description of the configuration, e.g. "filters=32 size=5 stride=1 pad=2".
   virtual std::string describe() const { return ""; }
+
+  // Hooks for the layers that read the data themselves (Net calls them; the defaults do nothing).
+  // As the first layer: throws std::invalid_argument when the data set cannot feed it.
+  virtual void check_input_data(const DataDescription& data) const {}
+  // The first layer's inputs are token ids below this (an embedding); 0: real values.
+  virtual int64_t input_vocab() const { return 0; }
+  // True for a layer that changes samples only in training (augmentation): a layer after it
+  // still sees the data as stored.
+  virtual bool is_augmentation() const { return false; }
+  // True for a layer initialised from samples of the data (a whitening conv); Net::initialize_from_data
+  // then calls initialize_from_data with samples shaped as the net's input.
+  virtual bool initializes_from_data() const { return false; }
+  virtual void initialize_from_data(const Tensor& samples) {}
 
  protected:
   // Output tensor shape for a batch of `batch` samples of per-sample shape `sample`.

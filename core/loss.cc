@@ -1,4 +1,5 @@
 #include "core/loss.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -145,4 +146,48 @@ void SigmoidCrossEntropy::backward(const Tensor& output, const Batch& batch, flo
   }
 }
 
+void Loss::check_targets(const DataDescription& data, const Shape& output) const {
+  if (data.class_labels) {
+    throw std::invalid_argument("/label holds class ids, but the model ends in " + type() + ", which needs float targets");
+  }
+  if (shape_numel(data.target_shape) != shape_numel(output)) {
+    throw std::invalid_argument("/label rows have shape " + shape_string(data.target_shape) + " but the model outputs " +
+                                shape_string(output));
+  }
+}
+
+void SoftmaxCrossEntropy::check_targets(const DataDescription& data, const Shape& output) const {
+  if (!data.class_labels) {
+    throw std::invalid_argument("/label holds float targets, but the model ends in softmax_cross_entropy, which needs "
+                                "int32 class ids");
+  }
+  if (data.num_classes > shape_numel(output)) {
+    throw std::invalid_argument("has " + std::to_string(data.num_classes) + " classes but the model outputs " +
+                                std::to_string(shape_numel(output)));
+  }
+}
+
+void SigmoidCrossEntropy::check_targets(const DataDescription& data, const Shape& output) const {
+  if (!data.class_labels) return Loss::check_targets(data, output);
+  if (shape_numel(output) != 1 || data.num_classes > 2) {
+    throw std::invalid_argument("has " + std::to_string(data.num_classes) +
+                                " classes, but the model ends in sigmoid_cross_entropy on " + shape_string(output) +
+                                " outputs: class ids need one output and 2 classes");
+  }
+}
+
 }  // namespace shardnet
+
+SHARDNET_REGISTER_LAYERS(loss) {
+  using namespace shardnet;
+  registry.add(LayerType{"softmax_cross_entropy", "softmax and cross-entropy against int32 class ids (loss)",
+                         {float_option("smoothing", 0.0f, 0.0, 0.999, "label smoothing")}, {},
+                         [](const LayerOptions& o) { return std::make_unique<SoftmaxCrossEntropy>(o.number("smoothing")); },
+                         ExampleInput{{5}}});
+  registry.add(LayerType{"mse", "mean squared error against float targets (loss)", {}, {},
+                         [](const LayerOptions&) { return std::make_unique<MeanSquaredError>(); }, ExampleInput{{2, 3}}});
+  registry.add(LayerType{"sigmoid_cross_entropy",
+                         "sigmoid and binary cross-entropy: class ids 0/1 on one output, or targets in [0, 1] (loss)",
+                         {}, {}, [](const LayerOptions&) { return std::make_unique<SigmoidCrossEntropy>(); },
+                         ExampleInput{{3}}});
+}

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/batch.h"
+#include "core/batch_source.h"
 #include "core/layer.h"
 
 namespace shardnet {
@@ -22,6 +23,10 @@ class Loss {
   // Checks the output shape of the net (per sample) against what the loss needs.
   virtual void setup(const Shape& output) = 0;
   virtual bool is_classifier() const { return false; }
+  // Throws std::invalid_argument saying what is wrong when `data`'s labels or targets cannot train
+  // a net with per-sample output `output` through this loss. The default wants float targets shaped
+  // like the output.
+  virtual void check_targets(const DataDescription& data, const Shape& output) const;
   virtual LossStats forward(const Tensor& output, const Batch& batch) = 0;
   virtual void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) = 0;
 };
@@ -35,6 +40,7 @@ class SoftmaxCrossEntropy : public Loss {
   std::string type() const override { return "softmax_cross_entropy"; }
   void setup(const Shape& output) override;
   bool is_classifier() const override { return true; }
+  void check_targets(const DataDescription& data, const Shape& output) const override;
   int64_t classes() const { return classes_; }
   LossStats forward(const Tensor& output, const Batch& batch) override;
   void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
@@ -64,6 +70,7 @@ class SigmoidCrossEntropy : public Loss {
   std::string type() const override { return "sigmoid_cross_entropy"; }
   void setup(const Shape& output) override;
   bool is_classifier() const override { return true; }
+  void check_targets(const DataDescription& data, const Shape& output) const override;
   LossStats forward(const Tensor& output, const Batch& batch) override;
   void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
 

@@ -6,14 +6,7 @@
 #include <sstream>
 #include <vector>
 
-#include "core/activation.h"
-#include "core/augment.h"
-#include "core/batchnorm.h"
-#include "core/dropout.h"
-#include "core/conv2d.h"
-#include "core/dense.h"
-#include "core/pooling.h"
-#include "core/recurrent.h"
+#include "core/layer_registry.h"
 
 namespace shardnet {
 namespace {
@@ -39,53 +32,30 @@ class Section {
   }
   bool has(const std::string& key) const { return options_.count(key) > 0; }
 
+  // Checks every option of `type` (given, or its default) into `options`; a missing required one,
+  // a bad value or an option the type does not have fails with its line.
+  void read_options(const std::vector<OptionSpec>& specs, LayerOptions& options) {
+    for (const OptionSpec& spec : specs) {
+      auto it = options_.find(spec.key);
+      try {
+        if (it != options_.end()) {
+          it->second.used = true;
+          options.set(spec, it->second.value);
+        } else if (spec.default_value) {
+          options.set(spec, *spec.default_value);
+        } else {
+          fail(line_, "[" + type_ + "] needs '" + spec.key + " = ...'");
+        }
+      } catch (const std::invalid_argument& e) {
+        fail(it != options_.end() ? it->second.line : line_, e.what());
+      }
+    }
+  }
   std::string get_string(const std::string& key, const std::string& fallback) {
     auto it = options_.find(key);
     if (it == options_.end()) return fallback;
     it->second.used = true;
     return it->second.value;
-  }
-  int64_t get_int(const std::string& key, int64_t fallback) {
-    auto it = options_.find(key);
-    if (it == options_.end()) return fallback;
-    it->second.used = true;
-    return parse_int(it->second.value, key, it->second.line);
-  }
-  int64_t require_int(const std::string& key) {
-    if (!has(key)) fail(line_, "[" + type_ + "] needs '" + key + " = ...'");
-    return get_int(key, 0);
-  }
-  float get_float(const std::string& key, float fallback) {
-    auto it = options_.find(key);
-    if (it == options_.end()) return fallback;
-    it->second.used = true;
-    try {
-      size_t pos = 0;
-      const float v = std::stof(it->second.value, &pos);
-      if (pos == it->second.value.size()) return v;
-    } catch (const std::exception&) {
-    }
-    fail(it->second.line, "'" + key + "' must be a number, got '" + it->second.value + "'");
-  }
-  // A comma-separated list of numbers; empty when the key is absent.
-  std::vector<float> get_floats(const std::string& key) {
-    std::vector<float> values;
-    auto it = options_.find(key);
-    if (it == options_.end()) return values;
-    it->second.used = true;
-    std::stringstream in(it->second.value);
-    for (std::string part; std::getline(in, part, ',');) {
-      size_t pos = 0;
-      try {
-        values.push_back(std::stof(part, &pos));
-      } catch (const std::exception&) {
-        pos = 0;
-      }
-      if (pos == 0 || pos != part.size()) {
-        fail(it->second.line, "'" + key + "' must be numbers separated by commas, got '" + it->second.value + "'");
-      }
-    }
-    return values;
   }
   Shape require_shape(const std::string& key) {
     if (!has(key)) fail(line_, "[" + type_ + "] needs '" + key + " = ...'");
@@ -167,111 +137,6 @@ std::vector<Section> split_sections(const std::string& text, const std::string& 
   return sections;
 }
 
-InitSpec read_init(Section& s) {
-  InitSpec spec;
-  const std::string kind = s.get_string("init", "he");
-  try {
-    spec.kind = parse_init_kind(kind);
-  } catch (const std::invalid_argument& e) {
-    s.fail(s.line(), e.what());
-  }
-  spec.std = s.get_float("std", 0.01f);
-  return spec;
-}
-
-bool read_bool(Section& s, const std::string& key, bool fallback) {
-  const int64_t v = s.get_int(key, fallback ? 1 : 0);
-  if (v != 0 && v != 1) s.fail(s.line(), "'" + key + "' must be 0 or 1");
-  return v == 1;
-}
-
-std::unique_ptr<Layer> make_recurrent(Section& s, const std::string& name, CellKind kind) {
-  RecurrentConfig c;
-  c.kind = kind;
-  c.hidden = s.require_int("hidden");
-  c.layers = s.get_int("layers", 1);
-  c.bidirectional = read_bool(s, "bidirectional", false);
-  const std::string ret = s.get_string("return", "sequence");
-  if (ret != "sequence" && ret != "last") s.fail(s.line(), "'return' must be sequence or last, got '" + ret + "'");
-  c.return_sequence = ret == "sequence";
-  c.dropout = s.get_float("dropout", 0.0f);
-  return std::make_unique<Recurrent>(name, c);
-}
-
-using LayerFactory = std::function<std::unique_ptr<Layer>(Section&, const std::string& name)>;
-
-const std::map<std::string, LayerFactory>& layer_factories() {
-  static const std::map<std::string, LayerFactory> factories = {
-      {"dense",
-       [](Section& s, const std::string& name) {
-         return std::make_unique<Dense>(name, s.require_int("outputs"), read_bool(s, "bias", true),
-                                        read_init(s), read_bool(s, "per_step", false));
-       }},
-      {"embedding",
-       [](Section& s, const std::string& name) {
-         return std::make_unique<Embedding>(name, s.require_int("vocab"), s.require_int("dim"));
-       }},
-      {"rnn", [](Section& s, const std::string& name) { return make_recurrent(s, name, CellKind::kRnn); }},
-      {"lstm", [](Section& s, const std::string& name) { return make_recurrent(s, name, CellKind::kLstm); }},
-      {"gru", [](Section& s, const std::string& name) { return make_recurrent(s, name, CellKind::kGru); }},
-      {"conv",
-       [](Section& s, const std::string& name) {
-         Conv2DConfig c;
-         c.filters = s.require_int("filters");
-         c.kernel_h = c.kernel_w = s.get_int("size", 3);
-         c.stride_h = c.stride_w = s.get_int("stride", 1);
-         c.pad_h = c.pad_w = s.get_int("pad", 0);
-         c.bias = read_bool(s, "bias", true);
-         c.init = read_init(s);
-         c.dirac = read_bool(s, "dirac", false);
-         c.whiten = read_bool(s, "whiten", false);
-         const std::string algo = s.get_string("algo", "auto");
-         if (algo == "auto") c.algorithm = ConvAlgorithm::kAuto;
-         else if (algo == "gemm") c.algorithm = ConvAlgorithm::kGemm;
-         else if (algo == "winograd") c.algorithm = ConvAlgorithm::kWinograd;
-         else s.fail(s.line(), "'algo' must be auto, gemm or winograd, got '" + algo + "'");
-         return std::make_unique<Conv2D>(name, c);
-       }},
-      {"maxpool",
-       [](Section& s, const std::string& name) {
-         return std::make_unique<MaxPool>(
-             name, PoolConfig{s.get_int("size", 2), s.get_int("stride", 0), s.get_int("pad", 0)});
-       }},
-      {"avgpool",
-       [](Section& s, const std::string& name) {
-         return std::make_unique<AvgPool>(
-             name, PoolConfig{s.get_int("size", 2), s.get_int("stride", 0), s.get_int("pad", 0)});
-       }},
-      {"relu", [](Section&, const std::string& name) { return std::make_unique<ReLU>(name); }},
-      {"sigmoid", [](Section&, const std::string& name) { return std::make_unique<Sigmoid>(name); }},
-      {"tanh", [](Section&, const std::string& name) { return std::make_unique<Tanh>(name); }},
-      {"flatten", [](Section&, const std::string& name) { return std::make_unique<Flatten>(name); }},
-      {"leaky_relu",
-       [](Section& s, const std::string& name) { return std::make_unique<LeakyReLU>(name, s.get_float("slope", 0.01f)); }},
-      {"gelu", [](Section&, const std::string& name) { return std::make_unique<GELU>(name); }},
-      {"scale", [](Section& s, const std::string& name) { return std::make_unique<Scale>(name, s.get_float("factor", 1.0f)); }},
-      {"elu", [](Section& s, const std::string& name) { return std::make_unique<ELU>(name, s.get_float("alpha", 1.0f)); }},
-      {"softmax", [](Section&, const std::string& name) { return std::make_unique<Softmax>(name); }},
-      {"batchnorm",
-       [](Section& s, const std::string& name) {
-         return std::make_unique<BatchNorm>(
-             name, BatchNormConfig{s.get_float("momentum", 0.1f), s.get_float("epsilon", 1e-5f), read_bool(s, "sync", true)});
-       }},
-      {"dropout",
-       [](Section& s, const std::string& name) { return std::make_unique<Dropout>(name, s.get_float("rate", 0.5f)); }},
-      {"augment",
-       [](Section& s, const std::string& name) {
-         const std::string flip = s.get_string("flip", "0");
-         if (flip != "0" && flip != "1" && flip != "alternate") {
-           s.fail(s.line(), "'flip' must be 0, 1 or alternate, got '" + flip + "'");
-         }
-         return std::make_unique<Augment>(name, s.get_int("shift", 0), flip != "0", s.get_int("cutout", 0),
-                                          flip == "alternate");
-       }},
-  };
-  return factories;
-}
-
 // Caffe's per-parameter multipliers: one value for every parameter of the layer, or one per parameter
 // in the layer's order (e.g. weight, bias).
 void set_multipliers(const Section& s, const std::string& key, const std::vector<float>& values,
@@ -291,20 +156,6 @@ void set_multipliers(const Section& s, const std::string& key, const std::vector
   }
 }
 
-std::unique_ptr<Loss> make_loss(Section& s) {
-  const std::string& type = s.type();
-  if (type == "softmax_cross_entropy") return std::make_unique<SoftmaxCrossEntropy>(s.get_float("smoothing", 0.0f));
-  if (type == "mse") return std::make_unique<MeanSquaredError>();
-  if (type == "sigmoid_cross_entropy") return std::make_unique<SigmoidCrossEntropy>();
-  return nullptr;
-}
-
-std::string known_types() {
-  std::string all = "input";
-  for (const auto& [type, _] : layer_factories()) all += ", " + type;
-  return all + ", softmax_cross_entropy, sigmoid_cross_entropy, mse";
-}
-
 }  // namespace
 
 std::unique_ptr<Net> parse_model(const std::string& text, const std::string& source) {
@@ -315,54 +166,55 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
   auto net = std::make_unique<Net>(input.require_shape("shape"));
   input.check_all_used();
 
+  const LayerRegistry& registry = LayerRegistry::instance();
   std::map<std::string, int> ordinal;
   std::map<std::string, int> name_line;
   for (size_t i = 1; i < sections.size(); ++i) {
     Section& s = sections[i];
-    std::unique_ptr<Loss> loss;
-    try {
-      loss = make_loss(s);
-    } catch (const std::invalid_argument& e) {
-      s.fail(s.line(), e.what());
+    const LayerType* type = registry.find(s.type());
+    if (type == nullptr) {
+      s.fail(s.line(), "unknown layer type [" + s.type() + "] (known: " + registered_type_names(registry) + ")");
     }
-    if (loss) {
+    LayerOptions options;
+    s.read_options(type->options, options);
+    if (type->is_loss()) {
       if (i + 1 != sections.size()) s.fail(s.line(), "the loss [" + s.type() + "] must be the last section");
       s.check_all_used();
       try {
-        net->set_loss(std::move(loss));
-      } catch (const ShapeError& e) {
+        net->set_loss(type->make_loss(options));
+      } catch (const std::invalid_argument& e) {  // ShapeError too
         s.fail(s.line(), e.what());
       }
       return net;
-    }
-    auto factory = layer_factories().find(s.type());
-    if (factory == layer_factories().end()) {
-      s.fail(s.line(), "unknown layer type [" + s.type() + "] (known: " + known_types() + ")");
     }
     const std::string name = s.get_string("name", s.type() + std::to_string(++ordinal[s.type()]));
     if (name_line.count(name)) {
       s.fail(s.line(), "layer name '" + name + "' is already used on line " + std::to_string(name_line[name]));
     }
     name_line[name] = s.line();
+    LayerOptions common;
+    s.read_options({LayerRegistry::common_options().begin() + 1, LayerRegistry::common_options().end()}, common);
+    s.check_all_used();
     try {
-      auto layer = factory->second(s, name);
+      auto layer = type->make_layer(name, options);
       Layer& added = *layer;
-      const std::vector<float> lr_mult = s.get_floats("lr_mult"), decay_mult = s.get_floats("decay_mult");
-      s.check_all_used();
       const Shape in = net->output_shape();
       try {
         net->add(std::move(layer));
       } catch (const ShapeError& e) {
         s.fail(s.line(), std::string(e.what()) + " (input to [" + s.type() + "] is " + shape_string(in) + ")");
       }
-      set_multipliers(s, "lr_mult", lr_mult, added.params(), &Param::lr_mult);
-      set_multipliers(s, "decay_mult", decay_mult, added.params(), &Param::decay_mult);
-    } catch (const std::invalid_argument& e) {  // a bad option value rejected by the layer
+      set_multipliers(s, "lr_mult", common.numbers("lr_mult"), added.params(), &Param::lr_mult);
+      set_multipliers(s, "decay_mult", common.numbers("decay_mult"), added.params(), &Param::decay_mult);
+    } catch (const std::invalid_argument& e) {  // a bad combination of values rejected by the layer
       s.fail(s.line(), e.what());
     }
   }
+  std::string losses;
+  for (const LayerType& t : registry.types())
+    if (t.is_loss()) losses += (losses.empty() ? "[" : "], [") + t.name;
   const Section& last = sections.back();
-  last.fail(last.line(), "the model ends without a loss section ([softmax_cross_entropy], [sigmoid_cross_entropy] or [mse])");
+  last.fail(last.line(), "the model ends without a loss section (" + losses + "])");
 }
 
 std::string read_text_file(const std::string& path) {

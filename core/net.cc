@@ -1,5 +1,7 @@
 #include "core/net.h"
 
+#include <numeric>
+
 #include <cassert>
 #include <chrono>
 #include <optional>
@@ -119,6 +121,44 @@ void Net::backward(const Batch& batch, float scale, const std::function<void(siz
       layers_[i]->backward(x, outputs_[i], grads_[i], dx);
     }
     if (layer_done) layer_done(i);
+  }
+}
+
+void Net::check_data(const DataDescription& data, const std::string& model_name) const {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error(data.source + ": " + what + " (model " + model_name + ")");
+  };
+  if (shape_numel(data.sample_shape) != shape_numel(input_shape_)) {
+    fail("/data rows have shape " + shape_string(data.sample_shape) + " but the model's [input] is " +
+         shape_string(input_shape_));
+  }
+  try {
+    if (!layers_.empty()) layers_.front()->check_input_data(data);
+    loss_->check_targets(data, output_shape());
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  }
+}
+
+void Net::initialize_from_data(BatchSource& data, int64_t samples) {
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
+    if (!layer.initializes_from_data()) continue;
+    for (size_t j = 0; j < i; ++j) {
+      if (!layers_[j]->is_augmentation()) {
+        throw std::runtime_error(layer.name() + ": [" + layer.type() +
+                                 "] is initialised from the data, so it must see the data (only [augment] before it), "
+                                 "but " + layers_[j]->name() + " comes first");
+      }
+    }
+    std::vector<int64_t> rows(static_cast<size_t>(std::min(samples, data.size())));
+    std::iota(rows.begin(), rows.end(), 0);
+    Batch batch;
+    data.read(rows, batch);
+    Shape shape = input_shape_;
+    shape.insert(shape.begin(), batch.size());
+    batch.data.reshape(shape);
+    layer.initialize_from_data(batch.data);
   }
 }
 

@@ -25,6 +25,13 @@ class Net {
   // Appends a layer; throws ShapeError when it cannot take the current output shape.
   void add(std::unique_ptr<Layer> layer);
   void set_loss(std::unique_ptr<Loss> loss);
+  // Throws std::runtime_error "<data>: <what does not fit> (<model_name>)" when the data set's
+  // inputs, labels or vocabulary cannot feed this net.
+  void check_data(const DataDescription& data, const std::string& model_name) const;
+  // Data-dependent initialisation after initialize(): every layer that asks for it
+  // (Layer::initializes_from_data) gets the first `samples` rows of `data` (the same rows on every
+  // rank, so all compute the same parameters); only augmentation may come before such a layer.
+  void initialize_from_data(BatchSource& data, int64_t samples);
   // Draws every layer's initial parameters; layer i uses a stream derived from (seed, i).
   void initialize(uint64_t seed);
   // The seed that keys per-sample randomness (dropout masks, augmentation); initialize() sets it too.

@@ -1,4 +1,5 @@
 #include "core/pooling.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <limits>
@@ -147,3 +148,29 @@ void AvgPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 }  // namespace shardnet
+
+namespace {
+std::vector<shardnet::OptionSpec> pool_options() {
+  using namespace shardnet;
+  return {int_option("size", 2, 1, kNoLimit, "square window size"),
+          int_option("stride", 0, 0, kNoLimit, "stride (0: the window size)"),
+          int_option("pad", 0, 0, kNoLimit, "padding on each side")};
+}
+shardnet::PoolConfig pool_config(const shardnet::LayerOptions& o) {
+  return shardnet::PoolConfig{o.integer("size"), o.integer("stride"), o.integer("pad")};
+}
+}  // namespace
+
+SHARDNET_REGISTER_LAYERS(pooling) {
+  using namespace shardnet;
+  registry.add(LayerType{"maxpool", "max pooling on (C, H, W)", pool_options(),
+                         [](const std::string& name, const LayerOptions& o) {
+                           return std::make_unique<MaxPool>(name, pool_config(o));
+                         },
+                         {}, ExampleInput{{2, 6, 6}}});
+  registry.add(LayerType{"avgpool", "average pooling on (C, H, W) (padding counts as zeros)", pool_options(),
+                         [](const std::string& name, const LayerOptions& o) {
+                           return std::make_unique<AvgPool>(name, pool_config(o));
+                         },
+                         {}, ExampleInput{{2, 6, 6}}});
+}

@@ -1,4 +1,5 @@
 #include "core/recurrent.h"
+#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -451,4 +452,50 @@ void Embedding::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
 
 std::string Embedding::describe() const { return "vocab=" + std::to_string(vocab_) + " dim=" + std::to_string(dim_); }
 
+void Embedding::check_input_data(const DataDescription& data) const {
+  // Token ids index the table: a larger vocabulary would fail mid-training.
+  if (data.vocab_size > vocab_) {
+    throw std::invalid_argument("/vocab has " + std::to_string(data.vocab_size) + " tokens but [embedding] " + name() +
+                                " has vocab = " + std::to_string(vocab_));
+  }
+}
+
 }  // namespace shardnet
+
+namespace {
+shardnet::LayerType recurrent_type(std::string name, std::string doc, shardnet::CellKind kind) {
+  using namespace shardnet;
+  return LayerType{
+      std::move(name), std::move(doc),
+      {int_option("hidden", std::nullopt, 1, kNoLimit, "hidden units per direction"),
+       int_option("layers", 1, 1, 64, "stacked layers"),
+       bool_option("bidirectional", false, "also run the sequence in reverse and concatenate"),
+       choice_option("return", {"sequence", "last"}, "sequence", "every step's output (T, H) or the last state (H)"),
+       float_option("dropout", 0.0f, 0.0, 0.999, "dropout between stacked layers, in training")},
+      [kind](const std::string& layer_name, const LayerOptions& o) {
+        RecurrentConfig c;
+        c.kind = kind;
+        c.hidden = o.integer("hidden");
+        c.layers = o.integer("layers");
+        c.bidirectional = o.flag("bidirectional");
+        c.return_sequence = o.choice("return") == "sequence";
+        c.dropout = o.number("dropout");
+        return std::make_unique<Recurrent>(layer_name, c);
+      },
+      {}, ExampleInput{{3, 2}, {{"hidden", "3"}, {"layers", "2"}, {"bidirectional", "1"}}}};
+}
+}  // namespace
+
+SHARDNET_REGISTER_LAYERS(recurrent) {
+  using namespace shardnet;
+  registry.add(recurrent_type("rnn", "Elman RNN (tanh) on (T, D) sequences, PyTorch's parameter layout", CellKind::kRnn));
+  registry.add(recurrent_type("lstm", "LSTM on (T, D) sequences, PyTorch's gate layout (i, f, g, o)", CellKind::kLstm));
+  registry.add(recurrent_type("gru", "GRU on (T, D) sequences, PyTorch's gate layout (r, z, n)", CellKind::kGru));
+  registry.add(LayerType{"embedding", "lookup table: token ids (T) to vectors (T, dim)",
+                         {int_option("vocab", std::nullopt, 1, kNoLimit, "table rows (token ids below this)"),
+                          int_option("dim", std::nullopt, 1, kNoLimit, "vector size")},
+                         [](const std::string& name, const LayerOptions& o) {
+                           return std::make_unique<Embedding>(name, o.integer("vocab"), o.integer("dim"));
+                         },
+                         {}, ExampleInput{{4}, {{"vocab", "7"}, {"dim", "3"}}, 7}});
+}

@@ -93,6 +93,8 @@ class Embedding : public Layer {
   std::vector<Param*> params() override { return {&table_}; }
   std::string describe() const override;
   int64_t vocab() const { return vocab_; }
+  void check_input_data(const DataDescription& data) const override;
+  int64_t input_vocab() const override { return vocab_; }
 
  private:
   int64_t vocab_, dim_, steps_ = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/batch.h"
+#include "core/batch_source.h"
 #include "core/collective.h"
 #include "core/lr_schedule.h"
 #include "core/net.h"
@@ -17,16 +18,6 @@
 #include "core/timeline.h"
 
 namespace shardnet {
-
-class BatchSource {
- public:
-  virtual ~BatchSource() = default;
-  virtual int64_t size() const = 0;
-  virtual Shape sample_shape() const = 0;
-  // Fills `batch` with the given rows, in the given order. May run on a background thread, but
-  // never concurrently with another call on the same source.
-  virtual void read(std::span<const int64_t> rows, Batch& batch) = 0;
-};
 
 
 // Where a run stands: the next step to take (step within its epoch, and steps taken in all).

@@ -256,4 +256,9 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   }
 }
 
+DataDescription Dataset::description() const {
+  return DataDescription{path_, sample_shape_, class_labels_, num_classes_, target_shape_,
+                         static_cast<int64_t>(vocab_.size())};
+}
+
 }  // namespace shardnet::io

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/trainer.h"
+#include "core/batch_source.h"
 #include "io/dataset_writer.h"
 #include "io/hdf5.h"
 
@@ -36,6 +36,8 @@ class Dataset : public BatchSource {
   void read(std::span<const int64_t> rows, Batch& batch) override;
 
   const std::string& path() const { return path_; }
+  // What the model is checked against (Net::check_data).
+  DataDescription description() const;
   bool has_class_labels() const { return class_labels_; }
   // Number of classes: the "classes" attribute's length, or else the largest label + 1.
   int64_t num_classes() const { return num_classes_; }

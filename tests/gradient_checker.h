@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -39,7 +40,12 @@ inline Tensor distinct_tensor(const Shape& shape, uint64_t seed, float gap = 0.0
 
 struct GradientCheckOptions {
   float eps = 1e-3f;
-  float tolerance = 1e-2f;  // |analytic - numeric| <= tolerance * max(1, |analytic|, |numeric|)
+  // |analytic - numeric| <= tolerance * max(|analytic|, |numeric|) + floor: relative, with an
+  // absolute floor only at the level of the finite differences' own float noise, the larger of
+  // `absolute` and FLT_EPSILON * sum|y * r| / eps (the rounding of the objective, divided by the
+  // step). In the small tests here that is 2e-4 to 1e-3: a gradient of 0.004 that should be 0 fails.
+  float tolerance = 1e-2f;
+  float absolute = 2e-4f;
   int max_checks = 150;     // elements checked per tensor (a spread sample for large tensors)
   bool check_input = true;  // false for inputs that are not differentiable (token ids)
 };
@@ -56,9 +62,15 @@ inline std::vector<int64_t> sample_indices(int64_t n, int max_checks, uint64_t s
   return idx;
 }
 
-inline void expect_close(double analytic, double numeric, float tolerance, const std::string& what) {
-  const double scale = std::max({1.0, std::abs(analytic), std::abs(numeric)});
-  EXPECT_LE(std::abs(analytic - numeric), tolerance * scale)
+// The floor for an objective whose terms add up to `magnitude` in absolute value.
+inline double noise_floor(const GradientCheckOptions& options, double magnitude) {
+  return std::max<double>(options.absolute, std::numeric_limits<float>::epsilon() * magnitude / options.eps);
+}
+
+inline void expect_close(double analytic, double numeric, const GradientCheckOptions& options, double floor,
+                         const std::string& what) {
+  const double bound = options.tolerance * std::max(std::abs(analytic), std::abs(numeric)) + floor;
+  EXPECT_LE(std::abs(analytic - numeric), bound)
       << what << ": backward gave " << analytic << ", finite differences " << numeric;
 }
 }  // namespace detail
@@ -77,6 +89,9 @@ inline void check_layer_gradients(Layer& layer, Tensor x, Mode mode = Mode::kTra
     return s;
   };
   layer.forward(x, y, mode);
+  double magnitude = 0.0;
+  for (int64_t i = 0; i < y.numel(); ++i) magnitude += std::abs(static_cast<double>(y[i]) * r[i]);
+  const double floor = detail::noise_floor(options, magnitude);
   Tensor dx;
   layer.backward(x, y, r, &dx);
   ASSERT_EQ(dx.shape(), x.shape()) << layer.type() << ": dx has the wrong shape";
@@ -94,13 +109,13 @@ inline void check_layer_gradients(Layer& layer, Tensor x, Mode mode = Mode::kTra
     return (plus - minus) / (2.0 * static_cast<double>(options.eps));
   };
   for (int64_t i : detail::sample_indices(options.check_input ? x.numel() : 0, options.max_checks, 1)) {
-    detail::expect_close(dx[i], numeric(x[i]), options.tolerance, layer.type() + " dx[" + std::to_string(i) + "]");
+    detail::expect_close(dx[i], numeric(x[i]), options, floor, layer.type() + " dx[" + std::to_string(i) + "]");
   }
   auto params = layer.params();
   for (size_t k = 0; k < params.size(); ++k) {
     Param& p = *params[k];
     for (int64_t i : detail::sample_indices(p.value.numel(), options.max_checks, 2 + k)) {
-      detail::expect_close(param_grads[k][i], numeric(p.value[i]), options.tolerance,
+      detail::expect_close(param_grads[k][i], numeric(p.value[i]), options, floor,
                            p.name + "[" + std::to_string(i) + "]");
     }
   }
@@ -109,7 +124,7 @@ inline void check_layer_gradients(Layer& layer, Tensor x, Mode mode = Mode::kTra
 // Checks d(scale * loss_sum)/d(output) of `loss` (already set up) at `output`.
 inline void check_loss_gradients(Loss& loss, Tensor output, const Batch& batch, float scale,
                                  const GradientCheckOptions& options = {}) {
-  loss.forward(output, batch);
+  const double floor = detail::noise_floor(options, std::abs(loss.forward(output, batch).loss_sum * scale));
   Tensor grad;
   loss.backward(output, batch, scale, grad);
   ASSERT_EQ(grad.shape(), output.shape());
@@ -120,7 +135,7 @@ inline void check_loss_gradients(Loss& loss, Tensor output, const Batch& batch, 
     output[i] = saved - options.eps;
     const double minus = loss.forward(output, batch).loss_sum * scale;
     output[i] = saved;
-    detail::expect_close(grad[i], (plus - minus) / (2.0 * options.eps), options.tolerance,
+    detail::expect_close(grad[i], (plus - minus) / (2.0 * options.eps), options, floor,
                          loss.type() + " d_output[" + std::to_string(i) + "]");
   }
 }

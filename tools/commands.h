@@ -15,6 +15,7 @@ int inspect_command(const Args& args);
 int launch_command(const Args& args);
 int compare_command(const Args& args);
 int time_command(const Args& args);
+int layers_command(const Args& args);
 
 // Thrown for a wrong command line; main() prints it with a hint to use --help.
 class UsageError : public std::runtime_error {

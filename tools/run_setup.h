@@ -13,11 +13,7 @@ namespace shardnet::tools {
 // Sets the BLAS thread count (0: leave OpenBLAS's default, which follows OPENBLAS_NUM_THREADS).
 void set_threads(int threads);
 
-// Throws with the file name when the data set's rows or labels do not fit the model.
-void check_dataset_fits(Net& net, const io::Dataset& data, const std::string& model_path);
-// Data-dependent initialisation: conv layers with whiten = 1 take whitening filters from the first
-// `samples` rows of `data` (every rank reads the same rows, so all compute the same filters).
-void initialize_from_data(Net& net, BatchSource& data, int64_t samples);
+// Rows a data-initialised layer (a whitening conv) reads.
 constexpr int64_t kWhiteningSamples = 5000;
 
 // Prints "test accuracy ..% (correct/count), loss .." (or the loss alone for regression).

@@ -46,7 +46,7 @@ int test_command(const Args& args) {
     }
     io::load_checkpoint(weights, *net, nullptr);
     io::Dataset data(data_path);
-    check_dataset_fits(*net, data, model_name);
+    net->check_data(data.description(), model_name);
     dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", describe_dataset(data)}});
     dist::GradientSync sums(comm);
     const LossStats t = evaluate(*net, data, batch, sums, vm.count("flip") > 0);

@@ -29,9 +29,9 @@ void fill_random_batch(Net& net, int64_t size, Batch& batch) {
   shape.insert(shape.end(), net.input_shape().begin(), net.input_shape().end());
   batch.data.reshape(shape);
   // A model that starts with an embedding reads token ids.
-  const auto* embedding = net.size() > 0 ? dynamic_cast<const Embedding*>(&net.layer(0)) : nullptr;
+  const int64_t vocab = net.size() > 0 ? net.layer(0).input_vocab() : 0;
   for (float& v : batch.data.span())
-    v = embedding ? static_cast<float>(rng.below(static_cast<uint64_t>(embedding->vocab()))) : rng.uniform();
+    v = vocab > 0 ? static_cast<float>(rng.below(static_cast<uint64_t>(vocab))) : rng.uniform();
   const int64_t outputs = shape_numel(net.output_shape());
   if (net.loss()->is_classifier()) {
     batch.labels.resize(static_cast<size_t>(size));
@@ -97,7 +97,7 @@ int time_command(const Args& args) {
     std::unique_ptr<io::Dataset> data;
     if (!data_path.empty()) {
       data = std::make_unique<io::Dataset>(data_path);
-      check_dataset_fits(*net, *data, model_path);
+      net->check_data(data->description(), model_path);
       if (data->size() < batch) {
         throw std::runtime_error(data_path + ": " + std::to_string(data->size()) + " samples, fewer than --batch " +
                                  std::to_string(batch));

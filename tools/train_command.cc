@@ -94,11 +94,11 @@ int train_command(const Args& args) {
     const std::string model_text = read_text_file(model_path);
     auto net = parse_model(model_text, model_path);
     io::Dataset train_data(data_path);
-    check_dataset_fits(*net, train_data, model_path);
+    net->check_data(train_data.description(), model_path);
     std::unique_ptr<io::Dataset> test_data;
     if (!test_path.empty()) {
       test_data = std::make_unique<io::Dataset>(test_path);
-      check_dataset_fits(*net, *test_data, model_path);
+      net->check_data(test_data->description(), model_path);
     }
     auto optimizer = make_optimizer(opt);
     dist::check_same_on_all_ranks(
@@ -131,7 +131,7 @@ int train_command(const Args& args) {
     }
     if (!resumed) {
       net->initialize(train.seed);
-      initialize_from_data(*net, *train_source, kWhiteningSamples);
+      net->initialize_from_data(*train_source, kWhiteningSamples);
       dist::broadcast_parameters(comm, net->params());
     }
 

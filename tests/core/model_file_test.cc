@@ -56,7 +56,7 @@ TEST(ModelFile, NamesTheLineOfEachError) {
   expect_error("[input] shape = 784\n[dense] outputs = 10 colour = red\n[mse]\n", {"m.cfg:2:", "no option 'colour'"});
   expect_error("[input] shape = 784\n[dense] outputs = ten\n[mse]\n", {"m.cfg:2:", "must be an integer"});
   expect_error("[input] shape = 784\n[dense]\n[mse]\n", {"m.cfg:2:", "needs 'outputs"});
-  expect_error("[input] shape = 784\n[dense] outputs = 0\n[mse]\n", {"m.cfg:2:", "positive"});
+  expect_error("[input] shape = 784\n[dense] outputs = 0\n[mse]\n", {"m.cfg:2:", "'outputs' must be >= 1, got 0"});
   expect_error("[dense] outputs = 10\n[mse]\n", {"m.cfg:1:", "first section must be [input]"});
   expect_error("[input] shape = 784\n[dense] outputs = 10\n", {"m.cfg:2:", "without a loss"});
   expect_error("[input] shape = 784\n[mse]\n[dense] outputs = 3\n", {"m.cfg:2:", "must be the last"});
@@ -65,7 +65,7 @@ TEST(ModelFile, NamesTheLineOfEachError) {
                {"m.cfg:3:", "already used on line 2"});
   expect_error("", {"no sections"});
   expect_error("[input] shape = 32,8,8\n[conv] filters = 32 size = 3 pad = 1 algo = fft\n[flatten]\n[mse]\n",
-               {"m.cfg:2:", "'algo' must be auto, gemm or winograd, got 'fft'"});
+               {"m.cfg:2:", "'algo' must be auto | gemm | winograd, got 'fft'"});
   expect_error("[input] shape = 32,8,8\n[conv] filters = 32 size = 5 pad = 2 algo = winograd\n[flatten]\n[mse]\n",
                {"m.cfg:2:", "algo = winograd needs size = 3, stride = 1 and pad = 1"});
 }

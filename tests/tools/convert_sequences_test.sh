@@ -157,7 +157,7 @@ expect_error "length larger than the steps" "badlen.h5: /length\[4\] = 40 is lar
 # Token ids against the embedding: a vocabulary larger than the table is refused up front, naming
 # the file and the layer; without /vocab an id past the table stops training with the id and layer.
 printf '[input] shape = 8\n[embedding] vocab = 3 dim = 4\n[gru] hidden = 5 return = last\n[dense] outputs = 2\n[softmax_cross_entropy]\n' >small.cfg
-expect_error "vocabulary larger than the embedding" "tok/names-train.h5: /vocab has [0-9]+ tokens but \[embedding\] embedding1 of small.cfg has vocab = 3" \
+expect_error "vocabulary larger than the embedding" "tok/names-train.h5: /vocab has [0-9]+ tokens but \[embedding\] embedding1 has vocab = 3 \(model small.cfg\)" \
   "$shardnet" train -m small.cfg -d tok/names-train.h5 --run-dir small-run
 for set in /data /label /length; do h5copy -i tok/names-train.h5 -o novocab.h5 -s $set -d $set; done
 expect_error "token id outside the vocabulary" "embedding1: token id [0-9.]+ of sample [0-9]+, step [0-9]+ is outside the vocabulary of 3 tokens" \

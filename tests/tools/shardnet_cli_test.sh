@@ -40,7 +40,7 @@ sed 's/filters = 8/filters = 7/' whiten.cfg >odd.cfg
 expect_error "whitening with an odd filter count" "conv1: whitening needs an even number of filters" \
   "$shardnet" train -m odd.cfg -d data.h5 --run-dir run2
 printf '[input] shape = 1,4,4\n[conv] filters = 2 size = 1\n[conv] filters = 8 size = 2 whiten = 1\n[dense] outputs = 10\n[softmax_cross_entropy]\n' >late.cfg
-expect_error "whitening a conv that does not see the data" "conv2: whiten = 1 needs a conv that sees the data.*conv1 comes first" \
+expect_error "whitening a conv that does not see the data" "conv2: \[conv\] is initialised from the data, so it must see the data.*conv1 comes first" \
   "$shardnet" train -m late.cfg -d data.h5 --run-dir run2
 printf '[input] shape = 16\n[dense] outputs = 10\n[softmax_cross_entropy]\n' >flat.cfg
 expect_error "flip averaging of flat inputs" "flip averaging needs image inputs" \
@@ -92,10 +92,10 @@ printf '[input] shape = 1,4,4\n[conv] filters = 4 size = 3\n[softmax_cross_entro
 expect_error "loss on a feature map" "nodense.cfg:3: softmax_cross_entropy needs a flat" \
   "$shardnet" train -m nodense.cfg -d data.h5 --run-dir run2
 printf '[input] shape = 1,28,28\n[dense] outputs = 4\n[softmax_cross_entropy]\n' >mnist.cfg
-expect_error "data shape vs model input" "data.h5: /data rows have shape \(1, 4, 4\) but the \[input\] of mnist.cfg is \(1, 28, 28\)" \
+expect_error "data shape vs model input" "data.h5: /data rows have shape \(1, 4, 4\) but the model's \[input\] is \(1, 28, 28\) \(model mnist.cfg\)" \
   "$shardnet" train -m mnist.cfg -d data.h5 --run-dir run2
 printf '[input] shape = 1,4,4\n[dense] outputs = 3\n[softmax_cross_entropy]\n' >three.cfg
-expect_error "more classes than outputs" "data.h5: has 10 classes but three.cfg outputs 3" \
+expect_error "more classes than outputs" "data.h5: has 10 classes but the model outputs 3 \(model three.cfg\)" \
   "$shardnet" train -m three.cfg -d data.h5 --run-dir run2
 expect_error "patience without validation" "--patience needs a validation split" \
   "$shardnet" train -m model.cfg -d data.h5 --patience 2 --run-dir run3
