@@ -24,10 +24,11 @@ Shape BatchNorm::setup(const Shape& input) {
   } else {
     throw ShapeError("batchnorm needs a flat (features) or (channels, height, width) input, got " + shape_string(input));
   }
+  // The scale and shift do not decay; the running statistics are buffers (no gradient).
   auto make = [&](const char* what, float value, bool learnable) {
-    Param p{name() + "/" + what, Tensor({channels_}), learnable ? Tensor({channels_}) : Tensor(), false};
+    Param p = Param::bias(name() + "/" + what, {channels_});
     p.value.fill(value);
-    if (learnable) p.grad.zero();
+    if (!learnable) p.grad = Tensor();
     return p;
   };
   gamma_ = make("gamma", 1.0f, true);

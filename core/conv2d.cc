@@ -42,10 +42,10 @@ Shape Conv2D::setup(const Shape& input) {
       break;
   }
   const Shape wshape{config_.filters, geom_.channels, geom_.kernel_h, geom_.kernel_w};
-  weight_ = Param{name() + "/weight", Tensor(wshape), Tensor(wshape), true};
+  weight_ = Param::weight(name() + "/weight", wshape);
   weight_.grad.zero();
   if (config_.bias) {
-    bias_ = Param{name() + "/bias", Tensor({config_.filters}), Tensor({config_.filters}), false};
+    bias_ = Param::bias(name() + "/bias", {config_.filters});
     bias_.value.zero();
     bias_.grad.zero();
   }

@@ -20,10 +20,10 @@ Shape Dense::setup(const Shape& input) {
   inputs_ = per_step_ ? input[1] : shape_numel(input);
   steps_ = per_step_ ? input[0] : 1;
   if (input.empty() || inputs_ <= 0) throw ShapeError("dense needs a non-empty input");
-  weight_ = Param{name() + "/weight", Tensor({outputs_, inputs_}), Tensor({outputs_, inputs_}), true};
+  weight_ = Param::weight(name() + "/weight", {outputs_, inputs_});
   weight_.grad.zero();
   if (has_bias_) {
-    bias_ = Param{name() + "/bias", Tensor({outputs_}), Tensor({outputs_}), false};
+    bias_ = Param::bias(name() + "/bias", {outputs_});
     bias_.value.zero();
     bias_.grad.zero();
   }

@@ -36,6 +36,18 @@ struct Param {
   Tensor grad;
   float decay_mult = 1.0f;
   float lr_mult = 1.0f;
+
+  // A weight (weight decay applies by default) or a bias or shift (it does not); zeroed.
+  static Param weight(std::string name, const Shape& shape) { return make(std::move(name), shape, 1.0f); }
+  static Param bias(std::string name, const Shape& shape) { return make(std::move(name), shape, 0.0f); }
+
+ private:
+  static Param make(std::string name, const Shape& shape, float decay_mult) {
+    Param p{std::move(name), Tensor(shape), Tensor(shape), decay_mult};
+    p.value.zero();
+    p.grad.zero();
+    return p;
+  }
 };
 
 // Thrown when a layer cannot take the shape it is given; the model parser adds the line.

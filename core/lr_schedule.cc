@@ -2,39 +2,58 @@
 
 #include <algorithm>
 #include <cmath>
+#include <istream>
+#include <ostream>
 #include <stdexcept>
+#include <string>
+
+#include "core/enum_names.h"
 
 namespace shardnet {
+namespace {
+constexpr EnumName<LrScheduleKind> kScheduleNames[] = {{LrScheduleKind::kConstant, "constant"},
+                                                       {LrScheduleKind::kStep, "step"},
+                                                       {LrScheduleKind::kExponential, "exponential"},
+                                                       {LrScheduleKind::kCosine, "cosine"},
+                                                       {LrScheduleKind::kLinear, "linear"}};
+}  // namespace
+
+std::string_view schedule_name(LrScheduleKind kind) {
+  return enum_name(std::span<const EnumName<LrScheduleKind>>(kScheduleNames), kind);
+}
+LrScheduleKind parse_schedule_kind(std::string_view name) {
+  return parse_enum(std::span<const EnumName<LrScheduleKind>>(kScheduleNames), name, "learning-rate schedule");
+}
+std::ostream& operator<<(std::ostream& out, LrScheduleKind kind) { return out << schedule_name(kind); }
+std::istream& operator>>(std::istream& in, LrScheduleKind& kind) {
+  std::string name;
+  if (in >> name) kind = parse_schedule_kind(name);
+  return in;
+}
 
 float LrSchedule::at(double epoch) const {
   double lr = base;
-  if (kind == "step") {
-    lr = base * std::pow(gamma, std::floor(epoch / step_epochs));
-  } else if (kind == "exponential") {
-    lr = base * std::pow(gamma, epoch);
-  } else if (kind == "cosine") {
-    lr = base * 0.5 * (1.0 + std::cos(M_PI * std::min(epoch / total_epochs, 1.0)));
-  } else if (kind == "linear") {
-    lr = base * std::max(1.0 - epoch / total_epochs, 0.0);
+  switch (kind) {
+    case LrScheduleKind::kConstant: break;
+    case LrScheduleKind::kStep: lr = base * std::pow(gamma, std::floor(epoch / step_epochs)); break;
+    case LrScheduleKind::kExponential: lr = base * std::pow(gamma, epoch); break;
+    case LrScheduleKind::kCosine: lr = base * 0.5 * (1.0 + std::cos(M_PI * std::min(epoch / total_epochs, 1.0))); break;
+    case LrScheduleKind::kLinear: lr = base * std::max(1.0 - epoch / total_epochs, 0.0); break;
   }
   if (warmup_epochs > 0.0f && epoch < warmup_epochs) lr *= 0.1 + 0.9 * epoch / warmup_epochs;
   return static_cast<float>(lr);
 }
 
 void LrSchedule::validate() const {
-  if (kind != "constant" && kind != "step" && kind != "exponential" && kind != "cosine" && kind != "linear") {
-    throw std::invalid_argument("unknown learning-rate schedule '" + kind +
-                                "' (expected constant, step, exponential, cosine or linear)");
+  if (!(base > 0.0f) || !std::isfinite(base)) throw std::invalid_argument("the learning rate (lr) must be positive");
+  if (kind == LrScheduleKind::kStep && !(step_epochs > 0.0f)) throw std::invalid_argument("lr-step must be positive");
+  if ((kind == LrScheduleKind::kStep || kind == LrScheduleKind::kExponential) && !(gamma > 0.0f && gamma <= 1.0f)) {
+    throw std::invalid_argument("lr-gamma must be in (0, 1]");
   }
-  if (!(base > 0.0f)) throw std::invalid_argument("the learning rate must be positive");
-  if (kind == "step" && !(step_epochs > 0.0f)) throw std::invalid_argument("--lr-step must be positive");
-  if ((kind == "step" || kind == "exponential") && !(gamma > 0.0f && gamma <= 1.0f)) {
-    throw std::invalid_argument("--lr-gamma must be in (0, 1]");
+  if (decays_over_the_run() && !(total_epochs > 0.0f)) {
+    throw std::invalid_argument(std::string(schedule_name(kind)) + " needs a positive epoch count");
   }
-  if ((kind == "cosine" || kind == "linear") && !(total_epochs > 0.0f)) {
-    throw std::invalid_argument(kind + " needs a positive epoch count");
-  }
-  if (warmup_epochs < 0.0f) throw std::invalid_argument("--warmup-epochs must be >= 0");
+  if (!(warmup_epochs >= 0.0f)) throw std::invalid_argument("warmup-epochs must be >= 0");
 }
 
 }  // namespace shardnet

@@ -1,11 +1,18 @@
 #pragma once
 // Learning rate as a function of training progress in epochs (fractional: epoch + step / steps).
-#include <string>
+#include <iosfwd>
+#include <string_view>
 
 namespace shardnet {
 
+enum class LrScheduleKind { kConstant, kStep, kExponential, kCosine, kLinear };
+std::string_view schedule_name(LrScheduleKind kind);  // "constant", "step", ...
+LrScheduleKind parse_schedule_kind(std::string_view name);  // throws std::invalid_argument
+std::ostream& operator<<(std::ostream& out, LrScheduleKind kind);
+std::istream& operator>>(std::istream& in, LrScheduleKind& kind);  // throws for an unknown name
+
 struct LrSchedule {
-  std::string kind = "constant";  // constant | step | exponential | cosine | linear
+  LrScheduleKind kind = LrScheduleKind::kConstant;
   float base = 0.01f;
   float step_epochs = 1.0f;  // step: multiply by gamma every step_epochs epochs
   float gamma = 0.1f;        // step, exponential (base * gamma^epoch)
@@ -13,7 +20,9 @@ struct LrSchedule {
   float warmup_epochs = 0.0f;  // linear warm-up from base/10 to the schedule's value
 
   float at(double epoch) const;
-  void validate() const;  // throws std::invalid_argument
+  // Cosine and linear decay to 0 over the run's epochs.
+  bool decays_over_the_run() const { return kind == LrScheduleKind::kCosine || kind == LrScheduleKind::kLinear; }
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 }  // namespace shardnet

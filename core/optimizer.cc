@@ -2,8 +2,11 @@
 
 #include <cmath>
 #include <functional>
+#include <istream>
+#include <ostream>
 #include <stdexcept>
 
+#include "core/enum_names.h"
 #include "core/parallel.h"
 
 namespace shardnet {
@@ -22,16 +25,48 @@ Tensor& Optimizer::slot(Slots& slots, const std::string& name, const Tensor& lik
   return it->second;
 }
 
+namespace {
+constexpr EnumName<OptimizerKind> kOptimizerNames[] = {
+    {OptimizerKind::kSgd, "sgd"},         {OptimizerKind::kMomentum, "momentum"}, {OptimizerKind::kNesterov, "nesterov"},
+    {OptimizerKind::kAdagrad, "adagrad"}, {OptimizerKind::kRmsProp, "rmsprop"},   {OptimizerKind::kAdaDelta, "adadelta"},
+    {OptimizerKind::kAdam, "adam"}};
+}  // namespace
+
+std::string_view optimizer_name(OptimizerKind kind) {
+  return enum_name(std::span<const EnumName<OptimizerKind>>(kOptimizerNames), kind);
+}
+OptimizerKind parse_optimizer_kind(std::string_view name) {
+  return parse_enum(std::span<const EnumName<OptimizerKind>>(kOptimizerNames), name, "optimizer");
+}
+std::ostream& operator<<(std::ostream& out, OptimizerKind kind) { return out << optimizer_name(kind); }
+std::istream& operator>>(std::istream& in, OptimizerKind& kind) {
+  std::string name;
+  if (in >> name) kind = parse_optimizer_kind(name);
+  return in;
+}
+
 float OptimizerConfig::momentum_or_default() const {
-  if (momentum >= 0.0f) return momentum;
-  return type == "momentum" || type == "nesterov" ? 0.9f : 0.0f;
+  if (momentum) return *momentum;
+  return kind == OptimizerKind::kMomentum || kind == OptimizerKind::kNesterov ? 0.9f : 0.0f;
 }
 
 float OptimizerConfig::epsilon_or_default() const {
-  if (epsilon >= 0.0f) return epsilon;
-  if (type == "adagrad") return 1e-10f;
-  if (type == "adadelta") return 1e-6f;
+  if (epsilon) return *epsilon;
+  if (kind == OptimizerKind::kAdagrad) return 1e-10f;
+  if (kind == OptimizerKind::kAdaDelta) return 1e-6f;
   return 1e-8f;  // adam, rmsprop
+}
+
+void OptimizerConfig::validate() const {
+  auto check = [](bool ok, const char* message) {
+    if (!ok) throw std::invalid_argument(message);
+  };
+  check(!(weight_decay < 0.0f) && !(l1 < 0.0f), "weight-decay and l1 must be >= 0");
+  check(!momentum || (*momentum >= 0.0f && *momentum < 1.0f), "momentum must be in [0, 1)");
+  check(!epsilon || *epsilon > 0.0f, "epsilon must be positive");
+  check(beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f && beta2 < 1.0f, "beta1 and beta2 must be in [0, 1)");
+  check(rms_decay >= 0.0f && rms_decay < 1.0f, "decay must be in [0, 1)");
+  check(rho >= 0.0f && rho < 1.0f, "rho must be in [0, 1)");
 }
 
 void Optimizer::step(const std::vector<Param*>& params, float lr) {
@@ -105,7 +140,7 @@ void Adagrad::update(Param& p, const float* g, Slots& slots, float lr, int64_t) 
 void RmsProp::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
   float* w = p.value.data();
   float* s = slot(slots, "square_avg", p.value).data();
-  const float d = config_.decay, eps = config_.epsilon_or_default();
+  const float d = config_.rms_decay, eps = config_.epsilon_or_default();
   const int64_t n = p.value.numel();
   for_each_range(n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
@@ -149,15 +184,17 @@ void Adam::update(Param& p, const float* g, Slots& slots, float lr, int64_t t) {
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
-  if (config.weight_decay < 0.0f || config.l1 < 0.0f) throw std::invalid_argument("regularisation must be >= 0");
-  if (config.type == "sgd" || config.type == "momentum") return std::make_unique<Sgd>(config);
-  if (config.type == "nesterov") return std::make_unique<Sgd>(config, true);
-  if (config.type == "adagrad") return std::make_unique<Adagrad>(config);
-  if (config.type == "rmsprop") return std::make_unique<RmsProp>(config);
-  if (config.type == "adadelta") return std::make_unique<AdaDelta>(config);
-  if (config.type == "adam") return std::make_unique<Adam>(config);
-  throw std::invalid_argument("unknown optimizer '" + config.type +
-                              "' (expected sgd, momentum, nesterov, adagrad, rmsprop, adadelta or adam)");
+  config.validate();
+  switch (config.kind) {
+    case OptimizerKind::kSgd:
+    case OptimizerKind::kMomentum: return std::make_unique<Sgd>(config);
+    case OptimizerKind::kNesterov: return std::make_unique<Sgd>(config, true);
+    case OptimizerKind::kAdagrad: return std::make_unique<Adagrad>(config);
+    case OptimizerKind::kRmsProp: return std::make_unique<RmsProp>(config);
+    case OptimizerKind::kAdaDelta: return std::make_unique<AdaDelta>(config);
+    case OptimizerKind::kAdam: return std::make_unique<Adam>(config);
+  }
+  throw std::logic_error("optimizer kind without a class");
 }
 
 }  // namespace shardnet

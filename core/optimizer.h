@@ -2,29 +2,40 @@
 // Optimizers update parameters from their gradients. Their state lives in named slots per
 // parameter name (not per pointer), so it can be checkpointed and restored into a rebuilt net.
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/layer.h"
 
 namespace shardnet {
 
+enum class OptimizerKind { kSgd, kMomentum, kNesterov, kAdagrad, kRmsProp, kAdaDelta, kAdam };
+// "sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam".
+std::string_view optimizer_name(OptimizerKind kind);
+OptimizerKind parse_optimizer_kind(std::string_view name);  // throws std::invalid_argument
+// For configuration files and flags; >> throws std::invalid_argument for an unknown name.
+std::ostream& operator<<(std::ostream& out, OptimizerKind kind);
+std::istream& operator>>(std::istream& in, OptimizerKind& kind);
+
 struct OptimizerConfig {
-  // sgd | momentum | nesterov | adagrad | rmsprop | adadelta | adam
-  std::string type = "sgd";
-  float momentum = -1.0f;                 // sgd: 0 by default; momentum, nesterov: 0.9 by default
-  float beta1 = 0.9f, beta2 = 0.999f;     // adam
-  float decay = 0.9f;                     // rmsprop: the moving average's decay (Hinton's 0.9)
-  float rho = 0.95f;                      // adadelta
-  float epsilon = -1.0f;                  // < 0: the optimizer's usual value (see kDefaultEpsilon)
-  float weight_decay = 0.0f;              // L2: adds weight_decay * w to the gradient
-  float l1 = 0.0f;                        // L1: adds l1 * sign(w) to the gradient
+  OptimizerKind kind = OptimizerKind::kSgd;
+  std::optional<float> momentum;           // default: 0.9 for momentum and nesterov, 0 for sgd
+  float beta1 = 0.9f, beta2 = 0.999f;      // adam
+  float rms_decay = 0.9f;                  // rmsprop: the moving average's decay (Hinton's 0.9)
+  float rho = 0.95f;                       // adadelta
+  std::optional<float> epsilon;            // default: 1e-10 adagrad, 1e-6 adadelta, 1e-8 adam, rmsprop
+  float weight_decay = 0.0f;               // L2: adds weight_decay * w to the gradient
+  float l1 = 0.0f;                         // L1: adds l1 * sign(w) to the gradient
   // Both regularisers are scaled by each parameter's decay_mult (1 for weights, 0 for biases).
 
   float momentum_or_default() const;
   float epsilon_or_default() const;
+  void validate() const;  // throws std::invalid_argument naming the field
 };
 
 class Optimizer {
@@ -61,7 +72,7 @@ class Optimizer {
 class Sgd : public Optimizer {
  public:
   Sgd(const OptimizerConfig& config, bool nesterov = false);
-  std::string type() const override { return config_.type; }
+  std::string type() const override { return std::string(optimizer_name(config_.kind)); }
 
  protected:
   void update(Param& p, const float* g, Slots& slots, float lr, int64_t t) override;
@@ -112,7 +123,7 @@ class Adam : public Optimizer {
   void update(Param& p, const float* g, Slots& slots, float lr, int64_t t) override;
 };
 
-// Throws std::invalid_argument for an unknown type.
+// Throws std::invalid_argument for an invalid configuration.
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config);
 
 }  // namespace shardnet

@@ -95,12 +95,6 @@ void gru_backward(const float* __restrict r, const float* __restrict z, const fl
   }
 }
 
-Param make_param(const std::string& name, const Shape& shape, bool decay) {
-  Param p{name, Tensor(shape), Tensor(shape), decay ? 1.0f : 0.0f};
-  p.value.zero();
-  p.grad.zero();
-  return p;
-}
 }  // namespace
 
 Recurrent::Recurrent(std::string name, RecurrentConfig config) : Layer(std::move(name)), config_(config) {
@@ -139,10 +133,10 @@ Shape Recurrent::setup(const Shape& input) {
       Direction dir;
       dir.reverse = d == 1;
       dir.inputs = l == 0 ? inputs_ : out;
-      dir.w_ih = make_param(name() + "/weight_ih" + suffix, {gh, dir.inputs}, true);
-      dir.w_hh = make_param(name() + "/weight_hh" + suffix, {gh, h}, true);
-      dir.b_ih = make_param(name() + "/bias_ih" + suffix, {gh}, false);
-      dir.b_hh = make_param(name() + "/bias_hh" + suffix, {gh}, false);
+      dir.w_ih = Param::weight(name() + "/weight_ih" + suffix, {gh, dir.inputs});
+      dir.w_hh = Param::weight(name() + "/weight_hh" + suffix, {gh, h});
+      dir.b_ih = Param::bias(name() + "/bias_ih" + suffix, {gh});
+      dir.b_hh = Param::bias(name() + "/bias_hh" + suffix, {gh});
       cells_.push_back(std::move(dir));
     }
   }
@@ -397,7 +391,7 @@ Shape Embedding::setup(const Shape& input) {
     throw ShapeError("embedding needs a (steps) input of token ids per sample, got " + shape_string(input));
   }
   steps_ = input[0];
-  table_ = make_param(name() + "/weight", {vocab_, dim_}, true);
+  table_ = Param::weight(name() + "/weight", {vocab_, dim_});
   return {steps_, dim_};
 }
 

@@ -82,12 +82,40 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm) {
 
 Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options)
     : net_(net), optimizer_(optimizer), collective_(collective), options_(std::move(options)) {
-  if (options_.lr.kind == "cosine" || options_.lr.kind == "linear") options_.lr.total_epochs = static_cast<float>(options_.epochs);
+  if (options_.lr.decays_over_the_run()) options_.lr.total_epochs = static_cast<float>(options_.epochs);
   options_.lr.validate();
-  if (options_.clip_norm < 0.0f) throw std::invalid_argument("--clip-norm must be >= 0");
+  if (!(options_.clip_norm >= 0.0f)) throw std::invalid_argument("clip-norm must be >= 0");
   net_.set_seed(options_.seed);
   net_.set_collective(&collective_);
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
+  if (options_.global_batch <= 0) throw std::invalid_argument("the batch must be positive");
+  params_ = net_.params();
+  for (size_t i = 0; i < net_.size(); ++i) layer_params_.push_back(net_.layer(i).params());
+}
+
+LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
+  StepTimes unused;
+  StepTimes& t = times ? *times : unused;
+  auto phase_start = Clock::now();
+  auto end_phase = [&](const char* name, double& total) {
+    const auto now = Clock::now();
+    total += std::chrono::duration<double>(now - phase_start).count();
+    if (timeline_) timeline_->add(name, Timeline::kCompute, phase_start, now);
+    phase_start = now;
+  };
+  const LossStats s = net_.forward_loss(batch, Mode::kTrain);
+  end_phase("forward", t.forward);
+  if (!std::isfinite(s.loss_sum)) throw DivergedError("the training loss is " + std::to_string(s.loss_sum));
+  collective_.start_gradient_sum(params_);
+  net_.backward(batch, 1.0f / static_cast<float>(options_.global_batch),
+                [&](size_t layer) { collective_.gradients_ready(layer_params_[layer]); });
+  end_phase("backward", t.backward);
+  collective_.finish_gradient_sum();
+  end_phase("allreduce wait", t.sync_wait);
+  if (options_.clip_norm > 0.0f) clip_gradients(params_, options_.clip_norm);
+  optimizer_.step(params_, lr);
+  end_phase("optimizer", t.optimizer);
+  return s;
 }
 
 void Trainer::checkpoint(CheckpointSink* sink, const TrainPosition& next) {
@@ -109,10 +137,6 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
                        options_.seed);
   const int64_t steps = sampler.steps_per_epoch();
-  const float scale = 1.0f / static_cast<float>(options_.global_batch);
-  const std::vector<Param*> params = net_.params();
-  std::vector<std::vector<Param*>> layer_params;
-  for (size_t i = 0; i < net_.size(); ++i) layer_params.push_back(net_.layer(i).params());
   const bool classifier = net_.loss()->is_classifier();
   int64_t global_step = start.global_step;
   double best_val_loss = std::numeric_limits<double>::infinity();
@@ -129,7 +153,7 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
     const auto epoch_start = Clock::now();
     double wait = 0.0;
     LossStats epoch_stats;
-    EpochReport phases;
+    StepTimes phases;
     int64_t steps_done = 0;
     // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
     auto read_async = [&](int64_t step, int64_t at_global_step) {
@@ -152,29 +176,14 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       const bool more = step + 1 < steps && (options_.max_steps == 0 || global_step + 1 < options_.max_steps);
       if (more) read_async(step + 1, global_step + 1);
       const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(step) / steps);
-      auto phase_start = Clock::now();
-      auto end_phase = [&](const char* name, double& total) {
-        const auto now = Clock::now();
-        total += std::chrono::duration<double>(now - phase_start).count();
-        if (timeline_) timeline_->add(name, Timeline::kCompute, phase_start, now);
-        phase_start = now;
-      };
-      const LossStats s = net_.forward_loss(batch, Mode::kTrain);
-      end_phase("forward", phases.forward_seconds);
-      if (!std::isfinite(s.loss_sum)) {
+      LossStats s;
+      try {
+        s = Trainer::step(batch, lr, &phases);  // the loop variable `step` hides the member
+      } catch (const DivergedError& e) {
         reader.wait();
-        throw std::runtime_error("the training loss is " + std::to_string(s.loss_sum) + " at epoch " +
-                                 std::to_string(epoch + 1) + ", step " + std::to_string(step + 1) +
-                                 ": training diverged (try a smaller learning rate)");
+        throw DivergedError(std::string(e.what()) + " at epoch " + std::to_string(epoch + 1) + ", step " +
+                            std::to_string(step + 1) + ": training diverged (try a smaller learning rate)");
       }
-      collective_.start_gradient_sum(params);
-      net_.backward(batch, scale, [&](size_t layer) { collective_.gradients_ready(layer_params[layer]); });
-      end_phase("backward", phases.backward_seconds);
-      collective_.finish_gradient_sum();
-      end_phase("allreduce wait", phases.sync_wait_seconds);
-      if (options_.clip_norm > 0.0f) clip_gradients(params, options_.clip_norm);
-      optimizer_.step(params, lr);
-      end_phase("optimizer", phases.optimizer_seconds);
       epoch_stats.loss_sum += s.loss_sum;
       epoch_stats.correct += s.correct;
       epoch_stats.count += s.count;
@@ -186,7 +195,11 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
       if (periodic && step + 1 < steps && !stop_requested()) checkpoint(sink, {epoch, step + 1, global_step});
     }
     reader.wait();
-    EpochReport report = phases;
+    EpochReport report;
+    report.forward_seconds = phases.forward;
+    report.backward_seconds = phases.backward;
+    report.sync_wait_seconds = phases.sync_wait;
+    report.optimizer_seconds = phases.optimizer;
     report.epoch = epoch;
     report.steps = steps_done;
     report.seconds = seconds_since(epoch_start);

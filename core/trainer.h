@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -82,9 +83,25 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm);
 LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective,
                    bool flip_average = false);
 
+// Where one step's time went (seconds), as fit() reports it per epoch.
+struct StepTimes {
+  double forward = 0.0, backward = 0.0, sync_wait = 0.0, optimizer = 0.0;
+};
+
+// Thrown by Trainer::step when the loss is not finite (nothing was updated).
+class DivergedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Trainer {
  public:
   Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options);
+  // One training step on this rank's slice `batch` of a global batch of options.global_batch:
+  // forward and loss, backward with each layer's gradient sum started as soon as it is final,
+  // the wait for the sums, clipping, the optimizer with learning rate `lr`. Adds the phase times
+  // to `times` when given.
+  LossStats step(const Batch& batch, float lr, StepTimes* times = nullptr);
   // Trains on `train` from `start`; after each epoch evaluates on `test` when it is not null. With
   // a sink, checkpoints every options.checkpoint_every steps, at each epoch end and where it stops.
   void fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start = {},
@@ -103,6 +120,9 @@ class Trainer {
 
  private:
   void checkpoint(CheckpointSink* sink, const TrainPosition& next);
+
+  std::vector<Param*> params_;
+  std::vector<std::vector<Param*>> layer_params_;
 
   Net& net_;
   Optimizer& optimizer_;

@@ -60,6 +60,7 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     write_int_attribute(root, "global_batch", meta.global_batch);
     write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
     write_int_attribute(root, "world_size", meta.world_size);
+    if (!meta.run_config.empty()) write_string_attribute(root, "run_config", meta.run_config);
     for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
     for (Param* b : net.buffers()) write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
     if (optimizer != nullptr) {
@@ -88,9 +89,8 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
   if (ec) throw Hdf5Error(path + ": cannot move the checkpoint into place: " + ec.message());
 }
 
-CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer) {
-  H5Id file = open_file(path, false);
-  const hid_t root = file.get();
+namespace {
+CheckpointMeta read_meta(hid_t root, const std::string& path) {
   if (!has_attribute(root, "format") || read_string_attribute(root, "format", path) != "shardnet-checkpoint") {
     throw Hdf5Error(path + ": not a shardnet checkpoint (no format = \"shardnet-checkpoint\" attribute)");
   }
@@ -103,7 +103,20 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
   if (has_attribute(root, "global_batch")) meta.global_batch = read_int_attribute(root, "global_batch", path);
   meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
   meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
+  if (has_attribute(root, "run_config")) meta.run_config = read_string_attribute(root, "run_config", path);
+  return meta;
+}
+}  // namespace
 
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  H5Id file = open_file(path, false);
+  return read_meta(file.get(), path);
+}
+
+CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer) {
+  H5Id file = open_file(path, false);
+  const hid_t root = file.get();
+  CheckpointMeta meta = read_meta(root, path);
   load_tensors(root, "/params", "parameter", net.params(), path);
   load_tensors(root, "/buffers", "buffer", net.buffers(), path);
   if (optimizer != nullptr && has_link(root, "/optimizer")) {

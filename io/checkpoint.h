@@ -2,7 +2,7 @@
 // Checkpoints in HDF5 (layout in docs/ARCHITECTURE.md):
 //   attributes on "/": format = "shardnet-checkpoint", version, model (the model file's text),
 //                      epoch, step (the next step within that epoch), global_step, global_batch,
-//                      seed, world_size
+//                      seed, world_size, run_config (the run's `key = value` lines)
 //   /params/<layer>/<name>            float32, as the layer holds it
 //   /buffers/<layer>/<name>           non-learned state, e.g. BatchNorm's running statistics
 //   /optimizer/<layer>/<name>/<slot>  optimizer state; attribute "step_count" on /optimizer
@@ -22,6 +22,9 @@ struct CheckpointMeta {
   int64_t global_batch = 0;
   uint64_t seed = 0;
   int world_size = 1;
+  // The whole run configuration (core/run_config.h: run_config_text); empty in checkpoints
+  // written before it was stored.
+  std::string run_config;
 };
 
 void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimizer, const CheckpointMeta& meta);
@@ -29,6 +32,8 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
 // Loads parameters into `net` (and optimizer state, when given and present). Throws Hdf5Error
 // naming what does not match: a missing or extra parameter, or a shape.
 CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer);
+// The attributes alone (what run wrote it, where it stands), without loading any tensor.
+CheckpointMeta read_checkpoint_meta(const std::string& path);
 
 // Checkpoints of a run live in <run dir>/checkpoints/checkpoint-<global step, 8 digits>.h5.
 std::string checkpoint_path(const std::string& run_dir, int64_t global_step);

@@ -26,13 +26,6 @@ void print_test_result(Net& net, const LossStats& t) {
   }
 }
 
-std::string describe_dataset(const io::Dataset& data) {
-  return std::to_string(data.size()) + " x " + shape_string(data.sample_shape()) +
-         " " + io::element_type_name(data.data_type()) +
-         (data.has_class_labels() ? ", " + std::to_string(data.num_classes()) + " classes"
-                                  : ", targets " + shape_string(data.target_shape()));
-}
-
 std::string join(const Args& args) {
   std::string out;
   for (const auto& a : args) out += (out.empty() ? "" : " ") + a;

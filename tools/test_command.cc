@@ -3,6 +3,7 @@
 #include "core/model_file.h"
 #include "core/trainer.h"
 #include "dist/gradient_sync.h"
+#include "dist/training_run.h"
 #include "io/checkpoint.h"
 #include "io/dataset.h"
 #include "io/hdf5.h"
@@ -47,7 +48,7 @@ int test_command(const Args& args) {
     io::load_checkpoint(weights, *net, nullptr);
     io::Dataset data(data_path);
     net->check_data(data.description(), model_name);
-    dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", describe_dataset(data)}});
+    dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", dist::describe_dataset(data)}});
     dist::GradientSync sums(comm);
     const LossStats t = evaluate(*net, data, batch, sums, vm.count("flip") > 0);
     if (comm.rank() == 0) print_test_result(*net, t);

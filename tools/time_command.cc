@@ -10,7 +10,7 @@
 #include "core/model_file.h"
 #include "core/optimizer.h"
 #include "core/random.h"
-#include "core/recurrent.h"
+#include "core/trainer.h"
 #include "dist/gradient_sync.h"
 #include "io/dataset.h"
 #include "tools/commands.h"
@@ -61,149 +61,172 @@ double reference_gemm_gflops(int64_t n) {
 
 double percent(double part, double whole) { return whole > 0.0 ? 100.0 * part / whole : 0.0; }
 double gflops(const KernelStats& k) { return k.gemm_seconds > 0.0 ? k.gemm_flops / k.gemm_seconds / 1e9 : 0.0; }
-}  // namespace
 
-int time_command(const Args& args) {
-  po::options_description options("time options");
-  std::string model_path, data_path, optimizer_type;
+struct TimeOptions {
+  std::string model_path, data_path;
+  OptimizerKind optimizer = OptimizerKind::kAdam;
   int64_t batch = 64, iterations = 50, warmup = 5, reference = 2048;
   int threads = 0;
   double bucket_mb = 4.0;
+};
+
+// What the timed steps measured (this rank).
+struct Timing {
+  std::vector<LayerTime> layers;
+  double data = 0.0;  // reading the batches
+  StepTimes phases;
+  KernelStats kernels;
+  double step_seconds() const { return data + phases.forward + phases.backward + phases.sync_wait + phases.optimizer; }
+};
+
+// Runs warm-up and timed training steps through the Trainer, as `train` does.
+Timing time_steps(const TimeOptions& o, const dist::Communicator& comm, Net& net, io::Dataset* data) {
+  net.initialize(1);
+  dist::broadcast_parameters(comm, net.params());
+  OptimizerConfig opt;
+  opt.kind = o.optimizer;
+  auto optimizer = make_optimizer(opt);
+  dist::GradientSync sync(comm, static_cast<size_t>(o.bucket_mb * (1 << 20)));
+  TrainOptions train;
+  train.global_batch = o.batch * comm.size();
+  Trainer trainer(net, *optimizer, sync, train);
+  Batch input;
+  if (!data) fill_random_batch(net, o.batch, input);
+  std::vector<int64_t> rows(static_cast<size_t>(o.batch));
+  Timing timing;
+  StepTimes warmup;
+  for (int64_t it = 0; it < o.warmup + o.iterations; ++it) {
+    const bool timed = it >= o.warmup;
+    if (it == o.warmup) {
+      net.profile_layers(&timing.layers);
+      enable_kernel_stats(true);
+      timing.kernels = kernel_stats();
+    }
+    const auto start = Clock::now();
+    if (data) {
+      // Consecutive slices of this rank's part of the data set, wrapping around.
+      const int64_t first = (it * comm.size() + comm.rank()) * o.batch % (data->size() - o.batch + 1);
+      std::iota(rows.begin(), rows.end(), first);
+      data->read(rows, input);
+      input.rows = rows;
+    }
+    if (timed) timing.data += seconds_since(start);
+    trainer.step(input, 1e-4f, timed ? &timing.phases : &warmup);
+  }
+  timing.kernels = kernel_stats() - timing.kernels;
+  enable_kernel_stats(false);
+  net.profile_layers(nullptr);
+  return timing;
+}
+
+void print_layers(Net& net, const Timing& t, double n) {
+  std::printf("%-14s %-16s %12s %12s %8s %12s\n", "layer", "type", "forward ms", "backward ms", "share", "GEMM GFLOP/s");
+  const double step = t.step_seconds();
+  for (size_t i = 0; i < net.size(); ++i) {
+    const LayerTime& l = t.layers[i];
+    KernelStats both = l.forward_kernels;
+    both.gemm_seconds += l.backward_kernels.gemm_seconds;
+    both.gemm_flops += l.backward_kernels.gemm_flops;
+    std::printf("%-14s %-16s %12.3f %12.3f %7.1f%% ", net.layer(i).name().c_str(), net.layer(i).type().c_str(),
+                1e3 * l.forward_seconds / n, 1e3 * l.backward_seconds / n,
+                percent(l.forward_seconds + l.backward_seconds, step));
+    if (both.gemm_flops > 0.0) std::printf("%12.1f\n", gflops(both));
+    else std::printf("%12s\n", "-");
+  }
+}
+
+void print_step(const Timing& t, double n, int64_t batch) {
+  const double step = t.step_seconds();
+  const StepTimes& p = t.phases;
+  std::printf("step %.3f ms = %.0f samples/s per rank: data loading %.3f ms, forward %.3f, backward %.3f, "
+              "allreduce wait %.3f, optimizer %.3f\n",
+              1e3 * step / n, n * static_cast<double>(batch) / step, 1e3 * t.data / n, 1e3 * p.forward / n,
+              1e3 * p.backward / n, 1e3 * p.sync_wait / n, 1e3 * p.optimizer / n);
+  const KernelStats& k = t.kernels;
+  std::printf("shares of the step: GEMM %.1f%% (%.1f GFLOP/s), im2col/col2im %.1f%%, allreduce wait %.1f%%, "
+              "data loading %.1f%%, other %.1f%%\n",
+              percent(k.gemm_seconds, step), gflops(k), percent(k.im2col_seconds, step), percent(p.sync_wait, step),
+              percent(t.data, step), percent(step - k.gemm_seconds - k.im2col_seconds - p.sync_wait - t.data, step));
+}
+
+// The timed GEMM rate against one large sgemm, and the whole step's useful work against it: the
+// figure that does not depend on the CPU.
+void print_against_sgemm(Net& net, const Timing& t, double n, int64_t batch, int64_t reference, double rate) {
+  KernelStats conv;
+  for (size_t i = 0; i < net.size(); ++i) {
+    if (net.layer(i).type() != "conv") continue;
+    const LayerTime& l = t.layers[i];
+    conv.gemm_seconds += l.forward_kernels.gemm_seconds + l.backward_kernels.gemm_seconds;
+    conv.gemm_flops += l.forward_kernels.gemm_flops + l.backward_kernels.gemm_flops;
+  }
+  std::printf("sgemm %lldx%lldx%lld: %.1f GFLOP/s", static_cast<long long>(reference), static_cast<long long>(reference),
+              static_cast<long long>(reference), rate);
+  if (conv.gemm_flops > 0.0) std::printf("; GEMMs in conv layers: %.1f GFLOP/s = %.0f%% of it", gflops(conv), percent(gflops(conv), rate));
+  std::printf("\n");
+  // Winograd's savings count as done: the figure compares the nominal (im2col GEMM) work.
+  const double samples = n * static_cast<double>(batch);
+  const double flops_per_sample = (t.kernels.gemm_flops + t.kernels.flops_saved) / samples;
+  const double end_to_end = samples / t.step_seconds() * flops_per_sample / 1e9;
+  std::printf("end to end: %.1f MFLOP per sample (as GEMMs) x %.0f samples/s = %.1f GFLOP/s = %.0f%% of the sgemm rate\n",
+              flops_per_sample / 1e6, samples / t.step_seconds(), end_to_end, percent(end_to_end, rate));
+}
+
+TimeOptions parse_time_options(const Args& args, bool& help) {
+  TimeOptions o;
+  po::options_description options("time options");
   options.add_options()
-      ("model,m", po::value(&model_path)->required(), "model file (.cfg)")
-      ("batch,b", po::value(&batch)->default_value(64), "samples per rank per step")
-      ("iterations,n", po::value(&iterations)->default_value(50), "timed training steps")
-      ("warmup", po::value(&warmup)->default_value(5), "untimed steps first")
-      ("data,d", po::value(&data_path), "read the batches from this HDF5 data set (default: random inputs)")
-      ("optimizer", po::value(&optimizer_type)->default_value("adam"), "optimizer whose update is timed")
-      ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
-      ("bucket-mb", po::value(&bucket_mb)->default_value(4.0, "4"), "gradient allreduce bucket size (MiB)")
-      ("reference-gemm", po::value(&reference)->default_value(2048),
+      ("model,m", po::value(&o.model_path)->required(), "model file (.cfg)")
+      ("batch,b", po::value(&o.batch)->default_value(o.batch), "samples per rank per step")
+      ("iterations,n", po::value(&o.iterations)->default_value(o.iterations), "timed training steps")
+      ("warmup", po::value(&o.warmup)->default_value(o.warmup), "untimed steps first")
+      ("data,d", po::value(&o.data_path), "read the batches from this HDF5 data set (default: random inputs)")
+      ("optimizer", po::value(&o.optimizer)->default_value(o.optimizer), "optimizer whose update is timed")
+      ("threads", po::value(&o.threads)->default_value(o.threads), "compute threads (0: OPENBLAS_NUM_THREADS or all cores)")
+      ("bucket-mb", po::value(&o.bucket_mb)->default_value(o.bucket_mb), "gradient allreduce bucket size (MiB)")
+      ("reference-gemm", po::value(&o.reference)->default_value(o.reference),
        "size N of the N x N x N sgemm the GEMM rates are compared with (0: skip)");
   po::variables_map vm;
-  if (!parse_options(args, "usage: shardnet time --model FILE [--batch N] [--iterations N] [--data FILE]", options,
-                     vm)) {
-    return 0;
+  help = !parse_options(args, "usage: shardnet time --model FILE [--batch N] [--iterations N] [--data FILE]", options, vm);
+  if (!help && (o.batch <= 0 || o.iterations <= 0 || o.warmup < 0)) {
+    throw UsageError("--batch and --iterations must be positive");
   }
-  if (batch <= 0 || iterations <= 0 || warmup < 0) throw UsageError("--batch and --iterations must be positive");
-  if (bucket_mb <= 0.0) throw UsageError("--bucket-mb must be positive");
-  set_threads(threads);
+  if (!help && !(o.bucket_mb > 0.0)) throw UsageError("--bucket-mb must be positive");
+  return o;
+}
 
+}  // namespace
+
+int time_command(const Args& args) {
+  bool help = false;
+  const TimeOptions o = parse_time_options(args, help);
+  if (help) return 0;
+  set_threads(o.threads);
   dist::Communicator comm;
   return run_on_all_ranks(comm, [&] {
-    const bool leader = comm.rank() == 0;
-    const std::string model_text = read_text_file(model_path);
-    auto net = parse_model(model_text, model_path);
+    const std::string model_text = read_text_file(o.model_path);
+    auto net = parse_model(model_text, o.model_path);
     std::unique_ptr<io::Dataset> data;
-    if (!data_path.empty()) {
-      data = std::make_unique<io::Dataset>(data_path);
-      net->check_data(data->description(), model_path);
-      if (data->size() < batch) {
-        throw std::runtime_error(data_path + ": " + std::to_string(data->size()) + " samples, fewer than --batch " +
-                                 std::to_string(batch));
+    if (!o.data_path.empty()) {
+      data = std::make_unique<io::Dataset>(o.data_path);
+      net->check_data(data->description(), o.model_path);
+      if (data->size() < o.batch) {
+        throw std::runtime_error(o.data_path + ": " + std::to_string(data->size()) + " samples, fewer than --batch " +
+                                 std::to_string(o.batch));
       }
     }
     dist::check_same_on_all_ranks(comm, {{"model file", model_text}, {"options", join(args)}});
-    net->initialize(1);
-    dist::broadcast_parameters(comm, net->params());
-    OptimizerConfig opt;
-    opt.type = optimizer_type;
-    auto optimizer = make_optimizer(opt);
-    dist::GradientSync sync(comm, static_cast<size_t>(bucket_mb * (1 << 20)));
-    const std::vector<Param*> params = net->params();
-    std::vector<std::vector<Param*>> layer_params;
-    for (size_t i = 0; i < net->size(); ++i) layer_params.push_back(net->layer(i).params());
-
-    Batch input;
-    if (!data) fill_random_batch(*net, batch, input);
-    std::vector<int64_t> rows(static_cast<size_t>(batch));
-    std::vector<LayerTime> layers;
-    double phase[5] = {};  // data loading, forward, backward, allreduce wait, optimizer
-    KernelStats step_kernels;
-    for (int64_t it = 0; it < warmup + iterations; ++it) {
-      const bool timed = it >= warmup;
-      if (it == warmup) {
-        net->profile_layers(&layers);
-        enable_kernel_stats(true);
-        step_kernels = kernel_stats();
-      }
-      auto t = Clock::now();
-      auto lap = [&](int i) {
-        if (timed) phase[i] += seconds_since(t);
-        t = Clock::now();
-      };
-      if (data) {
-        // Consecutive slices of this rank's part of the data set, wrapping around.
-        const int64_t first = (it * comm.size() + comm.rank()) * batch % (data->size() - batch + 1);
-        std::iota(rows.begin(), rows.end(), first);
-        data->read(rows, input);
-        input.rows = rows;
-      }
-      lap(0);
-      net->forward_loss(input, Mode::kTrain);
-      lap(1);
-      sync.start_gradient_sum(params);
-      net->backward(input, 1.0f / static_cast<float>(batch * comm.size()),
-                    [&](size_t layer) { sync.gradients_ready(layer_params[layer]); });
-      lap(2);
-      sync.finish_gradient_sum();
-      lap(3);
-      optimizer->step(params, 1e-4f);
-      lap(4);
-    }
-    step_kernels = kernel_stats() - step_kernels;
-    enable_kernel_stats(false);
-    net->profile_layers(nullptr);
-    const double reference_rate = leader && reference > 0 ? reference_gemm_gflops(reference) : 0.0;
+    const Timing timing = time_steps(o, comm, *net, data.get());
+    const bool leader = comm.rank() == 0;
+    const double reference_rate = leader && o.reference > 0 ? reference_gemm_gflops(o.reference) : 0.0;
     if (!leader) return;
-
-    const double n = static_cast<double>(iterations);
-    const double step = std::accumulate(std::begin(phase), std::end(phase), 0.0);
+    const double n = static_cast<double>(o.iterations);
     std::printf("%s: batch %lld per rank, %d rank(s), %s, %lld steps timed after %lld warm-up, %s\n",
-                model_path.c_str(), static_cast<long long>(batch), comm.size(), describe_blas().c_str(),
-                static_cast<long long>(iterations), static_cast<long long>(warmup),
-                data ? ("data " + data_path).c_str() : "random inputs");
-    std::printf("%-14s %-16s %12s %12s %8s %12s\n", "layer", "type", "forward ms", "backward ms", "share", "GEMM GFLOP/s");
-    KernelStats conv;
-    for (size_t i = 0; i < net->size(); ++i) {
-      const LayerTime& l = layers[i];
-      KernelStats both = l.forward_kernels;
-      both.gemm_seconds += l.backward_kernels.gemm_seconds;
-      both.gemm_flops += l.backward_kernels.gemm_flops;
-      if (net->layer(i).type() == "conv") {
-        conv.gemm_seconds += both.gemm_seconds;
-        conv.gemm_flops += both.gemm_flops;
-      }
-      std::printf("%-14s %-16s %12.3f %12.3f %7.1f%% ", net->layer(i).name().c_str(), net->layer(i).type().c_str(),
-                  1e3 * l.forward_seconds / n, 1e3 * l.backward_seconds / n,
-                  percent(l.forward_seconds + l.backward_seconds, step));
-      if (both.gemm_flops > 0.0) std::printf("%12.1f\n", gflops(both));
-      else std::printf("%12s\n", "-");
-    }
-    std::printf("step %.3f ms = %.0f samples/s per rank: data loading %.3f ms, forward %.3f, backward %.3f, "
-                "allreduce wait %.3f, optimizer %.3f\n",
-                1e3 * step / n, n * static_cast<double>(batch) / step, 1e3 * phase[0] / n, 1e3 * phase[1] / n,
-                1e3 * phase[2] / n, 1e3 * phase[3] / n, 1e3 * phase[4] / n);
-    std::printf("shares of the step: GEMM %.1f%% (%.1f GFLOP/s), im2col/col2im %.1f%%, allreduce wait %.1f%%, "
-                "data loading %.1f%%, other %.1f%%\n",
-                percent(step_kernels.gemm_seconds, step), gflops(step_kernels),
-                percent(step_kernels.im2col_seconds, step), percent(phase[3], step), percent(phase[0], step),
-                percent(step - step_kernels.gemm_seconds - step_kernels.im2col_seconds - phase[3] - phase[0], step));
-    if (reference_rate > 0.0) {
-      std::printf("sgemm %lldx%lldx%lld: %.1f GFLOP/s", static_cast<long long>(reference),
-                  static_cast<long long>(reference), static_cast<long long>(reference), reference_rate);
-      if (conv.gemm_flops > 0.0)
-        std::printf("; GEMMs in conv layers: %.1f GFLOP/s = %.0f%% of it", gflops(conv), percent(gflops(conv), reference_rate));
-      std::printf("\n");
-      // The figure that does not depend on the CPU: the whole step's useful work against the best a
-      // large GEMM reaches on the same threads.
-      // Winograd's savings count as done: the figure compares the nominal (im2col GEMM) work.
-      const double flops_per_sample = (step_kernels.gemm_flops + step_kernels.flops_saved) / (n * static_cast<double>(batch));
-      const double end_to_end = n * static_cast<double>(batch) / step * flops_per_sample / 1e9;
-      std::printf("end to end: %.1f MFLOP per sample (as GEMMs) x %.0f samples/s = %.1f GFLOP/s = %.0f%% of the sgemm rate\n",
-                  flops_per_sample / 1e6, n * static_cast<double>(batch) / step, end_to_end,
-                  percent(end_to_end, reference_rate));
-    }
+                o.model_path.c_str(), static_cast<long long>(o.batch), comm.size(), describe_blas().c_str(),
+                static_cast<long long>(o.iterations), static_cast<long long>(o.warmup),
+                data ? ("data " + o.data_path).c_str() : "random inputs");
+    print_layers(*net, timing, n);
+    print_step(timing, n, o.batch);
+    if (reference_rate > 0.0) print_against_sgemm(*net, timing, n, o.batch, o.reference, reference_rate);
   });
 }
 

@@ -63,7 +63,7 @@ TEST(Sgd, LearningRateAndDecayMultipliers) {
 
 TEST(Adam, StepsByHand) {
   OptimizerConfig c;
-  c.type = "adam";
+  c.kind = OptimizerKind::kAdam;
   Adam adam(c);
   Param p = scalar_param(1.0f, 0.2f);
   adam.step({&p}, 0.01f);
@@ -91,12 +91,12 @@ std::vector<float> two_steps(OptimizerConfig c, float lr) {
 
 TEST(Optimizer, NesterovByHand) {
   OptimizerConfig c;
-  c.type = "nesterov";  // momentum 0.9 by default
+  c.kind = OptimizerKind::kNesterov;  // momentum 0.9 by default
   const auto w = two_steps(c, 0.1f);
   // v1 = 0.5, w1 = 1 - 0.1 (0.5 + 0.45) = 0.905; v2 = 0.45 - 0.25 = 0.2, w2 = 0.905 - 0.1 (-0.25 + 0.18)
   EXPECT_NEAR(w[0], 0.905, 1e-6);
   EXPECT_NEAR(w[1], 0.905 + 0.007, 1e-6);
-  c.type = "momentum";
+  c.kind = OptimizerKind::kMomentum;
   const auto m = two_steps(c, 0.1f);
   EXPECT_NEAR(m[0], 0.95, 1e-6);            // v1 = 0.5
   EXPECT_NEAR(m[1], 0.95 - 0.1 * 0.2, 1e-6);  // v2 = 0.45 - 0.25
@@ -104,7 +104,7 @@ TEST(Optimizer, NesterovByHand) {
 
 TEST(Optimizer, AdagradByHand) {
   OptimizerConfig c;
-  c.type = "adagrad";
+  c.kind = OptimizerKind::kAdagrad;
   const auto w = two_steps(c, 0.1f);
   // s1 = 0.25, w1 = 1 - 0.1 * 0.5 / 0.5; s2 = 0.3125, w2 = w1 + 0.1 * 0.25 / sqrt(0.3125)
   EXPECT_NEAR(w[0], 0.9, 1e-6);
@@ -113,7 +113,7 @@ TEST(Optimizer, AdagradByHand) {
 
 TEST(Optimizer, RmsPropByHand) {
   OptimizerConfig c;
-  c.type = "rmsprop";  // decay 0.9
+  c.kind = OptimizerKind::kRmsProp;  // decay 0.9
   const auto w = two_steps(c, 0.01f);
   const double s1 = 0.1 * 0.25, s2 = 0.9 * s1 + 0.1 * 0.0625;
   EXPECT_NEAR(w[0], 1.0 - 0.01 * 0.5 / (std::sqrt(s1) + 1e-8), 1e-6);
@@ -122,7 +122,7 @@ TEST(Optimizer, RmsPropByHand) {
 
 TEST(Optimizer, AdaDeltaByHand) {
   OptimizerConfig c;
-  c.type = "adadelta";  // rho 0.95, eps 1e-6
+  c.kind = OptimizerKind::kAdaDelta;  // rho 0.95, eps 1e-6
   const auto w = two_steps(c, 1.0f);
   const double rho = 0.95, eps = 1e-6;
   double s = (1 - rho) * 0.25, a = 0.0;
@@ -145,10 +145,12 @@ TEST(Optimizer, L1AddsTheSignOfTheWeight) {
 }
 
 TEST(Optimizer, FactoryRejectsUnknownType) {
+  EXPECT_THROW(parse_optimizer_kind("adamw"), std::invalid_argument);
   OptimizerConfig c;
-  c.type = "adamw";
+  c.momentum = 1.5f;
   EXPECT_THROW(make_optimizer(c), std::invalid_argument);
-  c.type = "adam";
+  c.momentum.reset();
+  c.kind = OptimizerKind::kAdam;
   EXPECT_EQ(make_optimizer(c)->type(), "adam");
 }
 

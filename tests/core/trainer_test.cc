@@ -59,7 +59,7 @@ TEST(Trainer, LearnsSeparableBlobs) {
   auto net = parse_model(kMlp, "mlp");
   net->initialize(1);
   OptimizerConfig oc;
-  oc.type = "sgd";
+  oc.kind = OptimizerKind::kSgd;
   oc.momentum = 0.9f;
   auto opt = make_optimizer(oc);
   TrainOptions options;
@@ -82,7 +82,7 @@ TEST(Trainer, SameSeedSameParameters) {
     auto net = parse_model(kMlp, "mlp");
     net->initialize(3);
     OptimizerConfig oc;
-    oc.type = "adam";
+    oc.kind = OptimizerKind::kAdam;
     auto opt = make_optimizer(oc);
     TrainOptions options;
     options.global_batch = 16;
@@ -146,36 +146,36 @@ TEST(LrSchedule, Shapes) {
   LrSchedule s;
   s.base = 1.0f;
   EXPECT_FLOAT_EQ(s.at(3.7), 1.0f);
-  s.kind = "step";
+  s.kind = LrScheduleKind::kStep;
   s.step_epochs = 2.0f;
   s.gamma = 0.5f;
   EXPECT_FLOAT_EQ(s.at(1.9), 1.0f);
   EXPECT_FLOAT_EQ(s.at(2.0), 0.5f);
   EXPECT_FLOAT_EQ(s.at(5.0), 0.25f);
-  s.kind = "exponential";
+  s.kind = LrScheduleKind::kExponential;
   EXPECT_NEAR(s.at(1.5), std::pow(0.5, 1.5), 1e-6);
-  s.kind = "cosine";
+  s.kind = LrScheduleKind::kCosine;
   s.total_epochs = 10.0f;
   EXPECT_FLOAT_EQ(s.at(0.0), 1.0f);
   EXPECT_NEAR(s.at(5.0), 0.5, 1e-6);
   EXPECT_NEAR(s.at(10.0), 0.0, 1e-6);
-  s.kind = "constant";
+  s.kind = LrScheduleKind::kConstant;
   s.warmup_epochs = 2.0f;
   EXPECT_NEAR(s.at(0.0), 0.1, 1e-6);
   EXPECT_NEAR(s.at(1.0), 0.55, 1e-6);
   EXPECT_FLOAT_EQ(s.at(2.0), 1.0f);
-  s.kind = "linear";  // to 0 over total_epochs, after the warm-up
+  s.kind = LrScheduleKind::kLinear;  // to 0 over total_epochs, after the warm-up
   s.warmup_epochs = 0.0f;
   EXPECT_NO_THROW(s.validate());
   EXPECT_FLOAT_EQ(s.at(0.0), 1.0f);
   EXPECT_NEAR(s.at(2.5), 0.75, 1e-6);
   EXPECT_NEAR(s.at(12.0), 0.0, 1e-6);
-  s.kind = "triangle";
-  EXPECT_THROW(s.validate(), std::invalid_argument);
+  EXPECT_THROW(parse_schedule_kind("triangle"), std::invalid_argument);
+  EXPECT_EQ(parse_schedule_kind(schedule_name(LrScheduleKind::kCosine)), LrScheduleKind::kCosine);
 }
 
 TEST(Trainer, ClipsTheGlobalGradientNorm) {
-  Param a{"a", Tensor({2}), Tensor({2}), true}, b{"b", Tensor({1}), Tensor({1}), true};
+  Param a = Param::weight("a", {2}), b = Param::weight("b", {1});
   a.grad[0] = 3.0f;
   a.grad[1] = 0.0f;
   b.grad[0] = 4.0f;  // norm 5

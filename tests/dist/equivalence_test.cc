@@ -116,7 +116,7 @@ std::vector<float> train(const char* model, const std::string& optimizer, Collec
   auto net = parse_model(model, "model");
   net->initialize(5);
   OptimizerConfig oc;
-  oc.type = optimizer;
+  oc.kind = parse_optimizer_kind(optimizer);
   oc.momentum = 0.9f;
   oc.weight_decay = 1e-4f;
   auto opt = make_optimizer(oc);

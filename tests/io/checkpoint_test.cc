@@ -23,11 +23,11 @@ TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   auto net = parse_model(kModel, "m");
   net->initialize(5);
   OptimizerConfig oc;
-  oc.type = "adam";
+  oc.kind = OptimizerKind::kAdam;
   auto opt = make_optimizer(oc);
   for (Param* p : net->params()) p->grad.fill(0.1f);
   opt->step(net->params(), 0.01f);
-  save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 110, 64, 5, 1});
+  save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 110, 64, 5, 1, "! seed = 5\n"});
   EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5.tmp")));
 
   auto other = parse_model(kModel, "m");
@@ -39,6 +39,7 @@ TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   EXPECT_EQ(meta.step, 10);
   EXPECT_EQ(meta.global_step, 110);
   EXPECT_EQ(meta.global_batch, 64);
+  EXPECT_EQ(meta.run_config, "! seed = 5\n");
   auto a = net->params(), b = other->params();
   for (size_t i = 0; i < a.size(); ++i) {
     for (int64_t j = 0; j < a[i]->value.numel(); ++j) ASSERT_EQ(a[i]->value[j], b[i]->value[j]);
@@ -53,7 +54,7 @@ TEST(Checkpoint, RoundTripsBatchNormRunningStatistics) {
   auto net = parse_model(model, "m");
   net->initialize(1);
   for (Param* b : net->buffers()) b->value.fill(0.25f);
-  save_checkpoint(dir.file("bn.h5"), *net, nullptr, CheckpointMeta{model, 0, 0, 0, 8, 1, 1});
+  save_checkpoint(dir.file("bn.h5"), *net, nullptr, CheckpointMeta{model, 0, 0, 0, 8, 1, 1, ""});
   auto other = parse_model(model, "m");
   load_checkpoint(dir.file("bn.h5"), *other, nullptr);
   ASSERT_EQ(other->buffers().size(), 2u);
@@ -64,7 +65,7 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   TempDir dir;
   auto net = parse_model(kModel, "m");
   net->initialize(1);
-  save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1});
+  save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
   auto wider = parse_model(
       "[input] shape = 1,6,6\n[conv] filters = 4 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n", "m");
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *wider, nullptr); },
@@ -99,7 +100,7 @@ TEST(Checkpoint, SurvivesAWriterKilledMidWrite) {
       auto net = parse_model(big, "m");
       for (int version = 0;; ++version) {
         for (Param* p : net->params()) p->value.fill(static_cast<float>(version));
-        save_checkpoint(path, *net, nullptr, CheckpointMeta{big, version, 0, version, 64, 1, 1});
+        save_checkpoint(path, *net, nullptr, CheckpointMeta{big, version, 0, version, 64, 1, 1, ""});
       }
     }
     usleep(static_cast<useconds_t>(20000 + rng.below(60000)));

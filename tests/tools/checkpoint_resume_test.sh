@@ -61,7 +61,34 @@ grep -q "warning: cannot resume from $newest" corrupt.log || fail "no warning ab
 grep -q "^resume: .*checkpoint-00000035.h5" corrupt.log || fail "did not fall back to step 35: $(grep resume corrupt.log)"
 identical whole-1-sgd/final.h5 corrupt/final.h5 "corrupt newest checkpoint, resumed from the previous"
 
-# 4. The launcher restarts a job whose rank was killed, and it ends as an undisturbed run would.
+# 4. A resume that would not continue the same run: an error naming the field and both values,
+# and the run directory untouched. Epochs, max steps, threads and the rank count may change.
+train 1 changed 40 $opt
+before=$(ls changed/checkpoints)
+refuse() {  # what expected-message flags...
+  local what=$1 expected=$2; shift 2
+  if "$shardnet" train -m "${model:-model.cfg}" -d data.h5 --epochs 3 --batch "${batch:-64}" --max-steps 80 --checkpoint-every 7 \
+      --run-dir changed --resume "$@" >refused.log 2>&1; then
+    fail "resume with $what was accepted"
+  elif grep -q -- "$expected" refused.log && [ "$(grep -c 'error' refused.log)" = 1 ]; then
+    echo "ok: resume with $what refused: $(grep error refused.log)"
+  else
+    fail "resume with $what: expected '$expected', got: $(cat refused.log)"
+  fi
+}
+refuse "another seed" "seed: 1 in the checkpoint, 2 now" $opt --seed 2
+refuse "another optimizer" "optimizer: sgd in the checkpoint, adam now" --optimizer adam --lr 0.05 --momentum 0.9
+refuse "another learning rate" "lr: 0.05 in the checkpoint, 0.1 now" --optimizer sgd --lr 0.1 --momentum 0.9
+batch=32 refuse "another batch" "batch: 64 in the checkpoint, 32 now" $opt
+sed 's/outputs = 16/outputs = 12/' model.cfg >other.cfg
+model=other.cfg refuse "another model" "model: line 5: '\[dense\]   outputs = 16' in the checkpoint, '\[dense\]   outputs = 12' now" $opt
+[ "$(ls changed/checkpoints)" = "$before" ] || fail "a refused resume changed the checkpoints"
+"$shardnet" launch -n 2 -- train -m model.cfg -d data.h5 --epochs 4 --batch 64 --max-steps 60 --checkpoint-every 7 \
+  --run-dir changed --resume $opt --threads 1 >allowed.log 2>&1 \
+  && grep -q "^resume: " allowed.log && echo "ok: resumed with more epochs, another step limit, threads and rank count" \
+  || fail "a resume changing only resumable fields failed: $(tail -3 allowed.log)"
+
+# 5. The launcher restarts a job whose rank was killed, and it ends as an undisturbed run would.
 long="--epochs 40 --batch 40 --checkpoint-every 25 --optimizer sgd --lr 0.05 --momentum 0.9"
 "$shardnet" launch -n 2 -- train -m model.cfg -d data.h5 $long --run-dir undisturbed >undisturbed.log 2>&1 \
   || fail "undisturbed run: $(tail -3 undisturbed.log)"

@@ -97,7 +97,7 @@ expect_error "data shape vs model input" "data.h5: /data rows have shape \(1, 4,
 printf '[input] shape = 1,4,4\n[dense] outputs = 3\n[softmax_cross_entropy]\n' >three.cfg
 expect_error "more classes than outputs" "data.h5: has 10 classes but the model outputs 3 \(model three.cfg\)" \
   "$shardnet" train -m three.cfg -d data.h5 --run-dir run2
-expect_error "patience without validation" "--patience needs a validation split" \
+expect_error "patience without validation" "patience needs a validation split" \
   "$shardnet" train -m model.cfg -d data.h5 --patience 2 --run-dir run3
 expect_error "unknown flag" "unrecognised option|unrecognized option" "$shardnet" train --modle x
 expect_error "unknown optimizer" "unknown optimizer 'adamw'" \

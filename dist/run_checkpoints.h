@@ -1,0 +1,53 @@
+#pragma once
+// Checkpointing of a training run: rank 0 writes <run dir>/checkpoints/checkpoint-<step>.h5 and keeps
+// the newest `keep`; resuming finds the newest one that loads, warning about any that do not, and
+// refuses one whose run differs from this one in anything but the resumable fields.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "core/trainer.h"
+#include "dist/communicator.h"
+#include "io/checkpoint.h"
+
+namespace shardnet::dist {
+
+class RunCheckpointer : public CheckpointSink {
+ public:
+  RunCheckpointer(const Communicator& comm, Net& net, Optimizer& optimizer, io::CheckpointMeta base,
+                  std::string run_dir, int keep);
+  void save(const TrainPosition& next) override;
+  // "N checkpoints written, the last X MiB in Y ms" (rank 0), for the end-of-run summary.
+  std::string summary() const;
+
+ private:
+  const Communicator& comm_;
+  Net& net_;
+  Optimizer& optimizer_;
+  io::CheckpointMeta base_;
+  std::string run_dir_;
+  int keep_;
+  int written_ = 0;
+  double last_seconds_ = 0.0;
+  uintmax_t last_bytes_ = 0;
+};
+
+struct ResumePoint {
+  std::string path;
+  io::CheckpointMeta meta;
+  TrainPosition position() const { return TrainPosition{meta.epoch, meta.step, meta.global_step}; }
+};
+
+// Loads `request` (a file, or "latest": the newest loadable checkpoint of `run_dir`) into the net
+// and optimizer. `run` is this run's (model text, run config text); a checkpoint of another run
+// (any non-resumable field or the model differs) throws, naming every differing field with both
+// values. Returns nullopt when "latest" found no checkpoint. `warn` receives fallbacks past
+// unreadable files.
+std::optional<ResumePoint> resume_from(const std::string& request, const std::string& run_dir,
+                                       const io::CheckpointMeta& run, Net& net, Optimizer& optimizer,
+                                       const std::function<void(const std::string&)>& warn);
+
+// The newest checkpoint of `run_dir` copied to <run_dir>/final.h5 (atomically); false without one.
+bool publish_final_checkpoint(const std::string& run_dir);
+
+}  // namespace shardnet::dist

@@ -1,0 +1,89 @@
+#include "tools/train_options.h"
+
+#include <map>
+
+namespace shardnet::tools {
+namespace {
+
+// The text of a default RunConfig's field `key`: what --help shows as the default.
+std::string default_text(const std::string& key) {
+  static const std::map<std::string, std::string> defaults = [] {
+    std::map<std::string, std::string> m;
+    for (const auto& f : RunConfig{}.fields()) m[f.key] = f.value;
+    return m;
+  }();
+  return defaults.at(key);
+}
+
+// A flag bound to `member`, defaulting to its current (default) value.
+template <typename T>
+po::typed_value<T>* field(T* member, const std::string& key) {
+  return po::value(member)->default_value(*member, default_text(key));
+}
+
+}  // namespace
+
+void add_train_options(po::options_description& options, RunConfig& c) {
+  TrainOptions& t = c.train;
+  OptimizerConfig& o = c.optimizer;
+  options.add_options()
+      ("model,m", po::value(&c.model_path)->required(), "model file (.cfg)")
+      ("data,d", po::value(&c.data_path)->required(), "training data set (HDF5)")
+      ("test,t", po::value<std::string>(), "test data set (HDF5), scored after every epoch")
+      ("epochs,e", field(&t.epochs, "epochs"), "epochs")
+      ("batch,b", field(&t.global_batch, "batch"), "global mini-batch size")
+      ("optimizer", field(&o.kind, "optimizer"), "sgd | momentum | nesterov | adagrad | rmsprop | adadelta | adam")
+      ("lr", field(&t.lr.base, "lr"), "learning rate")
+      ("momentum", po::value<float>(), "momentum (default 0 for sgd, 0.9 for momentum and nesterov)")
+      ("beta1", field(&o.beta1, "beta1"), "Adam beta1")
+      ("beta2", field(&o.beta2, "beta2"), "Adam beta2")
+      ("epsilon", po::value<float>(), "epsilon of the adaptive optimizers (default adam, rmsprop 1e-8; adagrad 1e-10; "
+                                      "adadelta 1e-6)")
+      ("rms-decay", field(&o.rms_decay, "rms-decay"), "RMSprop's moving-average decay (Caffe's rms_decay)")
+      ("rho", field(&o.rho, "rho"), "AdaDelta's rho")
+      ("l1", field(&o.l1, "l1"), "L1 regularisation (weights, not biases)")
+      ("weight-decay", field(&o.weight_decay, "weight-decay"), "L2 weight decay (weights, not biases)")
+      ("clip-norm", field(&t.clip_norm, "clip-norm"), "clip the gradient to this global L2 norm (0: off)")
+      ("lr-schedule", field(&t.lr.kind, "lr-schedule"), "constant | step | exponential | cosine | linear")
+      ("warmup-epochs", field(&t.lr.warmup_epochs, "warmup-epochs"), "linear warm-up from lr/10 over this many epochs")
+      ("lr-step", field(&t.lr.step_epochs, "lr-step"), "step: epochs between decays")
+      ("lr-gamma", field(&t.lr.gamma, "lr-gamma"), "step: factor per step; exponential: factor per epoch")
+      ("seed", field(&t.seed, "seed"), "seed for initialisation, shuffling, dropout and augmentation")
+      ("val-fraction", field(&c.val_fraction, "val-fraction"),
+       "hold out this fraction of the training data (fixed-seed split) and score it after each epoch")
+      ("patience", field(&c.patience, "patience"),
+       "early stopping: stop when the validation loss has not improved for this many epochs (0: never)")
+      ("log-every", field(&c.log_every, "log-every"),
+       "write the mean training loss of every N steps to steps.csv in the run directory (0: off)")
+      ("max-steps", field(&t.max_steps, "max-steps"), "stop after this many steps (0: no limit)")
+      ("eval-batch", field(&t.eval_batch, "eval-batch"), "batch size for evaluation")
+      ("threads", field(&c.threads, "threads"), "compute threads (0: OPENBLAS_NUM_THREADS or all cores)")
+      ("bucket-mb", field(&c.bucket_mb, "bucket-mb"), "gradient allreduce bucket size (MiB)")
+      ("timeline", po::value<std::string>(),
+       "write a Chrome trace (chrome://tracing, Perfetto) of every rank's step phases and allreduces to FILE")
+      ("checkpoint-every", field(&t.checkpoint_every, "checkpoint-every"),
+       "also checkpoint every this many steps (checkpoints are always written at each epoch end)")
+      ("keep-checkpoints", field(&c.keep_checkpoints, "keep-checkpoints"), "how many of the newest checkpoints to keep")
+      ("resume", po::value<std::string>()->implicit_value("latest"),
+       "continue from a checkpoint: FILE, or without a value the newest good one in the run directory")
+      ("overwrite", "start afresh in a run directory that holds an earlier run's checkpoints (deletes them)")
+      ("run-dir", field(&c.run_dir, "run-dir"), "where metrics.csv, checkpoints and final.h5 go")
+      ("config", po::value<std::string>(), "file of `option = value` lines (command-line flags win)");
+}
+
+void finish_train_options(const po::variables_map& vm, RunConfig& c) {
+  auto optional_text = [&](const char* key) {
+    return vm.count(key) ? std::optional<std::string>(vm[key].as<std::string>()) : std::nullopt;
+  };
+  auto optional_float = [&](const char* key) {
+    return vm.count(key) ? std::optional<float>(vm[key].as<float>()) : std::nullopt;
+  };
+  c.test_path = optional_text("test");
+  c.timeline_path = optional_text("timeline");
+  c.resume = optional_text("resume");
+  c.optimizer.momentum = optional_float("momentum");
+  c.optimizer.epsilon = optional_float("epsilon");
+  c.overwrite = vm.count("overwrite") > 0;
+}
+
+}  // namespace shardnet::tools
