@@ -1,0 +1,28 @@
+#pragma once
+// Starting a command on N ranks through mpirun, with the flags a user would otherwise have to
+// remember (root, oversubscription, binding by threads per rank, the thread environment).
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace shardnet::dist {
+
+struct LaunchPlan {
+  int ranks = 1;
+  std::string hostfile, hosts;  // empty: this machine only
+  std::string bind;             // core | socket | none; empty: core when ranks x threads fit the cores, else none
+  std::vector<std::pair<std::string, std::string>> mca;  // extra --mca KEY VALUE
+  std::string mpirun = "mpirun";
+  std::vector<std::string> command;  // what every rank runs
+};
+
+// The mpirun argv for `plan` on a machine of `cores` cores (as root: --allow-run-as-root).
+std::vector<std::string> mpirun_line(const LaunchPlan& plan, unsigned cores, bool as_root);
+// Threads each rank will run: the command's --threads, else OPENBLAS_NUM_THREADS, else 1.
+int threads_per_rank(const std::vector<std::string>& command);
+// argv as one shell-safe line, for printing.
+std::string shell_line(const std::vector<std::string>& argv);
+// Runs argv, waits, and returns its exit status (128 + signal when killed).
+int run_and_wait(const std::vector<std::string>& argv);
+
+}  // namespace shardnet::dist
