@@ -137,102 +137,109 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
                        options_.seed);
   const int64_t steps = sampler.steps_per_epoch();
-  const bool classifier = net_.loss()->is_classifier();
-  int64_t global_step = start.global_step;
-  double best_val_loss = std::numeric_limits<double>::infinity();
-  int epochs_without_improvement = 0;
-  bool stop_early = false;
-  Batch buffers[2];
-  BackgroundTask reader;  // reads the next batch while this one trains
-  auto stop_requested = [&] { return options_.max_steps > 0 && global_step >= options_.max_steps; };
   if (start.step >= steps) start = TrainPosition{start.epoch + 1, 0, start.global_step};
-
-  for (int64_t epoch = start.epoch; epoch < options_.epochs && !stop_requested() && !stop_early; ++epoch) {
-    const int64_t first_step = epoch == start.epoch ? start.step : 0;
+  best_val_loss_ = std::numeric_limits<double>::infinity();
+  epochs_without_improvement_ = 0;
+  TrainPosition at = start;
+  for (int64_t epoch = start.epoch; epoch < options_.epochs && !step_limit_reached(at.global_step); ++epoch) {
     sampler.start_epoch(epoch);
-    const auto epoch_start = Clock::now();
-    double wait = 0.0;
-    LossStats epoch_stats;
-    StepTimes phases;
-    int64_t steps_done = 0;
-    // Batch `step` is read into buffers[step % 2] on a background thread while step - 1 trains.
-    auto read_async = [&](int64_t step, int64_t at_global_step) {
-      reader.start([&, epoch, step, at_global_step] {
-        Timeline::Span span(timeline_, "read batch", Timeline::kDataLoading, at_global_step);
-        read_step(train, sampler, epoch, step, buffers[step % 2]);
-      });
-    };
-    read_async(first_step, global_step);
-    int64_t step = first_step;
-    for (; step < steps && !stop_requested(); ++step) {
-      if (timeline_) timeline_->set_step(global_step);
-      const auto wait_start = Clock::now();
-      {
-        Timeline::Span span(timeline_, "data wait");
-        reader.wait();
-      }
-      wait += seconds_since(wait_start);
-      Batch& batch = buffers[step % 2];
-      const bool more = step + 1 < steps && (options_.max_steps == 0 || global_step + 1 < options_.max_steps);
-      if (more) read_async(step + 1, global_step + 1);
-      const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(step) / steps);
-      LossStats s;
-      try {
-        s = Trainer::step(batch, lr, &phases);  // the loop variable `step` hides the member
-      } catch (const DivergedError& e) {
-        reader.wait();
-        throw DivergedError(std::string(e.what()) + " at epoch " + std::to_string(epoch + 1) + ", step " +
-                            std::to_string(step + 1) + ": training diverged (try a smaller learning rate)");
-      }
-      epoch_stats.loss_sum += s.loss_sum;
-      epoch_stats.correct += s.correct;
-      epoch_stats.count += s.count;
-      ++global_step;
-      ++steps_done;
-      observer.on_step(StepReport{epoch, step, steps, global_step,
-                                  s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
-      const bool periodic = options_.checkpoint_every > 0 && global_step % options_.checkpoint_every == 0;
-      if (periodic && step + 1 < steps && !stop_requested()) checkpoint(sink, {epoch, step + 1, global_step});
-    }
-    reader.wait();
-    EpochReport report;
-    report.forward_seconds = phases.forward;
-    report.backward_seconds = phases.backward;
-    report.sync_wait_seconds = phases.sync_wait;
-    report.optimizer_seconds = phases.optimizer;
-    report.epoch = epoch;
-    report.steps = steps_done;
-    report.seconds = seconds_since(epoch_start);
-    report.data_wait_seconds = wait;
-    report.lr = options_.lr.at(static_cast<double>(epoch));
-    double sums[3] = {epoch_stats.loss_sum, static_cast<double>(epoch_stats.correct),
-                      static_cast<double>(epoch_stats.count)};
-    collective_.sum(sums);
-    if (sums[2] > 0) {
-      report.train_loss = sums[0] / sums[2];
-      report.train_accuracy = classifier ? sums[1] / sums[2] : std::nan("");
-      report.samples_per_second = sums[2] / std::max(report.seconds, 1e-9);
-    }
-    if (test != nullptr) {
-      const LossStats t = evaluate(net_, *test, options_.eval_batch, collective_);
-      report.test_loss = t.loss_sum / static_cast<double>(std::max<int64_t>(t.count, 1));
-      if (classifier) report.test_accuracy = static_cast<double>(t.correct) / static_cast<double>(std::max<int64_t>(t.count, 1));
-    }
-    if (validation_ != nullptr) {
-      const LossStats v = evaluate(net_, *validation_, options_.eval_batch, collective_);
-      report.val_loss = v.loss_sum / static_cast<double>(std::max<int64_t>(v.count, 1));
-      if (classifier) report.val_accuracy = static_cast<double>(v.correct) / static_cast<double>(std::max<int64_t>(v.count, 1));
-      // An improvement is a relative drop of more than 1e-4 (ReduceLROnPlateau's default threshold).
-      if (report.val_loss < best_val_loss * (1.0 - 1e-4)) {
-        best_val_loss = report.val_loss;
-        epochs_without_improvement = 0;
-      } else if (patience_ > 0 && ++epochs_without_improvement >= patience_) {
-        report.stopped_early = stop_early = true;
-      }
-    }
+    at = TrainPosition{epoch, epoch == start.epoch ? start.step : 0, at.global_step};
+    EpochReport report = train_epoch(train, sampler, at, observer, sink);
+    score_epoch(test, report);
     observer.on_epoch(report);
     // At an epoch's end or where max_steps stopped the run, whichever came first.
-    checkpoint(sink, step == steps ? TrainPosition{epoch + 1, 0, global_step} : TrainPosition{epoch, step, global_step});
+    checkpoint(sink, at.step == steps ? TrainPosition{epoch + 1, 0, at.global_step} : at);
+    if (report.stopped_early) break;
+  }
+}
+
+bool Trainer::step_limit_reached(int64_t global_step) const {
+  return options_.max_steps > 0 && global_step >= options_.max_steps;
+}
+
+EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler, TrainPosition& at,
+                                 TrainObserver& observer, CheckpointSink* sink) {
+  const int64_t steps = sampler.steps_per_epoch(), epoch = at.epoch, first_step = at.step;
+  const auto epoch_start = Clock::now();
+  double wait = 0.0;
+  LossStats epoch_stats;
+  StepTimes phases;
+  // Batch `step` is read into buffers_[step % 2] on a background thread while step - 1 trains.
+  auto read_async = [&](int64_t step, int64_t at_global_step) {
+    reader_.start([&, step, at_global_step] {
+      Timeline::Span span(timeline_, "read batch", Timeline::kDataLoading, at_global_step);
+      read_step(train, sampler, epoch, step, buffers_[step % 2]);
+    });
+  };
+  read_async(first_step, at.global_step);
+  for (; at.step < steps && !step_limit_reached(at.global_step); ++at.step) {
+    if (timeline_) timeline_->set_step(at.global_step);
+    const auto wait_start = Clock::now();
+    {
+      Timeline::Span span(timeline_, "data wait");
+      reader_.wait();
+    }
+    wait += seconds_since(wait_start);
+    const Batch& batch = buffers_[at.step % 2];
+    if (at.step + 1 < steps && !step_limit_reached(at.global_step + 1)) read_async(at.step + 1, at.global_step + 1);
+    const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(at.step) / steps);
+    LossStats s;
+    try {
+      s = step(batch, lr, &phases);
+    } catch (const DivergedError& e) {
+      reader_.wait();
+      throw DivergedError(std::string(e.what()) + " at epoch " + std::to_string(epoch + 1) + ", step " +
+                          std::to_string(at.step + 1) + ": training diverged (try a smaller learning rate)");
+    }
+    epoch_stats.loss_sum += s.loss_sum;
+    epoch_stats.correct += s.correct;
+    epoch_stats.count += s.count;
+    ++at.global_step;
+    observer.on_step(StepReport{epoch, at.step, steps, at.global_step,
+                                s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
+    const bool periodic = options_.checkpoint_every > 0 && at.global_step % options_.checkpoint_every == 0;
+    if (periodic && at.step + 1 < steps && !step_limit_reached(at.global_step)) {
+      checkpoint(sink, {epoch, at.step + 1, at.global_step});
+    }
+  }
+  reader_.wait();
+  EpochReport report;
+  report.epoch = epoch;
+  report.steps = at.step - first_step;
+  report.seconds = seconds_since(epoch_start);
+  report.data_wait_seconds = wait;
+  report.forward_seconds = phases.forward;
+  report.backward_seconds = phases.backward;
+  report.sync_wait_seconds = phases.sync_wait;
+  report.optimizer_seconds = phases.optimizer;
+  report.lr = options_.lr.at(static_cast<double>(epoch));
+  double sums[3] = {epoch_stats.loss_sum, static_cast<double>(epoch_stats.correct), static_cast<double>(epoch_stats.count)};
+  collective_.sum(sums);
+  if (sums[2] > 0) {
+    report.train_loss = sums[0] / sums[2];
+    report.train_accuracy = net_.loss()->is_classifier() ? sums[1] / sums[2] : std::nan("");
+    report.samples_per_second = sums[2] / std::max(report.seconds, 1e-9);
+  }
+  return report;
+}
+
+void Trainer::score_epoch(BatchSource* test, EpochReport& report) {
+  const bool classifier = net_.loss()->is_classifier();
+  auto score = [&](BatchSource& source, double& loss, double& accuracy) {
+    const LossStats t = evaluate(net_, source, options_.eval_batch, collective_);
+    const double n = static_cast<double>(std::max<int64_t>(t.count, 1));
+    loss = t.loss_sum / n;
+    if (classifier) accuracy = static_cast<double>(t.correct) / n;
+  };
+  if (test != nullptr) score(*test, report.test_loss, report.test_accuracy);
+  if (validation_ == nullptr) return;
+  score(*validation_, report.val_loss, report.val_accuracy);
+  // An improvement is a relative drop of more than 1e-4 (ReduceLROnPlateau's default threshold).
+  if (report.val_loss < best_val_loss_ * (1.0 - 1e-4)) {
+    best_val_loss_ = report.val_loss;
+    epochs_without_improvement_ = 0;
+  } else if (patience_ > 0 && ++epochs_without_improvement_ >= patience_) {
+    report.stopped_early = true;
   }
 }
 

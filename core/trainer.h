@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "core/batch.h"
+#include "core/background_task.h"
 #include "core/batch_source.h"
 #include "core/collective.h"
 #include "core/lr_schedule.h"
 #include "core/net.h"
 #include "core/optimizer.h"
+#include "core/shard_sampler.h"
 #include "core/timeline.h"
 
 namespace shardnet {
@@ -120,6 +122,13 @@ class Trainer {
 
  private:
   void checkpoint(CheckpointSink* sink, const TrainPosition& next);
+  bool step_limit_reached(int64_t global_step) const;
+  // Trains from `at` to the epoch's end or the step limit, advancing `at`; the epoch's training
+  // figures summed over the ranks.
+  EpochReport train_epoch(BatchSource& train, const ShardSampler& sampler, TrainPosition& at, TrainObserver& observer,
+                          CheckpointSink* sink);
+  // Adds the test and validation scores; sets stopped_early when patience ran out.
+  void score_epoch(BatchSource* test, EpochReport& report);
 
   std::vector<Param*> params_;
   std::vector<std::vector<Param*>> layer_params_;
@@ -131,6 +140,10 @@ class Trainer {
   BatchSource* validation_ = nullptr;
   int patience_ = 0;
   Timeline* timeline_ = nullptr;
+  double best_val_loss_ = 0.0;
+  int epochs_without_improvement_ = 0;
+  Batch buffers_[2];
+  BackgroundTask reader_;  // reads the next batch while this one trains
 };
 
 }  // namespace shardnet
