@@ -9,8 +9,8 @@
 
 namespace shardnet {
 
-Augment::Augment(std::string name, int64_t shift, bool flip, int64_t cutout, bool alternate_flip)
-    : Layer(std::move(name)), shift_(shift), flip_(flip || alternate_flip), cutout_(cutout), alternate_flip_(alternate_flip) {
+Augment::Augment(std::string name, int64_t shift, FlipMode flip, int64_t cutout)
+    : Layer(std::move(name)), shift_(shift), flip_(flip), cutout_(cutout) {
   if (shift < 0) throw std::invalid_argument("augment: shift must be >= 0");
   if (cutout < 0) throw std::invalid_argument("augment: cutout must be >= 0");
 }
@@ -31,8 +31,8 @@ Augment::Draw Augment::draw(int64_t sample_row) const {
   Draw d;
   d.dy = static_cast<int64_t>(rng.below(span)) - shift_;
   d.dx = static_cast<int64_t>(rng.below(span)) - shift_;
-  d.flip = flip_ && rng.below(2) == 1;
-  if (alternate_flip_) {
+  d.flip = flip_ != FlipMode::kNone && rng.below(2) == 1;  // no draw without flipping (the cutout stream)
+  if (flip_ == FlipMode::kAlternate) {
     CounterRng run_rng(hash_key(context_->seed, 0xa17f11, 0), static_cast<uint64_t>(sample_row));
     d.flip = (run_rng.below(2) == 1) != (context_->epoch % 2 == 1);
   }
@@ -100,7 +100,7 @@ void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 std::string Augment::describe() const {
-  return "shift=" + std::to_string(shift_) + (alternate_flip_ ? " flip=alternate" : flip_ ? " flip" : "") +
+  return "shift=" + std::to_string(shift_) + (flip_ == FlipMode::kAlternate ? " flip=alternate" : flip_ == FlipMode::kRandom ? " flip" : "") +
          (cutout_ > 0 ? " cutout=" + std::to_string(cutout_) : "");
 }
 
@@ -116,8 +116,8 @@ SHARDNET_REGISTER_LAYERS(augment) {
        int_option("cutout", 0, 0, kNoLimit, "zero a random square of this size")},
       [](const std::string& name, const LayerOptions& o) {
         const std::string& flip = o.choice("flip");
-        return std::make_unique<Augment>(name, o.integer("shift"), flip != "0", o.integer("cutout"),
-                                         flip == "alternate");
+        const FlipMode mode = flip == "1" ? FlipMode::kRandom : flip == "alternate" ? FlipMode::kAlternate : FlipMode::kNone;
+        return std::make_unique<Augment>(name, o.integer("shift"), mode, o.integer("cutout"));
       },
       {}, ExampleInput{{2, 5, 5}, {{"shift", "1"}, {"flip", "1"}}}});
 }

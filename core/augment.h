@@ -1,18 +1,21 @@
 #pragma once
 // Image augmentation as the first layer of a model, active in training only: each sample is shifted
 // by up to `shift` pixels in each direction (a random crop of the image padded with zeros) and, with
-// `flip`, mirrored left-right with probability 1/2; with `cutout` = s, a square of s x s pixels
+// FlipMode::kRandom, mirrored left-right with probability 1/2; with `cutout` = s, a square of s x s pixels
 // centred anywhere in the image (clipped at its border) is set to zero (DeVries & Taylor 2017). The
 // draws are keyed by (seed, epoch, sample index), as dropout's are, so every rank count sees the same
-// augmented batch. With `alternate_flip` (airbench's alternating flip, Jordan 2024) a sample's flip is
+// augmented batch. With FlipMode::kAlternate (airbench's alternating flip, Jordan 2024) a sample's flip is
 // drawn once per run and inverted every other epoch, so consecutive epochs see both mirror images.
 #include "core/layer.h"
 
 namespace shardnet {
 
+// Model files: flip = 0 | 1 | alternate.
+enum class FlipMode { kNone, kRandom, kAlternate };
+
 class Augment : public Layer {
  public:
-  Augment(std::string name, int64_t shift, bool flip, int64_t cutout = 0, bool alternate_flip = false);
+  Augment(std::string name, int64_t shift, FlipMode flip, int64_t cutout = 0);
   std::string type() const override { return "augment"; }
   bool is_augmentation() const override { return true; }
   Shape setup(const Shape& input) override;
@@ -32,9 +35,8 @@ class Augment : public Layer {
   Draw draw(int64_t sample_row) const;
 
   int64_t shift_;
-  bool flip_;
+  FlipMode flip_;
   int64_t cutout_;
-  bool alternate_flip_;
   int64_t channels_ = 0, height_ = 0, width_ = 0;
   std::vector<Draw> draws_;  // of the last training batch
 };

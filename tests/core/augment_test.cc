@@ -13,7 +13,7 @@ using testing::check_layer_gradients;
 using testing::random_tensor;
 
 TEST(Augment, ShiftsAndFlipsPerSampleAndIsItsOwnAdjoint) {
-  Augment augment("aug", 2, true);
+  Augment augment("aug", 2, FlipMode::kRandom);
   augment.setup({1, 5, 6});
   std::vector<int64_t> rows = {0, 1, 2, 3, 4, 5, 6, 7};
   StepContext ctx{9, 1, rows, nullptr, {}};
@@ -35,7 +35,7 @@ TEST(Augment, ShiftsAndFlipsPerSampleAndIsItsOwnAdjoint) {
 
 // Cutout zeroes an s x s square per sample (clipped at the border) and passes no gradient there.
 TEST(Augment, CutoutZeroesASquarePerSample) {
-  Augment augment("aug", 0, false, 3);
+  Augment augment("aug", 0, FlipMode::kNone, 3);
   augment.setup({2, 6, 6});
   std::vector<int64_t> rows = {0, 1, 2, 3, 4, 5};
   StepContext ctx{4, 0, rows, nullptr, {}};
@@ -55,7 +55,7 @@ TEST(Augment, CutoutZeroesASquarePerSample) {
 
 // flip = alternate: each sample is mirrored in every other epoch, and about half of them in each.
 TEST(Augment, AlternatingFlipInvertsEachEpoch) {
-  Augment augment("aug", 0, false, 0, true);
+  Augment augment("aug", 0, FlipMode::kAlternate);
   augment.setup({1, 1, 4});
   std::vector<int64_t> rows(64);
   for (int64_t i = 0; i < 64; ++i) rows[i] = i;
