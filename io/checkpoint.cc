@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -158,6 +160,51 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
   std::vector<std::string> paths;
   for (auto& f : found) paths.push_back(std::move(f.second));
   return paths;
+}
+
+namespace {
+std::set<std::string> all_datasets(hid_t file, const std::string& path) {
+  std::set<std::string> names;
+  h5_check(H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC), path + ": listing");
+  return names;
+}
+
+std::vector<float> read_whole(hid_t file, const std::string& name, const std::string& path) {
+  H5Id ds = open_dataset(file, name, path);
+  const auto dims = dataset_dims(ds.get(), path);
+  hsize_t n = 1;
+  for (hsize_t d : dims) n *= d;
+  std::vector<float> values(n);
+  read_float_dataset(file, name, dims, values.data(), path);
+  return values;
+}
+}  // namespace
+
+CheckpointDifference compare_checkpoints(const std::string& a_path, const std::string& b_path) {
+  H5Id a = open_file(a_path, false), b = open_file(b_path, false);
+  const auto names = all_datasets(a.get(), a_path);
+  if (names != all_datasets(b.get(), b_path)) {
+    throw std::runtime_error(a_path + " and " + b_path + " do not hold the same data sets");
+  }
+  CheckpointDifference result;
+  double params_diff = 0.0, params_scale = 0.0;
+  for (const std::string& name : names) {
+    const auto va = read_whole(a.get(), name, a_path), vb = read_whole(b.get(), name, b_path);
+    if (va.size() != vb.size()) throw std::runtime_error(name + " has different sizes in the two files");
+    double diff = 0.0, scale = 0.0;
+    for (size_t i = 0; i < va.size(); ++i) {
+      diff = std::max(diff, static_cast<double>(std::abs(va[i] - vb[i])));
+      scale = std::max(scale, static_cast<double>(std::abs(va[i])));
+      result.identical = result.identical && std::memcmp(&va[i], &vb[i], sizeof(float)) == 0;
+    }
+    if (name.rfind("params/", 0) == 0) {
+      params_diff = std::max(params_diff, diff);
+      params_scale = std::max(params_scale, scale);
+    }
+    result.max_abs_difference.emplace_back(name, diff);
+  }
+  result.parameters_relative = params_scale > 0 ? params_diff / params_scale : params_diff;
+  return result;
 }
 
 }  // namespace shardnet::io

@@ -9,6 +9,7 @@
 // Written to "<path>.tmp", flushed, then renamed: a crash never leaves a half-written file under
 // the real name.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/net.h"
@@ -34,6 +35,15 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
 CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer);
 // The attributes alone (what run wrote it, where it stands), without loading any tensor.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
+
+// How far apart two checkpoints (or any two HDF5 files of float data sets) are.
+struct CheckpointDifference {
+  std::vector<std::pair<std::string, double>> max_abs_difference;  // per data set, in name order
+  double parameters_relative = 0.0;  // max |a - b| / max |a| over /params
+  bool identical = true;             // every value of every data set bitwise equal
+};
+// Throws when the files do not hold the same data sets of the same sizes.
+CheckpointDifference compare_checkpoints(const std::string& a, const std::string& b);
 
 // Checkpoints of a run live in <run dir>/checkpoints/checkpoint-<global step, 8 digits>.h5.
 std::string checkpoint_path(const std::string& run_dir, int64_t global_step);

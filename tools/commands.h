@@ -1,6 +1,7 @@
 #pragma once
 // The shardnet subcommands. Each takes the arguments after its name and returns the exit status;
 // errors are thrown and reported by main() as one line.
+#include <stdexcept>
 #include <string>
 #include <vector>
 

@@ -1,104 +1,11 @@
-#include <algorithm>
+// `shardnet inspect FILE.h5`: the listing of io/inspect.h.
 #include <cstdio>
-#include <string>
-#include <vector>
 
-#include "io/hdf5.h"
+#include "io/inspect.h"
 #include "tools/commands.h"
 #include "tools/options.h"
 
 namespace shardnet::tools {
-namespace {
-
-std::string type_name(hid_t type) {
-  const H5T_class_t cls = H5Tget_class(type);
-  const size_t size = H5Tget_size(type);
-  switch (cls) {
-    case H5T_INTEGER:
-      return std::string(H5Tget_sign(type) == H5T_SGN_NONE ? "uint" : "int") + std::to_string(8 * size);
-    case H5T_FLOAT: return "float" + std::to_string(8 * size);
-    case H5T_STRING: return "string";
-    default: return "other";
-  }
-}
-
-// One attribute's value as text: strings (first line), string lists, integers, floats.
-std::string attribute_text(hid_t obj, const char* name) {
-  io::H5Id attr(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  io::H5Id type(H5Aget_type(attr.get()), H5Tclose);
-  io::H5Id space(H5Aget_space(attr.get()), H5Sclose);
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  const H5T_class_t cls = H5Tget_class(type.get());
-  if (cls == H5T_STRING && H5Sget_simple_extent_type(space.get()) == H5S_SCALAR) {
-    std::string text = io::read_string_attribute(obj, name, name);
-    const auto newline = text.find('\n');
-    if (newline != std::string::npos) {
-      const size_t lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
-      text = "\"" + text.substr(0, newline) + "\" ... (" + std::to_string(lines) + " lines)";
-    } else {
-      text = "\"" + text + "\"";
-    }
-    return text;
-  }
-  if (cls == H5T_STRING) {
-    std::string out = "[";
-    auto list = io::read_string_list_attribute(obj, name, name);
-    for (size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + list[i];
-    return out + "]";
-  }
-  if (n == 1 && cls == H5T_INTEGER) {
-    int64_t v = 0;
-    H5Aread(attr.get(), H5T_NATIVE_INT64, &v);
-    return std::to_string(v);
-  }
-  if (cls == H5T_FLOAT) {
-    std::vector<double> v(static_cast<size_t>(n));
-    H5Aread(attr.get(), H5T_NATIVE_DOUBLE, v.data());
-    std::string out = n == 1 ? "" : "[";
-    for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
-    return n == 1 ? out : out + "]";
-  }
-  return "(" + type_name(type.get()) + ", " + std::to_string(n) + " values)";
-}
-
-herr_t print_attribute(hid_t obj, const char* name, const H5A_info_t*, void* indent) {
-  std::printf("%s@%s = %s\n", static_cast<const char*>(indent), name, attribute_text(obj, name).c_str());
-  return 0;
-}
-
-herr_t print_object(hid_t root, const char* name, const H5O_info_t* info, void*) {
-  if (std::string(name) == ".") return 0;
-  if (info->type == H5O_TYPE_GROUP) {
-    std::printf("/%s/\n", name);
-    return 0;
-  }
-  if (info->type != H5O_TYPE_DATASET) return 0;
-  io::H5Id ds(H5Dopen2(root, name, H5P_DEFAULT), H5Dclose);
-  io::H5Id type(H5Dget_type(ds.get()), H5Tclose);
-  const auto dims = io::dataset_dims(ds.get(), name);
-  std::string shape = "(";
-  for (size_t i = 0; i < dims.size(); ++i) shape += (i ? ", " : "") + std::to_string(dims[i]);
-  shape += ")";
-  io::H5Id dcpl(H5Dget_create_plist(ds.get()), H5Pclose);
-  std::string layout;
-  if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
-    layout = "  chunked";
-    for (int i = 0; i < H5Pget_nfilters(dcpl.get()); ++i) {
-      unsigned flags = 0;
-      size_t nelem = 0;
-      if (H5Pget_filter2(dcpl.get(), static_cast<unsigned>(i), &flags, &nelem, nullptr, 0, nullptr, nullptr) ==
-          H5Z_FILTER_DEFLATE) {
-        layout += ", gzip";
-      }
-    }
-  }
-  std::printf("/%-40s %-8s %s%s\n", name, type_name(type.get()).c_str(), shape.c_str(), layout.c_str());
-  char indent[] = "    ";
-  H5Aiterate2(ds.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, print_attribute, indent);
-  return 0;
-}
-
-}  // namespace
 
 int inspect_command(const Args& args) {
   po::options_description options("inspect options");
@@ -108,12 +15,7 @@ int inspect_command(const Args& args) {
   positional.add("file", 1);
   po::variables_map vm;
   if (!parse_options(args, "usage: shardnet inspect FILE.h5", options, vm, &positional)) return 0;
-  io::H5Id file = io::open_file(path, false);
-  std::printf("%s\n", path.c_str());
-  char indent[] = "  ";
-  H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, print_attribute, indent);
-  io::h5_check(H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, print_object, nullptr, H5O_INFO_BASIC),
-               path + ": listing objects");
+  std::fputs(io::list_hdf5_file(path).c_str(), stdout);
   return 0;
 }
 

@@ -6,7 +6,6 @@
 #include "dist/training_run.h"
 #include "io/checkpoint.h"
 #include "io/dataset.h"
-#include "io/hdf5.h"
 #include "tools/commands.h"
 #include "tools/options.h"
 #include "tools/run_setup.h"
@@ -34,8 +33,7 @@ int test_command(const Args& args) {
   return run_on_all_ranks(comm, [&] {
     std::string model_text, model_name = model_path;
     if (model_path.empty()) {
-      io::H5Id file = io::open_file(weights, false);
-      model_text = io::read_string_attribute(file.get(), "model", weights);
+      model_text = io::read_checkpoint_meta(weights).model_text;
       model_name = weights + " (stored model)";
     } else {
       model_text = read_text_file(model_path);
