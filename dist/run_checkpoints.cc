@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "core/run_config.h"
-#include "io/hdf5.h"
+#include "io/h5_handle.h"  // io::Hdf5Error
 
 namespace shardnet::dist {
 namespace {

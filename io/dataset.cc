@@ -1,4 +1,5 @@
 #include "io/dataset.h"
+#include "io/hdf5.h"
 
 #include <algorithm>
 #include <numeric>

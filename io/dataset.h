@@ -13,7 +13,7 @@
 
 #include "core/batch_source.h"
 #include "io/dataset_writer.h"
-#include "io/hdf5.h"
+#include "io/h5_handle.h"
 
 namespace shardnet::io {
 

@@ -1,4 +1,5 @@
 #include "io/dataset_writer.h"
+#include "io/hdf5.h"
 
 #include <cstdio>
 #include <filesystem>

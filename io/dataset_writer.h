@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "io/hdf5.h"
+#include "io/h5_handle.h"
 
 namespace shardnet::io {
 

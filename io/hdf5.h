@@ -1,51 +1,21 @@
 #pragma once
 // RAII for HDF5 identifiers and the one place where HDF5 return codes are checked. Errors become
-// io::Hdf5Error carrying the file and what was being done; HDF5's own stderr trace is switched off.
+// io::Hdf5Error (io/h5_handle.h) carrying the file and what was being done; HDF5's own stderr trace is switched off.
 #include <hdf5.h>
+
+#include <type_traits>
 
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "io/h5_handle.h"
+
 namespace shardnet::io {
 
-class Hdf5Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Owns one hid_t and closes it with the matching H5?close.
-class H5Id {
- public:
-  using Closer = herr_t (*)(hid_t);
-  H5Id() = default;
-  H5Id(hid_t id, Closer closer) : id_(id), closer_(closer) {}
-  ~H5Id() { reset(); }
-  H5Id(H5Id&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = H5I_INVALID_HID; }
-  H5Id& operator=(H5Id&& other) noexcept {
-    if (this != &other) {
-      reset();
-      id_ = other.id_;
-      closer_ = other.closer_;
-      other.id_ = H5I_INVALID_HID;
-    }
-    return *this;
-  }
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-  void reset() {
-    if (id_ >= 0 && closer_ != nullptr) closer_(id_);
-    id_ = H5I_INVALID_HID;
-  }
-
- private:
-  hid_t id_ = H5I_INVALID_HID;
-  Closer closer_ = nullptr;
-};
+static_assert(std::is_same_v<::hid_t, hid_t> && std::is_same_v<::herr_t, herr_t>,
+              "io/h5_handle.h declares HDF5's identifier types without hdf5.h: they must match");
 
 // Throws Hdf5Error("<context>: <HDF5's innermost message>") when `status` < 0.
 void h5_check(herr_t status, const std::string& context);

@@ -1,4 +1,5 @@
 #include "io/csv_series.h"
+#include "io/hdf5.h"
 
 #include <gtest/gtest.h>
 
