@@ -1,11 +1,11 @@
 #include "core/activation.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "core/fast_math.h"
+#include "core/layer_registry.h"
 #include "core/parallel.h"
 
 namespace shardnet {
@@ -15,9 +15,8 @@ constexpr int64_t kElementGrain = 1 << 16;  // elements below which a second thr
 
 void Activation::forward(const Tensor& x, Tensor& y, Mode) {
   y.reshape(x.shape());
-  parallel_for(x.numel(), kElementGrain, [&](int64_t first, int64_t last) {
-    apply(x.data() + first, y.data() + first, last - first);
-  });
+  parallel_for(x.numel(), kElementGrain,
+               [&](int64_t first, int64_t last) { apply(x.data() + first, y.data() + first, last - first); });
 }
 
 void Activation::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
@@ -144,19 +143,25 @@ namespace {
 template <typename T>
 shardnet::LayerType plain_type(std::string name, std::string doc, shardnet::Shape example = {6}) {
   using namespace shardnet;
-  return LayerType{std::move(name), std::move(doc), {},
+  return LayerType{std::move(name),
+                   std::move(doc),
+                   {},
                    [](const std::string& layer_name, const LayerOptions&) { return std::make_unique<T>(layer_name); },
-                   {}, ExampleInput{std::move(example)}};
+                   {},
+                   ExampleInput{std::move(example)}};
 }
 template <typename T>
 shardnet::LayerType one_option_type(std::string name, std::string doc, shardnet::OptionSpec option) {
   using namespace shardnet;
   const std::string key = option.key;
-  return LayerType{std::move(name), std::move(doc), {std::move(option)},
+  return LayerType{std::move(name),
+                   std::move(doc),
+                   {std::move(option)},
                    [key](const std::string& layer_name, const LayerOptions& o) {
                      return std::make_unique<T>(layer_name, o.number(key));
                    },
-                   {}, ExampleInput{{6}}};
+                   {},
+                   ExampleInput{{6}}};
 }
 }  // namespace
 
@@ -166,7 +171,8 @@ SHARDNET_REGISTER_LAYERS(activation) {
   registry.add(plain_type<Sigmoid>("sigmoid", "1 / (1 + exp(-x))"));
   registry.add(plain_type<Tanh>("tanh", "tanh(x)"));
   registry.add(plain_type<GELU>("gelu", "x * Phi(x) (exact form, erf to 1.5e-7)"));
-  registry.add(plain_type<Softmax>("softmax", "softmax over each sample's values (for outputs; the losses fuse their own)"));
+  registry.add(
+      plain_type<Softmax>("softmax", "softmax over each sample's values (for outputs; the losses fuse their own)"));
   registry.add(plain_type<Flatten>("flatten", "reshape each sample to one dimension", {2, 2, 2}));
   registry.add(one_option_type<LeakyReLU>("leaky_relu", "x for x > 0, slope * x otherwise",
                                           float_option("slope", 0.01f, 0.0, 1.0, "slope for x < 0")));

@@ -1,10 +1,10 @@
 #include "core/augment.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
 #include <stdexcept>
 
+#include "core/layer_registry.h"
 #include "core/random.h"
 
 namespace shardnet {
@@ -26,7 +26,8 @@ Shape Augment::setup(const Shape& input) {
 }
 
 Augment::Draw Augment::draw(int64_t sample_row) const {
-  CounterRng rng(hash_key(context_->seed, 0xa06e47, static_cast<uint64_t>(context_->epoch)), static_cast<uint64_t>(sample_row));
+  CounterRng rng(hash_key(context_->seed, 0xa06e47, static_cast<uint64_t>(context_->epoch)),
+                 static_cast<uint64_t>(sample_row));
   const uint64_t span = static_cast<uint64_t>(2 * shift_ + 1);
   Draw d;
   d.dy = static_cast<int64_t>(rng.below(span)) - shift_;
@@ -100,7 +101,10 @@ void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 }
 
 std::string Augment::describe() const {
-  return "shift=" + std::to_string(shift_) + (flip_ == FlipMode::kAlternate ? " flip=alternate" : flip_ == FlipMode::kRandom ? " flip" : "") +
+  return "shift=" + std::to_string(shift_) +
+         (flip_ == FlipMode::kAlternate ? " flip=alternate"
+          : flip_ == FlipMode::kRandom  ? " flip"
+                                        : "") +
          (cutout_ > 0 ? " cutout=" + std::to_string(cutout_) : "");
 }
 
@@ -108,16 +112,20 @@ std::string Augment::describe() const {
 
 SHARDNET_REGISTER_LAYERS(augment) {
   using namespace shardnet;
-  registry.add(LayerType{
-      "augment", "training-time augmentation of (C, H, W) images (identity in evaluation)",
-      {int_option("shift", 0, 0, kNoLimit, "random translation of up to this many pixels (zero fill)"),
-       choice_option("flip", {"0", "1", "alternate"}, "0",
-                     "mirror left-right at random, or each sample's draw inverted every other epoch"),
-       int_option("cutout", 0, 0, kNoLimit, "zero a random square of this size")},
-      [](const std::string& name, const LayerOptions& o) {
-        const std::string& flip = o.choice("flip");
-        const FlipMode mode = flip == "1" ? FlipMode::kRandom : flip == "alternate" ? FlipMode::kAlternate : FlipMode::kNone;
-        return std::make_unique<Augment>(name, o.integer("shift"), mode, o.integer("cutout"));
-      },
-      {}, ExampleInput{{2, 5, 5}, {{"shift", "1"}, {"flip", "1"}}}});
+  registry.add(
+      LayerType{"augment",
+                "training-time augmentation of (C, H, W) images (identity in evaluation)",
+                {int_option("shift", 0, 0, kNoLimit, "random translation of up to this many pixels (zero fill)"),
+                 choice_option("flip", {"0", "1", "alternate"}, "0",
+                               "mirror left-right at random, or each sample's draw inverted every other epoch"),
+                 int_option("cutout", 0, 0, kNoLimit, "zero a random square of this size")},
+                [](const std::string& name, const LayerOptions& o) {
+                  const std::string& flip = o.choice("flip");
+                  const FlipMode mode = flip == "1"           ? FlipMode::kRandom
+                                        : flip == "alternate" ? FlipMode::kAlternate
+                                                              : FlipMode::kNone;
+                  return std::make_unique<Augment>(name, o.integer("shift"), mode, o.integer("cutout"));
+                },
+                {},
+                ExampleInput{{2, 5, 5}, {{"shift", "1"}, {"flip", "1"}}}});
 }

@@ -1,16 +1,17 @@
 #include "core/batchnorm.h"
-#include "core/layer_registry.h"
 
 #include <cassert>
 #include <cmath>
 
 #include "core/collective.h"
+#include "core/layer_registry.h"
 #include "core/parallel.h"
 
 namespace shardnet {
 
 BatchNorm::BatchNorm(std::string name, const BatchNormConfig& config) : Layer(std::move(name)), config_(config) {
-  if (!(config.momentum >= 0.0f && config.momentum <= 1.0f)) throw std::invalid_argument("batchnorm: momentum must be in [0, 1]");
+  if (!(config.momentum >= 0.0f && config.momentum <= 1.0f))
+    throw std::invalid_argument("batchnorm: momentum must be in [0, 1]");
   if (!(config.epsilon > 0.0f)) throw std::invalid_argument("batchnorm: epsilon must be positive");
 }
 
@@ -22,7 +23,8 @@ Shape BatchNorm::setup(const Shape& input) {
     channels_ = input[0];
     spatial_ = input[1] * input[2];
   } else {
-    throw ShapeError("batchnorm needs a flat (features) or (channels, height, width) input, got " + shape_string(input));
+    throw ShapeError("batchnorm needs a flat (features) or (channels, height, width) input, got " +
+                     shape_string(input));
   }
   // The scale and shift do not decay; the running statistics are buffers (no gradient).
   auto make = [&](const char* what, float value, bool learnable) {
@@ -70,7 +72,9 @@ void add_row_sums(const float* a, B b, int64_t size, double& sum_a, double& sum_
 
 // x-hat is not stored: backward computes it again from x with the same float expression, so the
 // values are the ones forward used; a stored copy was one more full write and read per layer.
-float BatchNorm::normalized(float x, int64_t c) const { return (x - mean_[static_cast<size_t>(c)]) * inv_std_[static_cast<size_t>(c)]; }
+float BatchNorm::normalized(float x, int64_t c) const {
+  return (x - mean_[static_cast<size_t>(c)]) * inv_std_[static_cast<size_t>(c)];
+}
 
 template <class RowB>
 void BatchNorm::add_channel_sums(const float* a, RowB row_b, int64_t n) {
@@ -106,7 +110,8 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   }
   // sums_ = [sum x per channel, sum x^2 per channel, count]
   sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
-  add_channel_sums(x.data(), [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; }, n);
+  add_channel_sums(
+      x.data(), [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; }, n);
   sums_[2 * c_n] = static_cast<double>(n * s_n);
   reduce(sums_);
   count_ = sums_[2 * c_n];
@@ -114,22 +119,22 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   inv_std_.resize(static_cast<size_t>(c_n));
   const float m = config_.momentum;
   parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
-  for (int64_t c = first; c < last; ++c) {
-    const double mean = sums_[c] / count_;
-    const double var = std::max(sums_[c_n + c] / count_ - mean * mean, 0.0);
-    const float inv_std = static_cast<float>(1.0 / std::sqrt(var + config_.epsilon));
-    inv_std_[c] = inv_std;
-    const float g = gamma_.value[c], b = beta_.value[c], mu = static_cast<float>(mean);
-    mean_[c] = mu;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* in = x.data() + (i * c_n + c) * s_n;
-      float* out = y.data() + (i * c_n + c) * s_n;
-      for (int64_t s = 0; s < s_n; ++s) out[s] = g * ((in[s] - mu) * inv_std) + b;
+    for (int64_t c = first; c < last; ++c) {
+      const double mean = sums_[c] / count_;
+      const double var = std::max(sums_[c_n + c] / count_ - mean * mean, 0.0);
+      const float inv_std = static_cast<float>(1.0 / std::sqrt(var + config_.epsilon));
+      inv_std_[c] = inv_std;
+      const float g = gamma_.value[c], b = beta_.value[c], mu = static_cast<float>(mean);
+      mean_[c] = mu;
+      for (int64_t i = 0; i < n; ++i) {
+        const float* in = x.data() + (i * c_n + c) * s_n;
+        float* out = y.data() + (i * c_n + c) * s_n;
+        for (int64_t s = 0; s < s_n; ++s) out[s] = g * ((in[s] - mu) * inv_std) + b;
+      }
+      const double unbiased = count_ > 1.0 ? var * count_ / (count_ - 1.0) : var;
+      running_mean_.value[c] = (1.0f - m) * running_mean_.value[c] + m * mu;
+      running_var_.value[c] = (1.0f - m) * running_var_.value[c] + m * static_cast<float>(unbiased);
     }
-    const double unbiased = count_ > 1.0 ? var * count_ / (count_ - 1.0) : var;
-    running_mean_.value[c] = (1.0f - m) * running_mean_.value[c] + m * mu;
-    running_var_.value[c] = (1.0f - m) * running_var_.value[c] + m * static_cast<float>(unbiased);
-  }
   });
 }
 
@@ -139,9 +144,12 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients
   // (summed over ranks later with all gradients); the reduced ones shape dx.
   sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
-  add_channel_sums(dy.data(), [&](int64_t c, int64_t offset) {
-    return [this, c, p = x.data() + offset](int64_t s) { return normalized(p[s], c); };
-  }, n);
+  add_channel_sums(
+      dy.data(),
+      [&](int64_t c, int64_t offset) {
+        return [this, c, p = x.data() + offset](int64_t s) { return normalized(p[s], c); };
+      },
+      n);
   for (int64_t c = 0; c < c_n; ++c) {
     beta_.grad[c] = static_cast<float>(sums_[c]);
     gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);
@@ -150,17 +158,17 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   reduce(sums_);
   dx->reshape(x.shape());
   parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
-  for (int64_t c = first; c < last; ++c) {
-    const float mean_dy = static_cast<float>(sums_[c] / count_);
-    const float mean_dy_xhat = static_cast<float>(sums_[c_n + c] / count_);
-    const float k = gamma_.value[c] * inv_std_[c], mu = mean_[c], inv_std = inv_std_[c];
-    for (int64_t i = 0; i < n; ++i) {
-      const float* g = dy.data() + (i * c_n + c) * s_n;
-      const float* in = x.data() + (i * c_n + c) * s_n;
-      float* d = dx->data() + (i * c_n + c) * s_n;
-      for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - ((in[s] - mu) * inv_std) * mean_dy_xhat);
+    for (int64_t c = first; c < last; ++c) {
+      const float mean_dy = static_cast<float>(sums_[c] / count_);
+      const float mean_dy_xhat = static_cast<float>(sums_[c_n + c] / count_);
+      const float k = gamma_.value[c] * inv_std_[c], mu = mean_[c], inv_std = inv_std_[c];
+      for (int64_t i = 0; i < n; ++i) {
+        const float* g = dy.data() + (i * c_n + c) * s_n;
+        const float* in = x.data() + (i * c_n + c) * s_n;
+        float* d = dx->data() + (i * c_n + c) * s_n;
+        for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - ((in[s] - mu) * inv_std) * mean_dy_xhat);
+      }
     }
-  }
   });
 }
 
@@ -172,14 +180,16 @@ std::string BatchNorm::describe() const {
 
 SHARDNET_REGISTER_LAYERS(batchnorm) {
   using namespace shardnet;
-  registry.add(LayerType{
-      "batchnorm", "batch normalisation per channel (C, ...) or feature (D), with a learned scale and shift",
-      {float_option("momentum", 0.1f, 0.0, 1.0, "weight of the batch in the running statistics (PyTorch's)"),
-       float_option("epsilon", 1e-5f, 0.0, 1.0, "added to the variance"),
-       bool_option("sync", true, "statistics over all ranks' batches (SyncBatchNorm)")},
-      [](const std::string& name, const LayerOptions& o) {
-        return std::make_unique<BatchNorm>(name,
-                                           BatchNormConfig{o.number("momentum"), o.number("epsilon"), o.flag("sync")});
-      },
-      {}, ExampleInput{{3, 2, 2}}});
+  registry.add(
+      LayerType{"batchnorm",
+                "batch normalisation per channel (C, ...) or feature (D), with a learned scale and shift",
+                {float_option("momentum", 0.1f, 0.0, 1.0, "weight of the batch in the running statistics (PyTorch's)"),
+                 float_option("epsilon", 1e-5f, 0.0, 1.0, "added to the variance"),
+                 bool_option("sync", true, "statistics over all ranks' batches (SyncBatchNorm)")},
+                [](const std::string& name, const LayerOptions& o) {
+                  return std::make_unique<BatchNorm>(
+                      name, BatchNormConfig{o.number("momentum"), o.number("epsilon"), o.flag("sync")});
+                },
+                {},
+                ExampleInput{{3, 2, 2}}});
 }

@@ -37,18 +37,20 @@ bool same_name(std::string_view a, std::string_view b) { return lower(a) == lowe
 
 const char* level_name(KernelLevel level) {
   switch (level) {
-    case KernelLevel::kAvx512: return "AVX-512";
-    case KernelLevel::kAvx2: return "AVX2 and FMA";
-    case KernelLevel::kAvx: return "AVX";
-    case KernelLevel::kGeneric: break;
+    case KernelLevel::kAvx512:
+      return "AVX-512";
+    case KernelLevel::kAvx2:
+      return "AVX2 and FMA";
+    case KernelLevel::kAvx:
+      return "AVX";
+    case KernelLevel::kGeneric:
+      break;
   }
   return "SSE only";
 }
 
 // Replaces this process with a fresh run of the same program and arguments; returns only on failure.
-void restart(char** argv) {
-  execv("/proc/self/exe", argv);
-}
+void restart(char** argv) { execv("/proc/self/exe", argv); }
 
 }  // namespace
 
@@ -90,10 +92,14 @@ KernelLevel cpu_level(const CpuFeatures& cpu) {
 
 std::optional<std::string> best_coretype(const CpuFeatures& cpu) {
   switch (cpu_level(cpu)) {
-    case KernelLevel::kAvx512: return cpu.avx512bf16 ? "Cooperlake" : "SkylakeX";
-    case KernelLevel::kAvx2: return cpu.amd ? "Zen" : "Haswell";
-    case KernelLevel::kAvx: return "Sandybridge";
-    case KernelLevel::kGeneric: break;
+    case KernelLevel::kAvx512:
+      return cpu.avx512bf16 ? "Cooperlake" : "SkylakeX";
+    case KernelLevel::kAvx2:
+      return cpu.amd ? "Zen" : "Haswell";
+    case KernelLevel::kAvx:
+      return "Sandybridge";
+    case KernelLevel::kGeneric:
+      break;
   }
   return std::nullopt;
 }
@@ -130,8 +136,8 @@ bool sgemm_self_check() {
   for (int trans_b = 0; trans_b < 2; ++trans_b) {
     // C = 0.5 * A * op(B) + 2 * C, with C = 1 before: checks alpha, beta and both B layouts.
     std::fill(c.begin(), c.end(), 1.0f);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, 0.5f, a.data(), k,
-                b.data(), trans_b ? k : n, 2.0f, c.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, 0.5f, a.data(), k, b.data(),
+                trans_b ? k : n, 2.0f, c.data(), n);
     for (int i = 0; i < m; ++i) {
       for (int j = 0; j < n; ++j) {
         double sum = 0.0, magnitude = 0.0;
@@ -176,19 +182,21 @@ std::string ensure_best_blas_kernel(char** argv) {
   const std::string chosen = pretend ? pretend : blas_info().corename;
   const KernelDecision decision = decide_kernel(chosen, detect_cpu_features(), preset != nullptr);
   switch (decision.action) {
-    case KernelDecision::Action::kKeep: return "";
+    case KernelDecision::Action::kKeep:
+      return "";
     case KernelDecision::Action::kKeepPreset:
       return std::string("shardnet: BLAS: OPENBLAS_CORETYPE=") + preset + " is set: kept (OpenBLAS runs " +
              blas_info().corename + ")";
-    case KernelDecision::Action::kSelect: break;
+    case KernelDecision::Action::kSelect:
+      break;
   }
   setenv(kCoretypeVar, decision.coretype.c_str(), 1);
   setenv(kRestartVar, (chosen + ":" + decision.coretype).c_str(), 1);
   restart(argv);
   unsetenv(kCoretypeVar);
   unsetenv(kRestartVar);
-  return "shardnet: BLAS: OpenBLAS chose the generic kernel " + chosen + "; restarting with OPENBLAS_CORETYPE=" +
-         decision.coretype + " failed (" + std::strerror(errno) + ")";
+  return "shardnet: BLAS: OpenBLAS chose the generic kernel " + chosen +
+         "; restarting with OPENBLAS_CORETYPE=" + decision.coretype + " failed (" + std::strerror(errno) + ")";
 }
 
 }  // namespace shardnet

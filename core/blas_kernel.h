@@ -38,9 +38,9 @@ std::optional<std::string> best_coretype(const CpuFeatures& cpu);
 // What to do at start-up, given what OpenBLAS chose and whether OPENBLAS_CORETYPE was preset.
 struct KernelDecision {
   enum class Action {
-    kKeep,         // the chosen kernel matches the CPU
-    kKeepPreset,   // OPENBLAS_CORETYPE was set by the user: respected as it is
-    kSelect,       // a fallback: restart with OPENBLAS_CORETYPE = coretype
+    kKeep,        // the chosen kernel matches the CPU
+    kKeepPreset,  // OPENBLAS_CORETYPE was set by the user: respected as it is
+    kSelect,      // a fallback: restart with OPENBLAS_CORETYPE = coretype
   };
   Action action = Action::kKeep;
   std::string coretype;
@@ -51,7 +51,7 @@ KernelDecision decide_kernel(std::string_view chosen_corename, const CpuFeatures
 struct BlasInfo {
   std::string config;    // openblas_get_config()
   std::string corename;  // openblas_get_corename()
-  int threads = 1;  // the compute threads that run single-threaded BLAS calls side by side
+  int threads = 1;       // the compute threads that run single-threaded BLAS calls side by side
 };
 BlasInfo blas_info();
 // "OpenBLAS 0.3.21, kernel SkylakeX, 2 threads" for run headers.

@@ -1,5 +1,4 @@
 #include "core/conv2d.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -7,6 +6,7 @@
 #include "core/cache_size.h"
 #include "core/gemm.h"
 #include "core/kernel_stats.h"
+#include "core/layer_registry.h"
 #include "core/parallel.h"
 #include "core/whitening.h"
 #include "core/winograd.h"
@@ -24,21 +24,23 @@ Shape Conv2D::setup(const Shape& input) {
   if (input.size() != 3) {
     throw ShapeError("conv needs a (channels, height, width) input, got " + shape_string(input));
   }
-  geom_ = ConvGeometry{input[0], input[1], input[2], config_.kernel_h, config_.kernel_w,
+  geom_ = ConvGeometry{input[0],         input[1],         input[2],      config_.kernel_h, config_.kernel_w,
                        config_.stride_h, config_.stride_w, config_.pad_h, config_.pad_w};
   if (input[1] + 2 * config_.pad_h < config_.kernel_h || input[2] + 2 * config_.pad_w < config_.kernel_w) {
-    throw ShapeError("conv kernel " + std::to_string(config_.kernel_h) + "x" +
-                     std::to_string(config_.kernel_w) + " is larger than the padded input " +
-                     shape_string(input));
+    throw ShapeError("conv kernel " + std::to_string(config_.kernel_h) + "x" + std::to_string(config_.kernel_w) +
+                     " is larger than the padded input " + shape_string(input));
   }
   switch (config_.algorithm) {
-    case ConvAlgorithm::kGemm: winograd_ = false; break;
+    case ConvAlgorithm::kGemm:
+      winograd_ = false;
+      break;
     case ConvAlgorithm::kWinograd:
       if (!winograd_applies()) throw ShapeError("conv: algo = winograd needs size = 3, stride = 1 and pad = 1");
       winograd_ = true;
       break;
     case ConvAlgorithm::kAuto:
-      winograd_ = winograd_applies() && geom_.channels >= kWinogradMinChannels && config_.filters >= kWinogradMinChannels;
+      winograd_ =
+          winograd_applies() && geom_.channels >= kWinogradMinChannels && config_.filters >= kWinogradMinChannels;
       break;
   }
   const Shape wshape{config_.filters, geom_.channels, geom_.kernel_h, geom_.kernel_w};
@@ -69,7 +71,8 @@ void Conv2D::set_identity_filters() {
 }
 
 void Conv2D::initialize_whitening(const Tensor& images) {
-  if (!config_.bias) throw std::invalid_argument(name() + ": whiten = 1 needs bias = 1 (the bias removes the patch mean)");
+  if (!config_.bias)
+    throw std::invalid_argument(name() + ": whiten = 1 needs bias = 1 (the bias removes the patch mean)");
   PatchMoments moments(geom_.col_rows());
   const int64_t count = images.rows(), per_block = images_per_block(count);
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
@@ -100,12 +103,12 @@ int64_t Conv2D::images_per_block(int64_t batch) const {
 }
 
 bool Conv2D::winograd_applies() const {
-  return geom_.kernel_h == 3 && geom_.kernel_w == 3 && geom_.stride_h == 1 && geom_.stride_w == 1 &&
-         geom_.pad_h == 1 && geom_.pad_w == 1;
+  return geom_.kernel_h == 3 && geom_.kernel_w == 3 && geom_.stride_h == 1 && geom_.stride_w == 1 && geom_.pad_h == 1 &&
+         geom_.pad_w == 1;
 }
 
-void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels,
-                               float* out, bool with_bias) {
+void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels, float* out,
+                               bool with_bias) {
   const int64_t n = in.rows(), h = geom_.height, w = geom_.width, tiles = winograd_tiles(h, w);
   const int64_t per_block = winograd_images_per_block(n);
   const int64_t blocks = (n + per_block - 1) / per_block;
@@ -138,8 +141,8 @@ void Conv2D::count_winograd_savings(int64_t out_channels, int64_t in_channels, i
 }
 
 bool Conv2D::pointwise() const {
-  return geom_.kernel_h == 1 && geom_.kernel_w == 1 && geom_.stride_h == 1 && geom_.stride_w == 1 &&
-         geom_.pad_h == 0 && geom_.pad_w == 0;
+  return geom_.kernel_h == 1 && geom_.kernel_w == 1 && geom_.stride_h == 1 && geom_.stride_w == 1 && geom_.pad_h == 0 &&
+         geom_.pad_w == 0;
 }
 
 Conv2D::Scratch& Conv2D::scratch(int chunk) {
@@ -344,8 +347,8 @@ std::vector<Param*> Conv2D::params() {
 }
 
 std::string Conv2D::describe() const {
-  return "filters=" + std::to_string(config_.filters) + " size=" + std::to_string(config_.kernel_h) +
-         "x" + std::to_string(config_.kernel_w) + " stride=" + std::to_string(config_.stride_h) +
+  return "filters=" + std::to_string(config_.filters) + " size=" + std::to_string(config_.kernel_h) + "x" +
+         std::to_string(config_.kernel_w) + " stride=" + std::to_string(config_.stride_h) +
          " pad=" + std::to_string(config_.pad_h);
 }
 
@@ -364,22 +367,25 @@ SHARDNET_REGISTER_LAYERS(conv2d) {
       choice_option("algo", {"auto", "gemm", "winograd"}, "auto",
                     "im2col GEMM, or Winograd F(2x2,3x3) (auto: 3x3 stride 1 pad 1 with >= 32 channels)")};
   for (auto& o : weight_init_options()) options.push_back(o);
-  registry.add(LayerType{
-      "conv", "2-D convolution on (C, H, W) inputs (im2col + GEMM, or Winograd)", std::move(options),
-      [](const std::string& name, const LayerOptions& o) {
-        Conv2DConfig c;
-        c.filters = o.integer("filters");
-        c.kernel_h = c.kernel_w = o.integer("size");
-        c.stride_h = c.stride_w = o.integer("stride");
-        c.pad_h = c.pad_w = o.integer("pad");
-        c.bias = o.flag("bias");
-        c.init = weight_init(o);
-        c.dirac = o.flag("dirac");
-        c.whiten = o.flag("whiten");
-        const std::string& algo = o.choice("algo");
-        c.algorithm = algo == "gemm" ? ConvAlgorithm::kGemm : algo == "winograd" ? ConvAlgorithm::kWinograd
-                                                                                 : ConvAlgorithm::kAuto;
-        return std::make_unique<Conv2D>(name, c);
-      },
-      {}, ExampleInput{{2, 5, 5}, {{"filters", "3"}, {"pad", "1"}}}});
+  registry.add(LayerType{"conv",
+                         "2-D convolution on (C, H, W) inputs (im2col + GEMM, or Winograd)",
+                         std::move(options),
+                         [](const std::string& name, const LayerOptions& o) {
+                           Conv2DConfig c;
+                           c.filters = o.integer("filters");
+                           c.kernel_h = c.kernel_w = o.integer("size");
+                           c.stride_h = c.stride_w = o.integer("stride");
+                           c.pad_h = c.pad_w = o.integer("pad");
+                           c.bias = o.flag("bias");
+                           c.init = weight_init(o);
+                           c.dirac = o.flag("dirac");
+                           c.whiten = o.flag("whiten");
+                           const std::string& algo = o.choice("algo");
+                           c.algorithm = algo == "gemm"       ? ConvAlgorithm::kGemm
+                                         : algo == "winograd" ? ConvAlgorithm::kWinograd
+                                                              : ConvAlgorithm::kAuto;
+                           return std::make_unique<Conv2D>(name, c);
+                         },
+                         {},
+                         ExampleInput{{2, 5, 5}, {{"filters", "3"}, {"pad", "1"}}}});
 }

@@ -60,6 +60,7 @@ class Conv2D : public Layer {
 
  private:
   void set_identity_filters();
+
  public:
   // Sets the weights and biases to whitening filters of the patches of `images` (N, C, H, W), the
   // input this layer sees. Needs bias = 1 and an even number of filters, at most 2 C k k.
@@ -80,7 +81,7 @@ class Conv2D : public Layer {
   bool pointwise() const;  // 1x1, stride 1, no padding
   void add_bias(float* out, int64_t images) const;
   void bias_gradient(const Tensor& dy);
-  Scratch& scratch(int chunk);  // one per compute thread, grown to the pool's size
+  Scratch& scratch(int chunk);    // one per compute thread, grown to the pool's size
   bool winograd_applies() const;  // 3x3, stride 1, pad 1
   void winograd_weight_gradient(const Tensor& x, const Tensor& dy);
   int64_t winograd_images_per_block(int64_t batch) const;

@@ -1,9 +1,9 @@
 #include "core/dense.h"
-#include "core/layer_registry.h"
 
 #include <cassert>
 
 #include "core/gemm.h"
+#include "core/layer_registry.h"
 #include "core/sequence.h"
 
 namespace shardnet {
@@ -39,8 +39,10 @@ void Dense::initialize(uint64_t seed) {
 void Dense::forward(const Tensor& x, Tensor& y, Mode) {
   const int64_t n = x.rows() * steps_;  // rows of the GEMM: samples, or samples x steps
   assert(x.numel() == n * inputs_);
-  if (per_step_) y.reshape({x.rows(), steps_, outputs_});
-  else y.reshape({n, outputs_});
+  if (per_step_)
+    y.reshape({x.rows(), steps_, outputs_});
+  else
+    y.reshape({n, outputs_});
   gemm(false, true, n, outputs_, inputs_, 1.0f, x.data(), weight_.value.data(), 0.0f, y.data());
   if (has_bias_) {
     const float* b = bias_.value.data();
@@ -90,14 +92,16 @@ std::string Dense::describe() const {
 SHARDNET_REGISTER_LAYERS(dense) {
   using namespace shardnet;
   std::vector<OptionSpec> options = {
-      int_option("outputs", std::nullopt, 1, kNoLimit, "output features"),
-      bool_option("bias", true, "learn a bias"),
+      int_option("outputs", std::nullopt, 1, kNoLimit, "output features"), bool_option("bias", true, "learn a bias"),
       bool_option("per_step", false, "apply to every step of a (T, D) sequence instead of the flattened input")};
   for (auto& o : weight_init_options()) options.push_back(o);
-  registry.add(LayerType{
-      "dense", "fully connected: y = x W^T + b on the flattened input", std::move(options),
-      [](const std::string& name, const LayerOptions& o) {
-        return std::make_unique<Dense>(name, o.integer("outputs"), o.flag("bias"), weight_init(o), o.flag("per_step"));
-      },
-      {}, ExampleInput{{2, 3}, {{"outputs", "4"}}}});
+  registry.add(LayerType{"dense",
+                         "fully connected: y = x W^T + b on the flattened input",
+                         std::move(options),
+                         [](const std::string& name, const LayerOptions& o) {
+                           return std::make_unique<Dense>(name, o.integer("outputs"), o.flag("bias"), weight_init(o),
+                                                          o.flag("per_step"));
+                         },
+                         {},
+                         ExampleInput{{2, 3}, {{"outputs", "4"}}}});
 }

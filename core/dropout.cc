@@ -1,11 +1,11 @@
 #include "core/dropout.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
 #include <functional>
 #include <stdexcept>
 
+#include "core/layer_registry.h"
 #include "core/random.h"
 
 namespace shardnet {
@@ -24,8 +24,8 @@ void Dropout::forward(const Tensor& x, Tensor& y, Mode mode) {
   assert(context_ != nullptr && static_cast<int64_t>(context_->rows.size()) == x.rows());
   const int64_t n = x.rows(), d = x.row_size();
   const float keep = 1.0f - rate_, scale = 1.0f / keep;
-  const uint64_t layer_key = hash_key(context_->seed, std::hash<std::string>{}(name()),
-                                      static_cast<uint64_t>(context_->epoch));
+  const uint64_t layer_key =
+      hash_key(context_->seed, std::hash<std::string>{}(name()), static_cast<uint64_t>(context_->epoch));
   mask_.resize(static_cast<size_t>(x.numel()));
   for (int64_t i = 0; i < n; ++i) {
     CounterRng rng(hash_key(layer_key, static_cast<uint64_t>(context_->rows[i])));
@@ -53,10 +53,11 @@ void Dropout::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
 
 SHARDNET_REGISTER_LAYERS(dropout) {
   using namespace shardnet;
-  registry.add(LayerType{"dropout", "inverted dropout; masks keyed by (seed, layer, epoch, sample)",
-                         {float_option("rate", 0.5f, 0.0, 0.999, "probability of dropping a unit")},
-                         [](const std::string& name, const LayerOptions& o) {
-                           return std::make_unique<Dropout>(name, o.number("rate"));
-                         },
-                         {}, ExampleInput{{12}}});
+  registry.add(LayerType{
+      "dropout",
+      "inverted dropout; masks keyed by (seed, layer, epoch, sample)",
+      {float_option("rate", 0.5f, 0.0, 0.999, "probability of dropping a unit")},
+      [](const std::string& name, const LayerOptions& o) { return std::make_unique<Dropout>(name, o.number("rate")); },
+      {},
+      ExampleInput{{12}}});
 }

@@ -9,7 +9,7 @@ namespace shardnet {
 
 #ifdef SHARDNET_HAS_MXCSR
 namespace {
-constexpr unsigned kFlushToZero = 0x8000;     // MXCSR.FTZ
+constexpr unsigned kFlushToZero = 0x8000;       // MXCSR.FTZ
 constexpr unsigned kDenormalsAreZero = 0x0040;  // MXCSR.DAZ
 }  // namespace
 
@@ -36,6 +36,7 @@ void flush_denormals_at_load(int, char**, char**) { flush_denormals_on_this_thre
 }  // namespace shardnet
 
 #ifdef SHARDNET_PREINIT_DENORMALS
-__attribute__((section(".preinit_array"), used)) static void (*shardnet_flush_denormals_at_load)(int, char**, char**) =
-    shardnet::flush_denormals_at_load;
+__attribute__((section(".preinit_array"),
+               used)) static void (*shardnet_flush_denormals_at_load)(int, char**,
+                                                                      char**) = shardnet::flush_denormals_at_load;
 #endif

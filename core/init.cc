@@ -15,8 +15,7 @@ InitKind parse_init_kind(const std::string& name) {
   throw std::invalid_argument("unknown initialiser '" + name + "' (expected he, xavier, normal or pytorch)");
 }
 
-void initialize_weights(Tensor& w, const InitSpec& spec, int64_t fan_in, int64_t fan_out,
-                        uint64_t seed) {
+void initialize_weights(Tensor& w, const InitSpec& spec, int64_t fan_in, int64_t fan_out, uint64_t seed) {
   CounterRng rng(seed);
   switch (spec.kind) {
     case InitKind::kHe: {

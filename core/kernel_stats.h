@@ -8,7 +8,7 @@ namespace shardnet {
 
 struct KernelStats {
   double gemm_seconds = 0.0;
-  double gemm_flops = 0.0;  // 2*m*n*k per call
+  double gemm_flops = 0.0;      // 2*m*n*k per call
   double im2col_seconds = 0.0;  // im2col and col2im
   // FLOPs the im2col GEMM would have done that a faster algorithm (Winograd) did not: the
   // nominal work of a step is gemm_flops + flops_saved.
@@ -31,7 +31,8 @@ class KernelTimer {
     if (field_) start_ = std::chrono::steady_clock::now();
   }
   ~KernelTimer() {
-    if (field_) kernel_stats().*field_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (field_)
+      kernel_stats().*field_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   }
   KernelTimer(const KernelTimer&) = delete;
   KernelTimer& operator=(const KernelTimer&) = delete;

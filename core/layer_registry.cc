@@ -27,7 +27,8 @@ int64_t parse_int(const std::string& text, const std::string& key) {
   } catch (const std::exception&) {
     pos = 0;
   }
-  if (pos == 0 || pos != text.size()) throw std::invalid_argument("'" + key + "' must be an integer, got '" + text + "'");
+  if (pos == 0 || pos != text.size())
+    throw std::invalid_argument("'" + key + "' must be an integer, got '" + text + "'");
   return v;
 }
 
@@ -114,7 +115,8 @@ void LayerOptions::set(const OptionSpec& spec, const std::string& text) {
       check_range(spec, parse_float(text, spec.key));
       break;
     case OptionKind::kBool:
-      if (text != "0" && text != "1") throw std::invalid_argument("'" + spec.key + "' must be 0 or 1, got '" + text + "'");
+      if (text != "0" && text != "1")
+        throw std::invalid_argument("'" + spec.key + "' must be 0 or 1, got '" + text + "'");
       break;
     case OptionKind::kChoice:
       if (std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end()) {

@@ -1,10 +1,11 @@
 #include "core/loss.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <stdexcept>
+
+#include "core/layer_registry.h"
 
 namespace shardnet {
 
@@ -33,8 +34,8 @@ LossStats SoftmaxCrossEntropy::forward(const Tensor& output, const Batch& batch)
     float* p = probs_.data() + i * k;
     const int32_t label = batch.labels[i];
     if (label < 0 || label >= k) {
-      throw std::out_of_range("label " + std::to_string(label) + " is outside the " +
-                              std::to_string(k) + " classes the model outputs");
+      throw std::out_of_range("label " + std::to_string(label) + " is outside the " + std::to_string(k) +
+                              " classes the model outputs");
     }
     const int64_t arg = std::max_element(z, z + k) - z;
     const float zmax = z[arg];
@@ -57,8 +58,7 @@ LossStats SoftmaxCrossEntropy::forward(const Tensor& output, const Batch& batch)
   return stats;
 }
 
-void SoftmaxCrossEntropy::backward(const Tensor& output, const Batch& batch, float scale,
-                                   Tensor& d_output) {
+void SoftmaxCrossEntropy::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
   const int64_t n = output.rows(), k = classes_;
   assert(probs_.numel() == output.numel());
   d_output.reshape(output.shape());
@@ -118,8 +118,10 @@ LossStats SigmoidCrossEntropy::forward(const Tensor& output, const Batch& batch)
   const int64_t n = output.rows(), d = output.row_size();
   if (!batch.labels.empty() ? !(d == 1 && static_cast<int64_t>(batch.labels.size()) == n)
                             : batch.targets.numel() != output.numel()) {
-    throw std::invalid_argument("sigmoid_cross_entropy needs a 0/1 class id per sample for one output, or float "
-                                "targets shaped like the output " + shape_string(output.shape()));
+    throw std::invalid_argument(
+        "sigmoid_cross_entropy needs a 0/1 class id per sample for one output, or float "
+        "targets shaped like the output " +
+        shape_string(output.shape()));
   }
   LossStats stats;
   stats.count = n;
@@ -148,18 +150,20 @@ void SigmoidCrossEntropy::backward(const Tensor& output, const Batch& batch, flo
 
 void Loss::check_targets(const DataDescription& data, const Shape& output) const {
   if (data.class_labels) {
-    throw std::invalid_argument("/label holds class ids, but the model ends in " + type() + ", which needs float targets");
+    throw std::invalid_argument("/label holds class ids, but the model ends in " + type() +
+                                ", which needs float targets");
   }
   if (shape_numel(data.target_shape) != shape_numel(output)) {
-    throw std::invalid_argument("/label rows have shape " + shape_string(data.target_shape) + " but the model outputs " +
-                                shape_string(output));
+    throw std::invalid_argument("/label rows have shape " + shape_string(data.target_shape) +
+                                " but the model outputs " + shape_string(output));
   }
 }
 
 void SoftmaxCrossEntropy::check_targets(const DataDescription& data, const Shape& output) const {
   if (!data.class_labels) {
-    throw std::invalid_argument("/label holds float targets, but the model ends in softmax_cross_entropy, which needs "
-                                "int32 class ids");
+    throw std::invalid_argument(
+        "/label holds float targets, but the model ends in softmax_cross_entropy, which needs "
+        "int32 class ids");
   }
   if (data.num_classes > shape_numel(output)) {
     throw std::invalid_argument("has " + std::to_string(data.num_classes) + " classes but the model outputs " +
@@ -180,14 +184,23 @@ void SigmoidCrossEntropy::check_targets(const DataDescription& data, const Shape
 
 SHARDNET_REGISTER_LAYERS(loss) {
   using namespace shardnet;
-  registry.add(LayerType{"softmax_cross_entropy", "softmax and cross-entropy against int32 class ids (loss)",
-                         {float_option("smoothing", 0.0f, 0.0, 0.999, "label smoothing")}, {},
-                         [](const LayerOptions& o) { return std::make_unique<SoftmaxCrossEntropy>(o.number("smoothing")); },
-                         ExampleInput{{5}}});
-  registry.add(LayerType{"mse", "mean squared error against float targets (loss)", {}, {},
-                         [](const LayerOptions&) { return std::make_unique<MeanSquaredError>(); }, ExampleInput{{2, 3}}});
+  registry.add(
+      LayerType{"softmax_cross_entropy",
+                "softmax and cross-entropy against int32 class ids (loss)",
+                {float_option("smoothing", 0.0f, 0.0, 0.999, "label smoothing")},
+                {},
+                [](const LayerOptions& o) { return std::make_unique<SoftmaxCrossEntropy>(o.number("smoothing")); },
+                ExampleInput{{5}}});
+  registry.add(LayerType{"mse",
+                         "mean squared error against float targets (loss)",
+                         {},
+                         {},
+                         [](const LayerOptions&) { return std::make_unique<MeanSquaredError>(); },
+                         ExampleInput{{2, 3}}});
   registry.add(LayerType{"sigmoid_cross_entropy",
                          "sigmoid and binary cross-entropy: class ids 0/1 on one output, or targets in [0, 1] (loss)",
-                         {}, {}, [](const LayerOptions&) { return std::make_unique<SigmoidCrossEntropy>(); },
+                         {},
+                         {},
+                         [](const LayerOptions&) { return std::make_unique<SigmoidCrossEntropy>(); },
                          ExampleInput{{3}}});
 }

@@ -34,11 +34,20 @@ std::istream& operator>>(std::istream& in, LrScheduleKind& kind) {
 float LrSchedule::at(double epoch) const {
   double lr = base;
   switch (kind) {
-    case LrScheduleKind::kConstant: break;
-    case LrScheduleKind::kStep: lr = base * std::pow(gamma, std::floor(epoch / step_epochs)); break;
-    case LrScheduleKind::kExponential: lr = base * std::pow(gamma, epoch); break;
-    case LrScheduleKind::kCosine: lr = base * 0.5 * (1.0 + std::cos(M_PI * std::min(epoch / total_epochs, 1.0))); break;
-    case LrScheduleKind::kLinear: lr = base * std::max(1.0 - epoch / total_epochs, 0.0); break;
+    case LrScheduleKind::kConstant:
+      break;
+    case LrScheduleKind::kStep:
+      lr = base * std::pow(gamma, std::floor(epoch / step_epochs));
+      break;
+    case LrScheduleKind::kExponential:
+      lr = base * std::pow(gamma, epoch);
+      break;
+    case LrScheduleKind::kCosine:
+      lr = base * 0.5 * (1.0 + std::cos(M_PI * std::min(epoch / total_epochs, 1.0)));
+      break;
+    case LrScheduleKind::kLinear:
+      lr = base * std::max(1.0 - epoch / total_epochs, 0.0);
+      break;
   }
   if (warmup_epochs > 0.0f && epoch < warmup_epochs) lr *= 0.1 + 0.9 * epoch / warmup_epochs;
   return static_cast<float>(lr);

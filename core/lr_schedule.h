@@ -6,7 +6,7 @@
 namespace shardnet {
 
 enum class LrScheduleKind { kConstant, kStep, kExponential, kCosine, kLinear };
-std::string_view schedule_name(LrScheduleKind kind);  // "constant", "step", ...
+std::string_view schedule_name(LrScheduleKind kind);        // "constant", "step", ...
 LrScheduleKind parse_schedule_kind(std::string_view name);  // throws std::invalid_argument
 std::ostream& operator<<(std::ostream& out, LrScheduleKind kind);
 std::istream& operator>>(std::istream& in, LrScheduleKind& kind);  // throws for an unknown name
@@ -14,8 +14,8 @@ std::istream& operator>>(std::istream& in, LrScheduleKind& kind);  // throws for
 struct LrSchedule {
   LrScheduleKind kind = LrScheduleKind::kConstant;
   float base = 0.01f;
-  float step_epochs = 1.0f;  // step: multiply by gamma every step_epochs epochs
-  float gamma = 0.1f;        // step, exponential (base * gamma^epoch)
+  float step_epochs = 1.0f;    // step: multiply by gamma every step_epochs epochs
+  float gamma = 0.1f;          // step, exponential (base * gamma^epoch)
   float total_epochs = 1.0f;   // cosine, linear: decay from base to 0 over this many epochs
   float warmup_epochs = 0.0f;  // linear warm-up from base/10 to the schedule's value
 

@@ -162,7 +162,8 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
   std::vector<Section> sections = split_sections(text, source);
   if (sections.empty()) throw ModelError(source + ": the model file has no sections");
   Section& input = sections.front();
-  if (input.type() != "input") input.fail(input.line(), "the first section must be [input], got [" + input.type() + "]");
+  if (input.type() != "input")
+    input.fail(input.line(), "the first section must be [input], got [" + input.type() + "]");
   auto net = std::make_unique<Net>(input.require_shape("shape"));
   input.check_all_used();
 

@@ -1,9 +1,8 @@
 #include "core/net.h"
 
-#include <numeric>
-
 #include <cassert>
 #include <chrono>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 
@@ -148,7 +147,8 @@ void Net::initialize_from_data(BatchSource& data, int64_t samples) {
       if (!layers_[j]->is_augmentation()) {
         throw std::runtime_error(layer.name() + ": [" + layer.type() +
                                  "] is initialised from the data, so it must see the data (only [augment] before it), "
-                                 "but " + layers_[j]->name() + " comes first");
+                                 "but " +
+                                 layers_[j]->name() + " comes first");
       }
     }
     std::vector<int64_t> rows(static_cast<size_t>(std::min(samples, data.size())));

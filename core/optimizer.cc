@@ -27,8 +27,9 @@ Tensor& Optimizer::slot(Slots& slots, const std::string& name, const Tensor& lik
 
 namespace {
 constexpr EnumName<OptimizerKind> kOptimizerNames[] = {
-    {OptimizerKind::kSgd, "sgd"},         {OptimizerKind::kMomentum, "momentum"}, {OptimizerKind::kNesterov, "nesterov"},
-    {OptimizerKind::kAdagrad, "adagrad"}, {OptimizerKind::kRmsProp, "rmsprop"},   {OptimizerKind::kAdaDelta, "adadelta"},
+    {OptimizerKind::kSgd, "sgd"},           {OptimizerKind::kMomentum, "momentum"},
+    {OptimizerKind::kNesterov, "nesterov"}, {OptimizerKind::kAdagrad, "adagrad"},
+    {OptimizerKind::kRmsProp, "rmsprop"},   {OptimizerKind::kAdaDelta, "adadelta"},
     {OptimizerKind::kAdam, "adam"}};
 }  // namespace
 
@@ -187,12 +188,18 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerConfig& config) {
   config.validate();
   switch (config.kind) {
     case OptimizerKind::kSgd:
-    case OptimizerKind::kMomentum: return std::make_unique<Sgd>(config);
-    case OptimizerKind::kNesterov: return std::make_unique<Sgd>(config, true);
-    case OptimizerKind::kAdagrad: return std::make_unique<Adagrad>(config);
-    case OptimizerKind::kRmsProp: return std::make_unique<RmsProp>(config);
-    case OptimizerKind::kAdaDelta: return std::make_unique<AdaDelta>(config);
-    case OptimizerKind::kAdam: return std::make_unique<Adam>(config);
+    case OptimizerKind::kMomentum:
+      return std::make_unique<Sgd>(config);
+    case OptimizerKind::kNesterov:
+      return std::make_unique<Sgd>(config, true);
+    case OptimizerKind::kAdagrad:
+      return std::make_unique<Adagrad>(config);
+    case OptimizerKind::kRmsProp:
+      return std::make_unique<RmsProp>(config);
+    case OptimizerKind::kAdaDelta:
+      return std::make_unique<AdaDelta>(config);
+    case OptimizerKind::kAdam:
+      return std::make_unique<Adam>(config);
   }
   throw std::logic_error("optimizer kind without a class");
 }

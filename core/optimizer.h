@@ -24,13 +24,13 @@ std::istream& operator>>(std::istream& in, OptimizerKind& kind);
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::kSgd;
-  std::optional<float> momentum;           // default: 0.9 for momentum and nesterov, 0 for sgd
-  float beta1 = 0.9f, beta2 = 0.999f;      // adam
-  float rms_decay = 0.9f;                  // rmsprop: the moving average's decay (Hinton's 0.9)
-  float rho = 0.95f;                       // adadelta
-  std::optional<float> epsilon;            // default: 1e-10 adagrad, 1e-6 adadelta, 1e-8 adam, rmsprop
-  float weight_decay = 0.0f;               // L2: adds weight_decay * w to the gradient
-  float l1 = 0.0f;                         // L1: adds l1 * sign(w) to the gradient
+  std::optional<float> momentum;       // default: 0.9 for momentum and nesterov, 0 for sgd
+  float beta1 = 0.9f, beta2 = 0.999f;  // adam
+  float rms_decay = 0.9f;              // rmsprop: the moving average's decay (Hinton's 0.9)
+  float rho = 0.95f;                   // adadelta
+  std::optional<float> epsilon;        // default: 1e-10 adagrad, 1e-6 adadelta, 1e-8 adam, rmsprop
+  float weight_decay = 0.0f;           // L2: adds weight_decay * w to the gradient
+  float l1 = 0.0f;                     // L1: adds l1 * sign(w) to the gradient
   // Both regularisers are scaled by each parameter's decay_mult (1 for weights, 0 for biases).
 
   float momentum_or_default() const;

@@ -1,9 +1,9 @@
 #include "core/pooling.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <limits>
 
+#include "core/layer_registry.h"
 #include "core/parallel.h"
 
 namespace shardnet {
@@ -25,8 +25,7 @@ Shape Pool2D::setup(const Shape& input) {
   in_h_ = input[1];
   in_w_ = input[2];
   if (in_h_ + 2 * pad_ < size_ || in_w_ + 2 * pad_ < size_) {
-    throw ShapeError(type() + " window " + std::to_string(size_) + " is larger than the input " +
-                     shape_string(input));
+    throw ShapeError(type() + " window " + std::to_string(size_) + " is larger than the input " + shape_string(input));
   }
   out_h_ = (in_h_ + 2 * pad_ - size_) / stride_ + 1;
   out_w_ = (in_w_ + 2 * pad_ - size_) / stride_ + 1;
@@ -34,8 +33,7 @@ Shape Pool2D::setup(const Shape& input) {
 }
 
 std::string Pool2D::describe() const {
-  return "size=" + std::to_string(size_) + " stride=" + std::to_string(stride_) +
-         " pad=" + std::to_string(pad_);
+  return "size=" + std::to_string(size_) + " stride=" + std::to_string(stride_) + " pad=" + std::to_string(pad_);
 }
 
 void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
@@ -163,14 +161,18 @@ shardnet::PoolConfig pool_config(const shardnet::LayerOptions& o) {
 
 SHARDNET_REGISTER_LAYERS(pooling) {
   using namespace shardnet;
-  registry.add(LayerType{"maxpool", "max pooling on (C, H, W)", pool_options(),
-                         [](const std::string& name, const LayerOptions& o) {
-                           return std::make_unique<MaxPool>(name, pool_config(o));
-                         },
-                         {}, ExampleInput{{2, 6, 6}}});
-  registry.add(LayerType{"avgpool", "average pooling on (C, H, W) (padding counts as zeros)", pool_options(),
-                         [](const std::string& name, const LayerOptions& o) {
-                           return std::make_unique<AvgPool>(name, pool_config(o));
-                         },
-                         {}, ExampleInput{{2, 6, 6}}});
+  registry.add(LayerType{
+      "maxpool",
+      "max pooling on (C, H, W)",
+      pool_options(),
+      [](const std::string& name, const LayerOptions& o) { return std::make_unique<MaxPool>(name, pool_config(o)); },
+      {},
+      ExampleInput{{2, 6, 6}}});
+  registry.add(LayerType{
+      "avgpool",
+      "average pooling on (C, H, W) (padding counts as zeros)",
+      pool_options(),
+      [](const std::string& name, const LayerOptions& o) { return std::make_unique<AvgPool>(name, pool_config(o)); },
+      {},
+      ExampleInput{{2, 6, 6}}});
 }

@@ -28,9 +28,7 @@ class CounterRng {
   float uniform() { return static_cast<float>(next_u64() >> 40) * (1.0f / 16777216.0f); }
   float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
   // Uniform integer in [0, n), n > 0 (multiply-shift; bias below 2^-32 for the sizes used here).
-  uint64_t below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<uint128_t>(next_u64()) * n) >> 64);
-  }
+  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<uint128_t>(next_u64()) * n) >> 64); }
   // Standard normal by Box-Muller (one value per call, so the stream stays position-indexed).
   float normal() {
     const double u1 = (static_cast<double>(next_u64() >> 11) + 1.0) * (1.0 / 9007199254740993.0);

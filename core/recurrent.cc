@@ -1,5 +1,4 @@
 #include "core/recurrent.h"
-#include "core/layer_registry.h"
 
 #include <algorithm>
 #include <cassert>
@@ -9,6 +8,7 @@
 
 #include "core/fast_math.h"
 #include "core/gemm.h"
+#include "core/layer_registry.h"
 #include "core/random.h"
 #include "core/sequence.h"
 
@@ -84,7 +84,8 @@ void lstm_backward(const float* __restrict ig, const float* __restrict fg, const
 }
 void gru_backward(const float* __restrict r, const float* __restrict z, const float* __restrict ng,
                   const float* __restrict qn, const float* __restrict h_prev, float* __restrict dh,
-                  float* __restrict dpr, float* __restrict dpz, float* __restrict dpn, float* __restrict drn, int64_t n) {
+                  float* __restrict dpr, float* __restrict dpz, float* __restrict dpn, float* __restrict drn,
+                  int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
     const float dn_pre = dh[j] * (1.0f - z[j]) * (1.0f - ng[j] * ng[j]);
     dpr[j] = dn_pre * qn[j] * r[j] * (1.0f - r[j]);
@@ -100,22 +101,29 @@ void gru_backward(const float* __restrict r, const float* __restrict z, const fl
 Recurrent::Recurrent(std::string name, RecurrentConfig config) : Layer(std::move(name)), config_(config) {
   if (config.hidden <= 0) throw std::invalid_argument(type() + ": hidden must be positive");
   if (config.layers <= 0) throw std::invalid_argument(type() + ": layers must be positive");
-  if (!(config.dropout >= 0.0f && config.dropout < 1.0f)) throw std::invalid_argument(type() + ": dropout must be in [0, 1)");
+  if (!(config.dropout >= 0.0f && config.dropout < 1.0f))
+    throw std::invalid_argument(type() + ": dropout must be in [0, 1)");
 }
 
 std::string Recurrent::type() const {
   switch (config_.kind) {
-    case CellKind::kRnn: return "rnn";
-    case CellKind::kLstm: return "lstm";
-    default: return "gru";
+    case CellKind::kRnn:
+      return "rnn";
+    case CellKind::kLstm:
+      return "lstm";
+    default:
+      return "gru";
   }
 }
 
 int64_t Recurrent::gates() const {
   switch (config_.kind) {
-    case CellKind::kRnn: return 1;
-    case CellKind::kLstm: return 4;
-    default: return 3;
+    case CellKind::kRnn:
+      return 1;
+    case CellKind::kLstm:
+      return 4;
+    default:
+      return 3;
   }
 }
 
@@ -168,7 +176,8 @@ std::vector<Param*> Recurrent::params() {
 
 std::string Recurrent::describe() const {
   return "hidden=" + std::to_string(config_.hidden) + " layers=" + std::to_string(config_.layers) +
-         (config_.bidirectional ? " bidirectional" : "") + (config_.return_sequence ? " return=sequence" : " return=last") +
+         (config_.bidirectional ? " bidirectional" : "") +
+         (config_.return_sequence ? " return=sequence" : " return=last") +
          (config_.dropout > 0.0f ? " dropout=" + std::to_string(config_.dropout) : "");
 }
 
@@ -247,8 +256,8 @@ void Recurrent::forward_direction(Direction& d, const Tensor& in, Tensor& out, i
         case CellKind::kLstm: {
           float* g = d.gates.data() + (s * n + i) * gh;
           add(p, q, g, gh);
-          sigmoid_in_place(g, 2 * h);  // i, f
-          tanh_in_place(g + 2 * h, h);  // g
+          sigmoid_in_place(g, 2 * h);      // i, f
+          tanh_in_place(g + 2 * h, h);     // g
           sigmoid_in_place(g + 3 * h, h);  // o
           lstm_state(g, g + h, g + 2 * h, g + 3 * h, c_prev, c_next, h_next, h);
           break;
@@ -321,8 +330,10 @@ void Recurrent::backward_direction(Direction& d, const Tensor& in, const Tensor&
   d_state_.reshape({n, h});
   for (int64_t i = 0; i < n; ++i) {
     float* dh = d_state_.data() + i * h;
-    if (d_last) std::copy_n(d_last + i * width, h, dh);
-    else std::fill_n(dh, h, 0.0f);
+    if (d_last)
+      std::copy_n(d_last + i * width, h, dh);
+    else
+      std::fill_n(dh, h, 0.0f);
   }
   if (config_.kind == CellKind::kLstm) {
     d_cell_.reshape({n, h});
@@ -415,11 +426,12 @@ void Embedding::forward(const Tensor& x, Tensor& y, Mode) {
       }
       const float id = x[i * t + s];
       if (!(id >= 0.0f && id < static_cast<float>(vocab_)) || id != std::floor(id)) {
-        const std::string shown = id == std::floor(id) && std::abs(id) < 1e15f ? std::to_string(static_cast<int64_t>(id))
-                                                                               : std::to_string(id);
-        throw std::out_of_range(name() + ": token id " + shown + " of sample " + std::to_string(i) +
-                                ", step " + std::to_string(s) + " is outside the vocabulary of " +
-                                std::to_string(vocab_) + " tokens");
+        const std::string shown = id == std::floor(id) && std::abs(id) < 1e15f
+                                      ? std::to_string(static_cast<int64_t>(id))
+                                      : std::to_string(id);
+        throw std::out_of_range(name() + ": token id " + shown + " of sample " + std::to_string(i) + ", step " +
+                                std::to_string(s) + " is outside the vocabulary of " + std::to_string(vocab_) +
+                                " tokens");
       }
       std::copy_n(table_.value.data() + static_cast<int64_t>(id) * dim_, dim_, out);
     }
@@ -460,7 +472,8 @@ namespace {
 shardnet::LayerType recurrent_type(std::string name, std::string doc, shardnet::CellKind kind) {
   using namespace shardnet;
   return LayerType{
-      std::move(name), std::move(doc),
+      std::move(name),
+      std::move(doc),
       {int_option("hidden", std::nullopt, 1, kNoLimit, "hidden units per direction"),
        int_option("layers", 1, 1, 64, "stacked layers"),
        bool_option("bidirectional", false, "also run the sequence in reverse and concatenate"),
@@ -476,20 +489,24 @@ shardnet::LayerType recurrent_type(std::string name, std::string doc, shardnet::
         c.dropout = o.number("dropout");
         return std::make_unique<Recurrent>(layer_name, c);
       },
-      {}, ExampleInput{{3, 2}, {{"hidden", "3"}, {"layers", "2"}, {"bidirectional", "1"}}}};
+      {},
+      ExampleInput{{3, 2}, {{"hidden", "3"}, {"layers", "2"}, {"bidirectional", "1"}}}};
 }
 }  // namespace
 
 SHARDNET_REGISTER_LAYERS(recurrent) {
   using namespace shardnet;
-  registry.add(recurrent_type("rnn", "Elman RNN (tanh) on (T, D) sequences, PyTorch's parameter layout", CellKind::kRnn));
+  registry.add(
+      recurrent_type("rnn", "Elman RNN (tanh) on (T, D) sequences, PyTorch's parameter layout", CellKind::kRnn));
   registry.add(recurrent_type("lstm", "LSTM on (T, D) sequences, PyTorch's gate layout (i, f, g, o)", CellKind::kLstm));
   registry.add(recurrent_type("gru", "GRU on (T, D) sequences, PyTorch's gate layout (r, z, n)", CellKind::kGru));
-  registry.add(LayerType{"embedding", "lookup table: token ids (T) to vectors (T, dim)",
+  registry.add(LayerType{"embedding",
+                         "lookup table: token ids (T) to vectors (T, dim)",
                          {int_option("vocab", std::nullopt, 1, kNoLimit, "table rows (token ids below this)"),
                           int_option("dim", std::nullopt, 1, kNoLimit, "vector size")},
                          [](const std::string& name, const LayerOptions& o) {
                            return std::make_unique<Embedding>(name, o.integer("vocab"), o.integer("dim"));
                          },
-                         {}, ExampleInput{{4}, {{"vocab", "7"}, {"dim", "3"}}, 7}});
+                         {},
+                         ExampleInput{{4}, {{"vocab", "7"}, {"dim", "3"}}, 7}});
 }

@@ -46,13 +46,13 @@ class Recurrent : public Layer {
     Param w_ih, w_hh, b_ih, b_hh;
     bool reverse = false;
     int64_t inputs = 0;
-    Tensor proj;     // (N*T, G*H) input projections plus b_ih, row n*T + t
-    Tensor states;   // (T+1, N, H) state after step s at s+1 (steps in this direction's order)
-    Tensor cells;    // (T+1, N, H) LSTM cell states
-    Tensor gates;    // (T, N, G*H) activated gates: LSTM i,f,g,o; GRU r,z,n
-    Tensor hidden_n; // (T, N, H) GRU: W_hn h + b_hn
-    Tensor d_proj;   // (N*T, G*H) d loss / d projection
-    Tensor d_rec;    // (T, N, G*H) d loss / d (W_hh h + b_hh)
+    Tensor proj;      // (N*T, G*H) input projections plus b_ih, row n*T + t
+    Tensor states;    // (T+1, N, H) state after step s at s+1 (steps in this direction's order)
+    Tensor cells;     // (T+1, N, H) LSTM cell states
+    Tensor gates;     // (T, N, G*H) activated gates: LSTM i,f,g,o; GRU r,z,n
+    Tensor hidden_n;  // (T, N, H) GRU: W_hn h + b_hn
+    Tensor d_proj;    // (N*T, G*H) d loss / d projection
+    Tensor d_rec;     // (T, N, G*H) d loss / d (W_hh h + b_hh)
   };
 
   int64_t gates() const;

@@ -2,10 +2,10 @@
 
 #include <charconv>
 #include <cmath>
-#include <type_traits>
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 namespace shardnet {
 namespace {

@@ -29,9 +29,9 @@ struct RunConfig {
   int patience = 0;           // early stopping: epochs without improvement (0: never)
 
   // How the run is carried out, not what it computes.
-  int64_t log_every = 0;  // steps per row of steps.csv (0: off)
-  int threads = 0;        // compute threads (0: OPENBLAS_NUM_THREADS or all cores)
-  double bucket_mb = 4.0; // gradient allreduce bucket size
+  int64_t log_every = 0;   // steps per row of steps.csv (0: off)
+  int threads = 0;         // compute threads (0: OPENBLAS_NUM_THREADS or all cores)
+  double bucket_mb = 4.0;  // gradient allreduce bucket size
   int keep_checkpoints = 3;
   std::optional<std::string> timeline_path;
   std::optional<std::string> resume;  // a checkpoint file, or "latest"

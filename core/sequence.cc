@@ -9,8 +9,8 @@ int64_t sequence_length(std::span<const int32_t> lengths, int64_t n, int64_t ste
   if (lengths.empty()) return steps;
   const int64_t length = lengths[static_cast<size_t>(n)];
   if (length < 1 || length > steps) {
-    throw std::out_of_range(layer + ": sequence length " + std::to_string(length) + " of sample " +
-                            std::to_string(n) + " is outside [1, " + std::to_string(steps) + "]");
+    throw std::out_of_range(layer + ": sequence length " + std::to_string(length) + " of sample " + std::to_string(n) +
+                            " is outside [1, " + std::to_string(steps) + "]");
   }
   return length;
 }

@@ -10,8 +10,7 @@
 
 namespace shardnet {
 
-ShardSampler::ShardSampler(int64_t dataset_size, int64_t global_batch, int rank, int world_size,
-                           uint64_t seed)
+ShardSampler::ShardSampler(int64_t dataset_size, int64_t global_batch, int rank, int world_size, uint64_t seed)
     : dataset_size_(dataset_size), global_batch_(global_batch), rank_(rank), world_size_(world_size), seed_(seed) {
   assert(rank >= 0 && rank < world_size);
   if (global_batch <= 0) throw std::invalid_argument("the batch size must be positive");

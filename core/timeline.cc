@@ -10,9 +10,12 @@ namespace shardnet {
 namespace {
 const char* lane_name(int lane) {
   switch (lane) {
-    case Timeline::kCompute: return "compute";
-    case Timeline::kCommunication: return "allreduce";
-    default: return "data loading";
+    case Timeline::kCompute:
+      return "compute";
+    case Timeline::kCommunication:
+      return "allreduce";
+    default:
+      return "data loading";
   }
 }
 
@@ -46,8 +49,8 @@ std::string Timeline::events_json() const {
   char number[64];
   for (const Event& e : events_) {
     if (!out.empty()) out += ",\n";
-    out += "{\"name\":" + json_string(e.name) + ",\"cat\":\"" + lane_name(e.lane) + "\",\"ph\":\"X\",\"pid\":" +
-           std::to_string(rank_) + ",\"tid\":" + std::to_string(static_cast<int>(e.lane));
+    out += "{\"name\":" + json_string(e.name) + ",\"cat\":\"" + lane_name(e.lane) +
+           "\",\"ph\":\"X\",\"pid\":" + std::to_string(rank_) + ",\"tid\":" + std::to_string(static_cast<int>(e.lane));
     std::snprintf(number, sizeof number, ",\"ts\":%.3f,\"dur\":%.3f", e.start_us, e.duration_us);
     out += number;
     out += ",\"args\":{\"step\":" + std::to_string(e.step) + "}}";

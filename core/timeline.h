@@ -37,7 +37,11 @@ class Timeline {
     Span(Timeline* timeline, const char* name, Lane lane = kCompute)
         : Span(timeline, name, lane, timeline ? timeline->step() : 0) {}
     Span(Timeline* timeline, const char* name, Lane lane, int64_t step)
-        : timeline_(timeline), name_(name), lane_(lane), step_(step), start_(timeline ? Clock::now() : Clock::time_point{}) {}
+        : timeline_(timeline),
+          name_(name),
+          lane_(lane),
+          step_(step),
+          start_(timeline ? Clock::now() : Clock::time_point{}) {}
     ~Span() {
       if (timeline_) timeline_->add(name_, lane_, start_, Clock::now(), step_);
     }

@@ -213,7 +213,8 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
   report.sync_wait_seconds = phases.sync_wait;
   report.optimizer_seconds = phases.optimizer;
   report.lr = options_.lr.at(static_cast<double>(epoch));
-  double sums[3] = {epoch_stats.loss_sum, static_cast<double>(epoch_stats.correct), static_cast<double>(epoch_stats.count)};
+  double sums[3] = {epoch_stats.loss_sum, static_cast<double>(epoch_stats.correct),
+                    static_cast<double>(epoch_stats.count)};
   collective_.sum(sums);
   if (sums[2] > 0) {
     report.train_loss = sums[0] / sums[2];

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/batch.h"
 #include "core/background_task.h"
+#include "core/batch.h"
 #include "core/batch_source.h"
 #include "core/collective.h"
 #include "core/lr_schedule.h"
@@ -21,7 +21,6 @@
 #include "core/timeline.h"
 
 namespace shardnet {
-
 
 // Where a run stands: the next step to take (step within its epoch, and steps taken in all).
 struct TrainPosition {
@@ -60,7 +59,7 @@ struct EpochReport {
   double test_accuracy = std::numeric_limits<double>::quiet_NaN();
   double val_loss = std::numeric_limits<double>::quiet_NaN();
   double val_accuracy = std::numeric_limits<double>::quiet_NaN();
-  bool stopped_early = false;  // the validation loss has not improved for `patience` epochs
+  bool stopped_early = false;       // the validation loss has not improved for `patience` epochs
   double seconds = 0.0;             // training time of the epoch, evaluation excluded
   double samples_per_second = 0.0;  // global samples trained per second
   // Where the epoch's training time went (this rank): waiting for the next batch, forward,

@@ -135,7 +135,8 @@ void winograd_gradient_transform(const float* dy, int64_t count, int64_t filters
         // The 2x2 tile of dy, zero past the plane (outputs the forward clipped).
         const bool right = x + 1 < w, below = y + 1 < h;
         const float g00 = plane[y * w + x], g01 = right ? plane[y * w + x + 1] : 0.0f;
-        const float g10 = below ? plane[(y + 1) * w + x] : 0.0f, g11 = right && below ? plane[(y + 1) * w + x + 1] : 0.0f;
+        const float g10 = below ? plane[(y + 1) * w + x] : 0.0f,
+                    g11 = right && below ? plane[(y + 1) * w + x + 1] : 0.0f;
         // a = A g (4x2), A = [1 0; 1 1; 1 -1; 0 -1]; then a A^T (4x4)
         const float a[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
         float* o = points.data() + i * tiles + t;

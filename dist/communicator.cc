@@ -68,7 +68,8 @@ std::vector<std::string> Communicator::gather(const std::string& text, int root)
   if (rank_ == root) {
     size_t total = 0;
     for (int r = 0; r < size_; ++r) {
-      if (total > static_cast<size_t>(std::numeric_limits<int>::max() - lengths[r])) throw MpiError("gather: texts too long");
+      if (total > static_cast<size_t>(std::numeric_limits<int>::max() - lengths[r]))
+        throw MpiError("gather: texts too long");
       offsets[r] = static_cast<int>(total);
       total += static_cast<size_t>(lengths[r]);
     }
@@ -108,9 +109,9 @@ void PendingSum::start(std::span<float> values) {
 bool PendingSum::test() {
   if (!active()) return true;
   int done = 0;
-  mpi_check(MPI_Testall(static_cast<int>(requests_->handles.size()), requests_->handles.data(), &done,
-                        MPI_STATUSES_IGNORE),
-            "MPI_Iallreduce (test)");
+  mpi_check(
+      MPI_Testall(static_cast<int>(requests_->handles.size()), requests_->handles.data(), &done, MPI_STATUSES_IGNORE),
+      "MPI_Iallreduce (test)");
   if (done) requests_->handles.clear();
   return done != 0;
 }

@@ -29,7 +29,8 @@ std::string first_difference(const std::string& saved, const std::string& curren
 // Every way the checkpoint's run differs from this one, or empty.
 std::string conflicts_with(const io::CheckpointMeta& saved, const io::CheckpointMeta& run) {
   std::vector<std::string> conflicts;
-  if (saved.model_text != run.model_text) conflicts.push_back("model: " + first_difference(saved.model_text, run.model_text));
+  if (saved.model_text != run.model_text)
+    conflicts.push_back("model: " + first_difference(saved.model_text, run.model_text));
   if (saved.run_config.empty()) {  // written before the run configuration was stored
     if (saved.global_batch != run.global_batch) {
       conflicts.push_back("batch: " + std::to_string(saved.global_batch) + " in the checkpoint, " +
@@ -78,8 +79,8 @@ std::string RunCheckpointer::summary() const {
 std::optional<ResumePoint> resume_from(const std::string& request, const std::string& run_dir,
                                        const io::CheckpointMeta& run, Net& net, Optimizer& optimizer,
                                        const std::function<void(const std::string&)>& warn) {
-  const std::vector<std::string> candidates = request == "latest" ? io::list_checkpoints(run_dir)
-                                                                  : std::vector<std::string>{request};
+  const std::vector<std::string> candidates =
+      request == "latest" ? io::list_checkpoints(run_dir) : std::vector<std::string>{request};
   for (size_t i = 0; i < candidates.size(); ++i) {
     const std::string& path = candidates[i];
     // The run is compared before any tensor is read: another model fails as what it is, not as a shape.
@@ -103,7 +104,8 @@ std::optional<ResumePoint> resume_from(const std::string& request, const std::st
 bool publish_final_checkpoint(const std::string& run_dir) {
   const auto newest = io::list_checkpoints(run_dir);
   if (newest.empty()) return false;
-  std::filesystem::copy_file(newest.front(), run_dir + "/final.h5.tmp", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(newest.front(), run_dir + "/final.h5.tmp",
+                             std::filesystem::copy_options::overwrite_existing);
   std::filesystem::rename(run_dir + "/final.h5.tmp", run_dir + "/final.h5");
   return true;
 }

@@ -77,8 +77,9 @@ void TrainingRun::load_data() {
 
 void TrainingRun::resume_or_initialize() {
   if (config_.resume) {
-    resumed_ = resume_from(*config_.resume, config_.run_dir, run_meta(), *net_, *optimizer_,
-                           [&](const std::string& w) { if (log_) log_("warning: " + w); });
+    resumed_ = resume_from(*config_.resume, config_.run_dir, run_meta(), *net_, *optimizer_, [&](const std::string& w) {
+      if (log_) log_("warning: " + w);
+    });
     if (!resumed_ && log_) {
       log_("resume: no checkpoint in " + config_.run_dir + "/checkpoints yet: starting from scratch");
     }

@@ -92,8 +92,7 @@ bool looks_like_header(const CsvLine& first, const CsvLine* second) {
   double v = 0;
   for (size_t i = 0; i < first.fields.size(); ++i) {
     if (parse_number(first.fields[i], v)) continue;
-    const bool below_is_number =
-        second == nullptr || (i < second->fields.size() && parse_number(second->fields[i], v));
+    const bool below_is_number = second == nullptr || (i < second->fields.size() && parse_number(second->fields[i], v));
     if (below_is_number) return true;
   }
   return false;
@@ -133,8 +132,8 @@ std::vector<int64_t> iota_positions(size_t n) {
 // Appends the wanted fields of one data line to the series.
 void add_row(Series& series, const CsvLine& line, size_t expected_fields) {
   if (line.fields.size() != expected_fields) {
-    throw CsvError(series.source + ":" + std::to_string(line.number) + ": expected " +
-                   std::to_string(expected_fields) + " fields, got " + std::to_string(line.fields.size()));
+    throw CsvError(series.source + ":" + std::to_string(line.number) + ": expected " + std::to_string(expected_fields) +
+                   " fields, got " + std::to_string(line.fields.size()));
   }
   for (size_t c = 0; c < series.file_columns.size(); ++c) {
     const std::string& field = line.fields[static_cast<size_t>(series.file_columns[c])];
@@ -185,8 +184,8 @@ std::string lines_of(const Series& series, int64_t first_row, int64_t rows) {
   return "lines " + std::to_string(series.lines[first_row]) + "-" + std::to_string(series.lines[first_row + rows - 1]);
 }
 
-WindowSet cut_windows(const Series& series, const WindowOptions& options, const SeriesWindows& stats,
-                      int64_t first_row, int64_t part_rows, int64_t max_windows, const std::string& part) {
+WindowSet cut_windows(const Series& series, const WindowOptions& options, const SeriesWindows& stats, int64_t first_row,
+                      int64_t part_rows, int64_t max_windows, const std::string& part) {
   const int64_t t = options.window;
   if (part_rows == 0) {
     throw CsvError(series.source + ": the " + part + " part has no rows (the series has " +
@@ -231,8 +230,8 @@ std::vector<double> pick(const std::vector<double>& values, const std::vector<in
   return out;
 }
 
-void write_part(const Series& series, const WindowOptions& options, const SeriesWindows& windows,
-                const WindowSet& part, const std::string& path, const std::string& source,
+void write_part(const Series& series, const WindowOptions& options, const SeriesWindows& windows, const WindowSet& part,
+                const std::string& path, const std::string& source,
                 const std::function<void(DatasetWriter&)>& annotate) {
   const int64_t t = options.window;
   const int64_t d = static_cast<int64_t>(options.inputs.size());
@@ -346,9 +345,8 @@ SeriesWindows make_windows(const Series& series, const WindowOptions& options) {
   return windows;
 }
 
-std::vector<std::string> write_windows(const Series& series, const WindowOptions& options,
-                                       const SeriesWindows& windows, const std::string& out_prefix,
-                                       const std::string& source,
+std::vector<std::string> write_windows(const Series& series, const WindowOptions& options, const SeriesWindows& windows,
+                                       const std::string& out_prefix, const std::string& source,
                                        const std::function<void(DatasetWriter&)>& annotate) {
   std::vector<std::string> paths{out_prefix + "-train.h5"};
   write_part(series, options, windows, windows.train, paths.back(), source, annotate);

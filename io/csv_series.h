@@ -61,18 +61,18 @@ struct WindowOptions {
   std::vector<int64_t> inputs, targets;  // columns of the Series
   int64_t window = 10;                   // T: input steps per window
   Horizon horizon = Horizon::kEvery;
-  int64_t stride = 1;                    // rows between the starts of consecutive windows
-  double test_fraction = 0.2;            // the last round(f * rows) rows form the test part
-  int64_t max_train_windows = 0;         // 0: every window; else the first N of the part
+  int64_t stride = 1;             // rows between the starts of consecutive windows
+  double test_fraction = 0.2;     // the last round(f * rows) rows form the test part
+  int64_t max_train_windows = 0;  // 0: every window; else the first N of the part
   int64_t max_test_windows = 0;
   Normalise normalise = Normalise::kStandard;
 };
 
 // The windows of one part of the series.
 struct WindowSet {
-  int64_t first_row = 0;  // the series row where this part starts
-  int64_t part_rows = 0;  // rows in this part
-  int64_t count = 0;      // windows
+  int64_t first_row = 0;       // the series row where this part starts
+  int64_t part_rows = 0;       // rows in this part
+  int64_t count = 0;           // windows
   std::vector<float> data;     // count x window x inputs
   std::vector<float> targets;  // count x window x targets (every) or count x targets (last)
 };
@@ -91,9 +91,8 @@ SeriesWindows make_windows(const Series& series, const WindowOptions& options);
 
 // Writes `<out_prefix>-train.h5` and, when there is a test part, `<out_prefix>-test.h5`.
 // `annotate` may add attributes of its own to each file. Returns the paths written.
-std::vector<std::string> write_windows(const Series& series, const WindowOptions& options,
-                                       const SeriesWindows& windows, const std::string& out_prefix,
-                                       const std::string& source,
+std::vector<std::string> write_windows(const Series& series, const WindowOptions& options, const SeriesWindows& windows,
+                                       const std::string& out_prefix, const std::string& source,
                                        const std::function<void(DatasetWriter&)>& annotate = {});
 
 const char* horizon_name(Horizon horizon);

@@ -1,8 +1,9 @@
 #include "io/dataset.h"
-#include "io/hdf5.h"
 
 #include <algorithm>
 #include <numeric>
+
+#include "io/hdf5.h"
 
 namespace shardnet::io {
 namespace {
@@ -41,7 +42,8 @@ Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(p
 
   const auto data_dims = dataset_dims(data_.get(), path + ": /data");
   const auto label_dims = dataset_dims(label_.get(), path + ": /label");
-  if (data_dims.size() < 2) throw DatasetError(path + ": /data must have a row dimension and a sample shape, e.g. (N, D)");
+  if (data_dims.size() < 2)
+    throw DatasetError(path + ": /data must have a row dimension and a sample shape, e.g. (N, D)");
   if (label_dims.empty()) throw DatasetError(path + ": /label must have one row per sample");
   rows_ = static_cast<int64_t>(data_dims[0]);
   if (label_dims[0] != data_dims[0]) {
@@ -52,18 +54,28 @@ Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(p
   target_shape_.assign(label_dims.begin() + 1, label_dims.end());
 
   switch (element_kind(data_.get())) {
-    case Kind::kUint8: data_type_ = ElementType::kUint8; break;
-    case Kind::kInt32: data_type_ = ElementType::kInt32; break;
-    case Kind::kFloat32: data_type_ = ElementType::kFloat32; break;
-    default: throw DatasetError(path + ": /data must be uint8, int32 or float32");
+    case Kind::kUint8:
+      data_type_ = ElementType::kUint8;
+      break;
+    case Kind::kInt32:
+      data_type_ = ElementType::kInt32;
+      break;
+    case Kind::kFloat32:
+      data_type_ = ElementType::kFloat32;
+      break;
+    default:
+      throw DatasetError(path + ": /data must be uint8, int32 or float32");
   }
   switch (element_kind(label_.get())) {
     case Kind::kInt32:
       if (label_dims.size() != 1) throw DatasetError(path + ": int32 /label must be one class id per row, shape (N,)");
       class_labels_ = true;
       break;
-    case Kind::kFloat32: class_labels_ = false; break;
-    default: throw DatasetError(path + ": /label must be int32 class ids or float32 targets");
+    case Kind::kFloat32:
+      class_labels_ = false;
+      break;
+    default:
+      throw DatasetError(path + ": /label must be int32 class ids or float32 targets");
   }
   if (has_attribute(file_.get(), "classes")) {
     class_names_ = read_string_list_attribute(file_.get(), "classes", path);
@@ -78,9 +90,11 @@ Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(p
     }
   }
   // In doubles: the product of absurd dimensions must not wrap around to a small size.
-  const double row_bytes = static_cast<double>(shape_numel(sample_shape_)) * (data_type_ == ElementType::kUint8 ? 1 : 4) +
-                           static_cast<double>(class_labels_ ? 1 : shape_numel(target_shape_)) * 4;
-  if (rows_ > 0 && static_cast<double>(rows_) * row_bytes <= static_cast<double>(memory_budget_bytes)) load_into_memory();
+  const double row_bytes =
+      static_cast<double>(shape_numel(sample_shape_)) * (data_type_ == ElementType::kUint8 ? 1 : 4) +
+      static_cast<double>(class_labels_ ? 1 : shape_numel(target_shape_)) * 4;
+  if (rows_ > 0 && static_cast<double>(rows_) * row_bytes <= static_cast<double>(memory_budget_bytes))
+    load_into_memory();
 }
 
 void Dataset::load_into_memory() {
@@ -252,14 +266,15 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     tshape.insert(tshape.end(), target_shape_.begin(), target_shape_.end());
     batch.targets.reshape(tshape);
     for (int64_t i = 0; i < n; ++i) {
-      std::copy_n(raw_targets_.data() + position_[i] * target_elems, target_elems, batch.targets.data() + i * target_elems);
+      std::copy_n(raw_targets_.data() + position_[i] * target_elems, target_elems,
+                  batch.targets.data() + i * target_elems);
     }
   }
 }
 
 DataDescription Dataset::description() const {
-  return DataDescription{path_, sample_shape_, class_labels_, num_classes_, target_shape_,
-                         static_cast<int64_t>(vocab_.size())};
+  return DataDescription{path_,        sample_shape_, class_labels_,
+                         num_classes_, target_shape_, static_cast<int64_t>(vocab_.size())};
 }
 
 }  // namespace shardnet::io

@@ -1,15 +1,16 @@
 #include "io/dataset_writer.h"
-#include "io/hdf5.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 
+#include "io/hdf5.h"
+
 namespace shardnet::io {
 namespace {
 
-H5Id create_extendible(hid_t file, const char* name, hid_t type, const std::vector<hsize_t>& row_dims,
-                       int gzip_level, const std::string& context) {
+H5Id create_extendible(hid_t file, const char* name, hid_t type, const std::vector<hsize_t>& row_dims, int gzip_level,
+                       const std::string& context) {
   std::vector<hsize_t> dims{0}, max_dims{H5S_UNLIMITED}, chunk;
   dims.insert(dims.end(), row_dims.begin(), row_dims.end());
   max_dims.insert(max_dims.end(), row_dims.begin(), row_dims.end());
@@ -40,16 +41,21 @@ void append_rows(hid_t dataset, hid_t mem_type, const void* data, int64_t first,
   std::vector<hsize_t> start(dims.size(), 0), count(dims);
   start[0] = static_cast<hsize_t>(first);
   count[0] = static_cast<hsize_t>(rows);
-  h5_check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr), context);
-  H5Id mem_space(h5_check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), context), H5Sclose);
+  h5_check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr),
+           context);
+  H5Id mem_space(h5_check_id(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr), context),
+                 H5Sclose);
   h5_check(H5Dwrite(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, data), context + ": writing");
 }
 
 hid_t file_type(ElementType type) {
   switch (type) {
-    case ElementType::kUint8: return H5T_STD_U8LE;
-    case ElementType::kInt32: return H5T_STD_I32LE;
-    case ElementType::kFloat32: return H5T_IEEE_F32LE;
+    case ElementType::kUint8:
+      return H5T_STD_U8LE;
+    case ElementType::kInt32:
+      return H5T_STD_I32LE;
+    case ElementType::kFloat32:
+      return H5T_IEEE_F32LE;
   }
   return H5T_STD_U8LE;
 }
@@ -63,9 +69,12 @@ void require(bool condition, const std::string& path, const std::string& what) {
 
 const char* element_type_name(ElementType type) {
   switch (type) {
-    case ElementType::kUint8: return "uint8";
-    case ElementType::kInt32: return "int32";
-    case ElementType::kFloat32: return "float32";
+    case ElementType::kUint8:
+      return "uint8";
+    case ElementType::kInt32:
+      return "int32";
+    case ElementType::kFloat32:
+      return "float32";
   }
   return "?";
 }

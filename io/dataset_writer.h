@@ -25,8 +25,8 @@ struct DatasetInfo {
   int gzip_level = 0;                // 0: no compression
   ElementType data_type = ElementType::kUint8;
   LabelType label_type = LabelType::kClassIds;
-  Shape target_shape{};              // per-row shape of float32 targets (LabelType::kTargets)
-  bool has_lengths = false;          // writes /length (N,) int32
+  Shape target_shape{};      // per-row shape of float32 targets (LabelType::kTargets)
+  bool has_lengths = false;  // writes /length (N,) int32
 };
 
 class DatasetWriter {

@@ -58,9 +58,9 @@ H5Id open_file(const std::string& path, bool writable) {
 
 H5Id create_file(const std::string& path) {
   h5_quiet();
-  return H5Id(h5_check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                          path + ": cannot create the file"),
-              H5Fclose);
+  return H5Id(
+      h5_check_id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), path + ": cannot create the file"),
+      H5Fclose);
 }
 
 bool has_link(hid_t loc, const std::string& path) {

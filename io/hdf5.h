@@ -3,11 +3,10 @@
 // io::Hdf5Error (io/h5_handle.h) carrying the file and what was being done; HDF5's own stderr trace is switched off.
 #include <hdf5.h>
 
-#include <type_traits>
-
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "io/h5_handle.h"

@@ -289,7 +289,8 @@ Image read_image(const std::string& path) {
   if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF) {
     return decode_jpeg(bytes.data(), bytes.size(), path);
   }
-  if (bytes.size() >= 8 && std::equal(kPng, kPng + 8, bytes.begin())) return decode_png(bytes.data(), bytes.size(), path);
+  if (bytes.size() >= 8 && std::equal(kPng, kPng + 8, bytes.begin()))
+    return decode_png(bytes.data(), bytes.size(), path);
   throw ImageError(path + ": not a JPEG or PNG file (it starts with bytes " + hex_bytes(bytes, 8) + ")");
 }
 
@@ -346,7 +347,8 @@ Image resize_bilinear(const Image& image, int64_t height, int64_t width) {
 
 bool has_image_extension(const std::string& name) {
   std::string ext = fs::path(name).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
 }
 
@@ -399,7 +401,8 @@ ImageConversion convert_image_folder(const std::string& root, const std::string&
                        " images, too few to keep the last " + std::to_string(k) +
                        " for validation and train on the rest");
     }
-    for (size_t i = 0; i < files.size(); ++i) jobs.push_back({files[i], static_cast<int32_t>(label), i + k >= files.size() && k > 0});
+    for (size_t i = 0; i < files.size(); ++i)
+      jobs.push_back({files[i], static_cast<int32_t>(label), i + k >= files.size() && k > 0});
   }
 
   ImageConversion result;
@@ -407,8 +410,8 @@ ImageConversion convert_image_folder(const std::string& root, const std::string&
   result.channels = options.channels;
   result.resized = options.height > 0;
   result.ignored = folder.ignored;
-  const std::string part = options.val_per_class > 0 ? ", all but the last " + std::to_string(k) + " files of each class"
-                                                     : std::string();
+  const std::string part =
+      options.val_per_class > 0 ? ", all but the last " + std::to_string(k) + " files of each class" : std::string();
   std::optional<DatasetWriter> train, val;
   std::string first_path;
   std::vector<uint64_t> sum(static_cast<size_t>(options.channels)), sum_squares(sum.size());
@@ -456,8 +459,7 @@ ImageConversion convert_image_folder(const std::string& root, const std::string&
         first_path = job.path;
       } else if (image.height != result.height || image.width != result.width) {
         throw ImageError(job.path + ": " + size_text(image.height, image.width) + " but the first image (" +
-                         first_path + ") is " + size_text(result.height, result.width) +
-                         "; pass --size to resize");
+                         first_path + ") is " + size_text(result.height, result.width) + "; pass --size to resize");
       }
       Pending& rows = job.val ? val_rows : train_rows;
       append_planar(image, rows.data, job.val ? nullptr : &sum, job.val ? nullptr : &sum_squares);

@@ -62,11 +62,11 @@ ImageFolder list_image_folder(const std::string& root);
 // Conversion -------------------------------------------------------------------------------------
 
 struct ImageOptions {
-  int64_t channels = 3;             // 1 or 3
-  int64_t height = 0, width = 0;    // resize to this; 0: every image must have the first one's size
-  int64_t val_per_class = 0;        // the last K files of each class go to val_path
+  int64_t channels = 3;           // 1 or 3
+  int64_t height = 0, width = 0;  // resize to this; 0: every image must have the first one's size
+  int64_t val_per_class = 0;      // the last K files of each class go to val_path
   std::string val_path;
-  bool skip_bad = false;            // a file that does not decode is skipped (and counted), not an error
+  bool skip_bad = false;  // a file that does not decode is skipped (and counted), not an error
   int gzip_level = 0;
   int64_t threads = 1;
 };
@@ -83,10 +83,9 @@ struct ImageConversion {
   bool resized = false;
   std::vector<std::string> skipped;  // one "file: reason" per skipped image
   int64_t ignored = 0;
-  std::vector<double> mean, std;     // per channel, of the training file, on [0, 1]
+  std::vector<double> mean, std;  // per channel, of the training file, on [0, 1]
 };
 
-ImageConversion convert_image_folder(const std::string& root, const std::string& out_path,
-                                     const ImageOptions& options);
+ImageConversion convert_image_folder(const std::string& root, const std::string& out_path, const ImageOptions& options);
 
 }  // namespace shardnet::io

@@ -350,8 +350,8 @@ std::vector<SplitSummary> convert_text(const std::vector<std::string>& files, co
     const auto [first, last] = ranges[s];
     std::vector<const Example*> part;
     for (size_t i = first; i < last; ++i) part.push_back(&examples[order[i]]);
-    summaries.push_back(write_split(part, vocab, steps, class_names, out_prefix + "-" + split_names[s] + ".h5",
-                                    source, options));
+    summaries.push_back(
+        write_split(part, vocab, steps, class_names, out_prefix + "-" + split_names[s] + ".h5", source, options));
     summaries.back().name = split_names[s];
   }
   return summaries;

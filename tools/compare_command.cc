@@ -11,11 +11,13 @@ int compare_command(const Args& args) {
   po::options_description options("compare options");
   std::string a_path, b_path;
   double tolerance = -1.0;
+  // clang-format off
   options.add_options()
       ("a", po::value(&a_path)->required(), "first checkpoint")
       ("b", po::value(&b_path)->required(), "second checkpoint")
       ("tolerance", po::value(&tolerance)->default_value(-1.0, "none"),
        "exit 1 when max |a - b| / max |a| over the parameters exceeds this");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("a", 1).add("b", 1);
   po::variables_map vm;

@@ -33,10 +33,12 @@ int convert_mnist(const Args& args) {
   po::options_description options("convert mnist options");
   std::string src, out;
   int gzip = 0;
+  // clang-format off
   options.add_options()
       ("source", po::value(&src)->required(), "folder with the four MNIST IDX files (raw or .gz)")
       ("out", po::value(&out)->required(), "output folder for mnist-train.h5 and mnist-test.h5")
       ("gzip", po::value(&gzip)->default_value(0), "gzip level for /data (0-9, 0: none)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("source", 1).add("out", 1);
   po::variables_map vm;
@@ -56,11 +58,13 @@ int convert_idx(const Args& args) {
   po::options_description options("convert idx options");
   std::string images, labels, out;
   int gzip = 0;
+  // clang-format off
   options.add_options()
       ("images", po::value(&images)->required(), "IDX image file (raw or .gz)")
       ("labels", po::value(&labels)->required(), "IDX label file (raw or .gz)")
       ("out", po::value(&out)->required(), "output HDF5 file")
       ("gzip", po::value(&gzip)->default_value(0), "gzip level for /data (0-9, 0: none)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("out", 1);
   po::variables_map vm;
@@ -133,8 +137,8 @@ void report_windows(const std::vector<std::string>& paths, const io::WindowOptio
   const auto d = static_cast<int64_t>(o.inputs.size()), k = static_cast<int64_t>(o.targets.size());
   for (size_t i = 0; i < paths.size(); ++i) {
     const io::WindowSet& part = i == 0 ? w.train : w.test;
-    const std::string label = o.horizon == io::Horizon::kEvery ? shape_text({part.count, o.window, k})
-                                                               : shape_text({part.count, k});
+    const std::string label =
+        o.horizon == io::Horizon::kEvery ? shape_text({part.count, o.window, k}) : shape_text({part.count, k});
     std::printf("wrote %s: %lld windows, /data %s, /label %s, from series rows %lld-%lld\n", paths[i].c_str(),
                 static_cast<long long>(part.count), shape_text({part.count, o.window, d}).c_str(), label.c_str(),
                 static_cast<long long>(part.first_row), static_cast<long long>(part.first_row + part.part_rows - 1));
@@ -145,6 +149,7 @@ int convert_csv(const Args& args) {
   po::options_description options("convert csv options");
   std::string csv, out, columns, targets, horizon, normalise, header;
   io::WindowOptions window;
+  // clang-format off
   options.add_options()
       ("csv", po::value(&csv)->required(), "CSV time series, one row per time step")
       ("out", po::value(&out)->required(), "output prefix: writes PREFIX-train.h5 and PREFIX-test.h5")
@@ -163,11 +168,11 @@ int convert_csv(const Args& args) {
       ("normalise", po::value(&normalise)->default_value("standard"),
        "none | standard (per column, with the training part's mean and std)")
       ("header", po::value(&header)->default_value("auto"), "is the first line a header: auto | yes | no");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("csv", 1).add("out", 1);
   po::variables_map vm;
-  if (!parse_options(args, "usage: shardnet convert csv CSV OUT_PREFIX --window T [options]", options, vm,
-                     &positional))
+  if (!parse_options(args, "usage: shardnet convert csv CSV OUT_PREFIX --window T [options]", options, vm, &positional))
     return 0;
   window.horizon = parse_horizon(horizon);
   window.normalise = parse_normalise(normalise);
@@ -204,6 +209,7 @@ int convert_sine(const Args& args) {
   po::options_description options("convert sine options");
   std::string out, csv, normalise = "none";
   io::SineOptions sine;
+  // clang-format off
   options.add_options()
       ("out", po::value(&out), "output prefix: writes PREFIX-train.h5 and PREFIX-test.h5")
       ("csv", po::value(&csv), "also (or instead) write the raw series (x, y) to this CSV file")
@@ -217,6 +223,7 @@ int convert_sine(const Args& args) {
       ("seed", po::value(&sine.seed)->default_value(1), "seed of the noise")
       ("normalise", po::value(&normalise)->default_value("none"),
        "none | standard (with the training part's mean and std)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("out", 1);
   po::variables_map vm;
@@ -237,13 +244,13 @@ int convert_sine(const Args& args) {
   if (!csv.empty()) {
     create_parent_directory(csv);
     io::write_series_csv(series, csv);
-    std::printf("wrote %s: %lld samples (x, y); the same windows from it:\n"
-                "  shardnet convert csv %s PREFIX --columns y --window %lld --horizon every --stride %lld "
-                "--test-fraction %.17g --train-windows %lld --test-windows %lld --normalise %s\n",
-                csv.c_str(), static_cast<long long>(series.rows()), csv.c_str(),
-                static_cast<long long>(sine.window), static_cast<long long>(sine.stride), window.test_fraction,
-                static_cast<long long>(sine.train_windows), static_cast<long long>(sine.test_windows),
-                normalise.c_str());
+    std::printf(
+        "wrote %s: %lld samples (x, y); the same windows from it:\n"
+        "  shardnet convert csv %s PREFIX --columns y --window %lld --horizon every --stride %lld "
+        "--test-fraction %.17g --train-windows %lld --test-windows %lld --normalise %s\n",
+        csv.c_str(), static_cast<long long>(series.rows()), csv.c_str(), static_cast<long long>(sine.window),
+        static_cast<long long>(sine.stride), window.test_fraction, static_cast<long long>(sine.train_windows),
+        static_cast<long long>(sine.test_windows), normalise.c_str());
   }
   if (out.empty()) return 0;
   const io::SeriesWindows windows = io::make_windows(series, window);
@@ -263,6 +270,7 @@ int convert_text(const Args& args) {
   std::string out, level = "char", split = "0.8,0.1,0.1", class_names;
   std::vector<std::string> files;
   io::TextOptions text;
+  // clang-format off
   options.add_options()
       ("out", po::value(&out)->required(), "output prefix: writes PREFIX-train.h5, -val.h5, -test.h5")
       ("files", po::value(&files)->multitoken()->required(),
@@ -276,6 +284,7 @@ int convert_text(const Args& args) {
       ("seed", po::value(&text.seed)->default_value(1), "seed of the shuffled split")
       ("split", po::value(&split)->default_value("0.8,0.1,0.1"), "train,val,test fractions; a 0 skips that file")
       ("class-names", po::value(&class_names), "one class name per file, in label order (default: sorted file names)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("out", 1).add("files", -1);
   po::variables_map vm;
@@ -342,6 +351,7 @@ int convert_images(const Args& args) {
   std::string root, out, size;
   io::ImageOptions image;
   const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  // clang-format off
   options.add_options()
       ("root", po::value(&root)->required(), "folder of class folders: ROOT/<class>/<image>")
       ("out", po::value(&out)->required(), "output HDF5 file")
@@ -355,6 +365,7 @@ int convert_images(const Args& args) {
       ("skip-bad", po::bool_switch(&image.skip_bad), "skip (and count) images that do not decode instead of failing")
       ("threads", po::value(&image.threads)->default_value(cores), "decoding threads")
       ("gzip", po::value(&image.gzip_level)->default_value(0), "gzip level for /data (0-9, 0: none)");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("root", 1).add("out", 1);
   po::variables_map vm;

@@ -10,7 +10,9 @@ namespace shardnet::tools {
 int inspect_command(const Args& args) {
   po::options_description options("inspect options");
   std::string path;
+  // clang-format off
   options.add_options()("file", po::value(&path)->required(), "HDF5 data set or checkpoint");
+  // clang-format on
   po::positional_options_description positional;
   positional.add("file", 1);
   po::variables_map vm;

@@ -40,6 +40,7 @@ bool parse_launch_flags(const Args& all_args, LaunchFlags& flags) {
   dist::LaunchPlan& p = flags.plan;
   std::vector<std::string> mca;
   po::options_description options("launch options");
+  // clang-format off
   options.add_options()
       ("np,n", po::value(&p.ranks)->default_value(p.ranks), "number of ranks")
       ("hostfile", po::value(&p.hostfile), "Open MPI hostfile (one host per line, `slots=K`)")
@@ -50,6 +51,7 @@ bool parse_launch_flags(const Args& all_args, LaunchFlags& flags) {
       ("max-restarts", po::value(&flags.max_restarts)->default_value(flags.max_restarts),
        "when a train job fails, start it again from its latest checkpoint, up to this many times")
       ("dry-run", "print the mpirun line and exit");
+  // clang-format on
   po::variables_map vm;
   if (!parse_options(args,
                      "usage: shardnet launch -n N [--hostfile FILE] [--dry-run] -- train|test|time [options]\n"
@@ -86,7 +88,8 @@ int run_with_restarts(std::vector<std::string> line, int max_restarts) {
   int status = dist::run_and_wait(line);
   for (int restart = 1; status != 0 && restart <= max_restarts; ++restart) {
     if (std::find(line.begin(), line.end(), "--resume") == line.end()) line.push_back("--resume");
-    std::fprintf(stderr, "shardnet launch: the job failed with exit status %d; restart %d of %d from the latest checkpoint\n",
+    std::fprintf(stderr,
+                 "shardnet launch: the job failed with exit status %d; restart %d of %d from the latest checkpoint\n",
                  status, restart, max_restarts);
     status = dist::run_and_wait(line);
   }

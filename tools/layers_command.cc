@@ -9,7 +9,9 @@ namespace shardnet::tools {
 
 int layers_command(const Args& args) {
   po::options_description options("layers options");
+  // clang-format off
   options.add_options()("markdown", "print the README's table instead (Markdown)");
+  // clang-format on
   po::variables_map vm;
   if (!parse_options(args, "usage: shardnet layers [--markdown]", options, vm)) return 0;
   const LayerRegistry& registry = LayerRegistry::instance();

@@ -41,8 +41,9 @@ int main(int argc, char** argv) {
   shardnet::flush_denormals_on_this_thread();  // also done before the libraries load; see float_mode.h
   const std::string blas_note = shardnet::ensure_best_blas_kernel(argv);  // may restart the program
   const std::map<std::string, int (*)(const Args&)> commands = {
-      {"train", train_command}, {"test", test_command}, {"convert", convert_command}, {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command}, {"time", time_command},
-      {"layers", layers_command}};
+      {"train", train_command},     {"test", test_command},     {"convert", convert_command},
+      {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command},
+      {"time", time_command},       {"layers", layers_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

@@ -5,9 +5,11 @@
 
 namespace shardnet::tools {
 
-bool parse_options(const Args& args, const std::string& usage, po::options_description& options,
-                   po::variables_map& vm, const po::positional_options_description* positional) {
+bool parse_options(const Args& args, const std::string& usage, po::options_description& options, po::variables_map& vm,
+                   const po::positional_options_description* positional) {
+  // clang-format off
   options.add_options()("help,h", "show this help");
+  // clang-format on
   try {
     po::command_line_parser parser(args);
     parser.options(options);

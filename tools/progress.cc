@@ -30,8 +30,8 @@ ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const s
     if (!csv_) throw std::runtime_error(csv_path + ": cannot write the metrics file");
     if (!continuing)
       csv_ << "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
-            "data_wait_seconds,val_loss,val_accuracy,forward_seconds,backward_seconds,sync_wait_seconds,"
-            "optimizer_seconds\n";
+              "data_wait_seconds,val_loss,val_accuracy,forward_seconds,backward_seconds,sync_wait_seconds,"
+              "optimizer_seconds\n";
   }
   epoch_start_ = last_draw_ = Clock::now();
 }
@@ -114,11 +114,13 @@ std::string ProgressReporter::phase_summary() const {
   static const char* const kNames[] = {"data wait", "forward", "backward", "allreduce wait", "optimizer"};
   double total = 0.0;
   for (double s : phase_seconds_) total += s;
-  std::string out = "time per step " + std::to_string(1e3 * total / static_cast<double>(phase_steps_)).substr(0, 6) + " ms:";
+  std::string out =
+      "time per step " + std::to_string(1e3 * total / static_cast<double>(phase_steps_)).substr(0, 6) + " ms:";
   char part[96];
   for (size_t i = 0; i < std::size(kNames); ++i) {
     std::snprintf(part, sizeof part, "%s %s %.2f ms (%.1f%%)", i ? "," : "", kNames[i],
-                  1e3 * phase_seconds_[i] / static_cast<double>(phase_steps_), 100.0 * phase_seconds_[i] / std::max(total, 1e-12));
+                  1e3 * phase_seconds_[i] / static_cast<double>(phase_steps_),
+                  100.0 * phase_seconds_[i] / std::max(total, 1e-12));
     out += part;
   }
   return out;

@@ -1,8 +1,8 @@
 #include "tools/run_setup.h"
 
 #include <algorithm>
-#include <numeric>
 #include <cstdio>
+#include <numeric>
 #include <stdexcept>
 
 #include "core/gemm.h"

@@ -17,6 +17,7 @@ int test_command(const Args& args) {
   std::string model_path, weights, data_path;
   int64_t batch = 500;
   int threads = 0;
+  // clang-format off
   options.add_options()
       ("weights,w", po::value(&weights)->required(), "checkpoint (HDF5) to evaluate")
       ("data,d", po::value(&data_path)->required(), "data set (HDF5)")
@@ -24,6 +25,7 @@ int test_command(const Args& args) {
       ("batch,b", po::value(&batch)->default_value(500), "evaluation batch size")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
       ("flip", "average each image's output with that of its mirror image (test-time augmentation)");
+  // clang-format on
   po::variables_map vm;
   if (!parse_options(args, "usage: shardnet test --weights FILE --data FILE [--model FILE]", options, vm)) return 0;
   if (batch <= 0) throw UsageError("--batch must be positive");

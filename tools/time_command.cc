@@ -22,7 +22,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Random inputs in [0, 1) (token ids for an embedding) and random targets of the loss's kind, for timing without a data set.
+// Random inputs in [0, 1) (token ids for an embedding) and random targets of the loss's kind, for timing without a data
+// set.
 void fill_random_batch(Net& net, int64_t size, Batch& batch) {
   CounterRng rng(12345, 0);
   Shape shape{size};
@@ -120,7 +121,8 @@ Timing time_steps(const TimeOptions& o, const dist::Communicator& comm, Net& net
 }
 
 void print_layers(Net& net, const Timing& t, double n) {
-  std::printf("%-14s %-16s %12s %12s %8s %12s\n", "layer", "type", "forward ms", "backward ms", "share", "GEMM GFLOP/s");
+  std::printf("%-14s %-16s %12s %12s %8s %12s\n", "layer", "type", "forward ms", "backward ms", "share",
+              "GEMM GFLOP/s");
   const double step = t.step_seconds();
   for (size_t i = 0; i < net.size(); ++i) {
     const LayerTime& l = t.layers[i];
@@ -130,23 +132,27 @@ void print_layers(Net& net, const Timing& t, double n) {
     std::printf("%-14s %-16s %12.3f %12.3f %7.1f%% ", net.layer(i).name().c_str(), net.layer(i).type().c_str(),
                 1e3 * l.forward_seconds / n, 1e3 * l.backward_seconds / n,
                 percent(l.forward_seconds + l.backward_seconds, step));
-    if (both.gemm_flops > 0.0) std::printf("%12.1f\n", gflops(both));
-    else std::printf("%12s\n", "-");
+    if (both.gemm_flops > 0.0)
+      std::printf("%12.1f\n", gflops(both));
+    else
+      std::printf("%12s\n", "-");
   }
 }
 
 void print_step(const Timing& t, double n, int64_t batch) {
   const double step = t.step_seconds();
   const StepTimes& p = t.phases;
-  std::printf("step %.3f ms = %.0f samples/s per rank: data loading %.3f ms, forward %.3f, backward %.3f, "
-              "allreduce wait %.3f, optimizer %.3f\n",
-              1e3 * step / n, n * static_cast<double>(batch) / step, 1e3 * t.data / n, 1e3 * p.forward / n,
-              1e3 * p.backward / n, 1e3 * p.sync_wait / n, 1e3 * p.optimizer / n);
+  std::printf(
+      "step %.3f ms = %.0f samples/s per rank: data loading %.3f ms, forward %.3f, backward %.3f, "
+      "allreduce wait %.3f, optimizer %.3f\n",
+      1e3 * step / n, n * static_cast<double>(batch) / step, 1e3 * t.data / n, 1e3 * p.forward / n,
+      1e3 * p.backward / n, 1e3 * p.sync_wait / n, 1e3 * p.optimizer / n);
   const KernelStats& k = t.kernels;
-  std::printf("shares of the step: GEMM %.1f%% (%.1f GFLOP/s), im2col/col2im %.1f%%, allreduce wait %.1f%%, "
-              "data loading %.1f%%, other %.1f%%\n",
-              percent(k.gemm_seconds, step), gflops(k), percent(k.im2col_seconds, step), percent(p.sync_wait, step),
-              percent(t.data, step), percent(step - k.gemm_seconds - k.im2col_seconds - p.sync_wait - t.data, step));
+  std::printf(
+      "shares of the step: GEMM %.1f%% (%.1f GFLOP/s), im2col/col2im %.1f%%, allreduce wait %.1f%%, "
+      "data loading %.1f%%, other %.1f%%\n",
+      percent(k.gemm_seconds, step), gflops(k), percent(k.im2col_seconds, step), percent(p.sync_wait, step),
+      percent(t.data, step), percent(step - k.gemm_seconds - k.im2col_seconds - p.sync_wait - t.data, step));
 }
 
 // The timed GEMM rate against one large sgemm, and the whole step's useful work against it: the
@@ -159,21 +165,24 @@ void print_against_sgemm(Net& net, const Timing& t, double n, int64_t batch, int
     conv.gemm_seconds += l.forward_kernels.gemm_seconds + l.backward_kernels.gemm_seconds;
     conv.gemm_flops += l.forward_kernels.gemm_flops + l.backward_kernels.gemm_flops;
   }
-  std::printf("sgemm %lldx%lldx%lld: %.1f GFLOP/s", static_cast<long long>(reference), static_cast<long long>(reference),
-              static_cast<long long>(reference), rate);
-  if (conv.gemm_flops > 0.0) std::printf("; GEMMs in conv layers: %.1f GFLOP/s = %.0f%% of it", gflops(conv), percent(gflops(conv), rate));
+  std::printf("sgemm %lldx%lldx%lld: %.1f GFLOP/s", static_cast<long long>(reference),
+              static_cast<long long>(reference), static_cast<long long>(reference), rate);
+  if (conv.gemm_flops > 0.0)
+    std::printf("; GEMMs in conv layers: %.1f GFLOP/s = %.0f%% of it", gflops(conv), percent(gflops(conv), rate));
   std::printf("\n");
   // Winograd's savings count as done: the figure compares the nominal (im2col GEMM) work.
   const double samples = n * static_cast<double>(batch);
   const double flops_per_sample = (t.kernels.gemm_flops + t.kernels.flops_saved) / samples;
   const double end_to_end = samples / t.step_seconds() * flops_per_sample / 1e9;
-  std::printf("end to end: %.1f MFLOP per sample (as GEMMs) x %.0f samples/s = %.1f GFLOP/s = %.0f%% of the sgemm rate\n",
-              flops_per_sample / 1e6, samples / t.step_seconds(), end_to_end, percent(end_to_end, rate));
+  std::printf(
+      "end to end: %.1f MFLOP per sample (as GEMMs) x %.0f samples/s = %.1f GFLOP/s = %.0f%% of the sgemm rate\n",
+      flops_per_sample / 1e6, samples / t.step_seconds(), end_to_end, percent(end_to_end, rate));
 }
 
 TimeOptions parse_time_options(const Args& args, bool& help) {
   TimeOptions o;
   po::options_description options("time options");
+  // clang-format off
   options.add_options()
       ("model,m", po::value(&o.model_path)->required(), "model file (.cfg)")
       ("batch,b", po::value(&o.batch)->default_value(o.batch), "samples per rank per step")
@@ -185,8 +194,10 @@ TimeOptions parse_time_options(const Args& args, bool& help) {
       ("bucket-mb", po::value(&o.bucket_mb)->default_value(o.bucket_mb), "gradient allreduce bucket size (MiB)")
       ("reference-gemm", po::value(&o.reference)->default_value(o.reference),
        "size N of the N x N x N sgemm the GEMM rates are compared with (0: skip)");
+  // clang-format on
   po::variables_map vm;
-  help = !parse_options(args, "usage: shardnet time --model FILE [--batch N] [--iterations N] [--data FILE]", options, vm);
+  help =
+      !parse_options(args, "usage: shardnet time --model FILE [--batch N] [--iterations N] [--data FILE]", options, vm);
   if (!help && (o.batch <= 0 || o.iterations <= 0 || o.warmup < 0)) {
     throw UsageError("--batch and --iterations must be positive");
   }

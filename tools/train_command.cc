@@ -25,13 +25,15 @@ void print_setup(dist::TrainingRun& run, int ranks) {
 
 void print_summary(const dist::TrainingRun& run, const ProgressReporter& reporter, int ranks) {
   const RunConfig& c = run.config();
-  if (run.published_final()) std::printf("saved %s/final.h5; %s\n", c.run_dir.c_str(), run.checkpoint_summary().c_str());
+  if (run.published_final())
+    std::printf("saved %s/final.h5; %s\n", c.run_dir.c_str(), run.checkpoint_summary().c_str());
   std::printf("%s\n", reporter.phase_summary().c_str());
   if (ranks > 1) {
     std::printf("gradients: %zu bucket(s) of up to %g MiB per step, summed while backward runs\n", run.bucket_count(),
                 c.bucket_mb);
   }
-  if (c.timeline_path) std::printf("timeline: %s (%zu events on rank 0)\n", c.timeline_path->c_str(), run.timeline_events());
+  if (c.timeline_path)
+    std::printf("timeline: %s (%zu events on rank 0)\n", c.timeline_path->c_str(), run.timeline_events());
 }
 
 }  // namespace

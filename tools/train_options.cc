@@ -26,6 +26,7 @@ po::typed_value<T>* field(T* member, const std::string& key) {
 void add_train_options(po::options_description& options, RunConfig& c) {
   TrainOptions& t = c.train;
   OptimizerConfig& o = c.optimizer;
+  // clang-format off
   options.add_options()
       ("model,m", po::value(&c.model_path)->required(), "model file (.cfg)")
       ("data,d", po::value(&c.data_path)->required(), "training data set (HDF5)")
@@ -69,6 +70,7 @@ void add_train_options(po::options_description& options, RunConfig& c) {
       ("overwrite", "start afresh in a run directory that holds an earlier run's checkpoints (deletes them)")
       ("run-dir", field(&c.run_dir, "run-dir"), "where metrics.csv, checkpoints and final.h5 go")
       ("config", po::value<std::string>(), "file of `option = value` lines (command-line flags win)");
+  // clang-format on
 }
 
 void finish_train_options(const po::variables_map& vm, RunConfig& c) {

@@ -22,8 +22,9 @@ class EpochPrinter : public shardnet::TrainObserver {
  public:
   explicit EpochPrinter(bool leader) : leader_(leader) {}
   void on_epoch(const shardnet::EpochReport& r) override {
-    if (leader_) std::printf("epoch %lld: loss %.4f, accuracy %.2f%%\n", static_cast<long long>(r.epoch + 1),
-                             r.train_loss, 100.0 * r.train_accuracy);
+    if (leader_)
+      std::printf("epoch %lld: loss %.4f, accuracy %.2f%%\n", static_cast<long long>(r.epoch + 1), r.train_loss,
+                  100.0 * r.train_accuracy);
   }
 
  private:

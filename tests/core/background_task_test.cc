@@ -12,9 +12,15 @@ TEST(BackgroundTask, RunsEachJobOnOneOtherThread) {
   BackgroundTask task;
   std::thread::id first, second;
   int sum = 0;
-  task.start([&] { first = std::this_thread::get_id(); sum += 1; });
+  task.start([&] {
+    first = std::this_thread::get_id();
+    sum += 1;
+  });
   task.wait();
-  task.start([&] { second = std::this_thread::get_id(); sum += 2; });
+  task.start([&] {
+    second = std::this_thread::get_id();
+    sum += 2;
+  });
   task.wait();
   EXPECT_EQ(sum, 3);
   EXPECT_EQ(first, second);  // the same thread, not a new one per job

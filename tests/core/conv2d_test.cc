@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "core/parallel.h"
-
 #include "tests/gradient_checker.h"
 
 namespace shardnet {
@@ -45,7 +44,6 @@ void PrintTo(const ConvCase& k, std::ostream* os) {
   *os << "n" << k.n << " c" << k.c << " " << k.h << "x" << k.w << " f" << k.filters << " size" << k.size << " stride"
       << k.stride << " pad" << k.pad;
 }
-
 
 class Conv2DTest : public ::testing::TestWithParam<ConvCase> {};
 
@@ -132,7 +130,8 @@ TEST_P(WinogradConvTest, GradientsMatchTheGemmPath) {
   for (int64_t i = 0; i < dx1.numel(); ++i) ASSERT_NEAR(dx1[i], dx2[i], 2e-5) << "dx at " << i;
   // dW sums over every pixel of the batch: a tolerance relative to its size.
   double largest = 0.0;
-  for (int64_t i = 0; i < direct.weight().grad.numel(); ++i) largest = std::max(largest, std::abs(double(direct.weight().grad[i])));
+  for (int64_t i = 0; i < direct.weight().grad.numel(); ++i)
+    largest = std::max(largest, std::abs(double(direct.weight().grad[i])));
   for (int64_t i = 0; i < winograd.weight().grad.numel(); ++i) {
     ASSERT_NEAR(winograd.weight().grad[i], direct.weight().grad[i], 1e-5 * largest + 1e-6) << "dW at " << i;
   }
@@ -160,8 +159,8 @@ TEST(Conv2D, AutoPicksWinogradOnlyWhereItApplies) {
 // Blocks and dW groups are fixed by the batch, not by the threads: bitwise the same on 1, 2 or 3.
 TEST(Conv2D, ResultDoesNotDependOnTheThreadCount) {
   // The last case takes Winograd (auto, 32 channels): 40 images of 16 tiles = 3 blocks.
-  for (const ConvCase k : {ConvCase{16, 3, 14, 14, 8, 5, 1, 2}, ConvCase{12, 4, 6, 6, 5, 3, 1, 1},
-                           ConvCase{40, 32, 7, 7, 32, 3, 1, 1}}) {
+  for (const ConvCase k :
+       {ConvCase{16, 3, 14, 14, 8, 5, 1, 2}, ConvCase{12, 4, 6, 6, 5, 3, 1, 1}, ConvCase{40, 32, 7, 7, 32, 3, 1, 1}}) {
     Conv2D conv("conv", Conv2DConfig{k.filters, k.size, k.size, k.stride, k.stride, k.pad, k.pad, true, {}});
     conv.setup({k.c, k.h, k.w});
     EXPECT_EQ(conv.uses_winograd(), k.c == 32);

@@ -22,8 +22,10 @@ TEST(Dropout, DropsAtTheRateAndScalesTheRest) {
   dropout.forward(x, y, Mode::kTrain);
   int zeros = 0;
   for (int64_t i = 0; i < y.numel(); ++i) {
-    if (y[i] == 0.0f) ++zeros;
-    else EXPECT_FLOAT_EQ(y[i], 1.0f / 0.7f);
+    if (y[i] == 0.0f)
+      ++zeros;
+    else
+      EXPECT_FLOAT_EQ(y[i], 1.0f / 0.7f);
   }
   EXPECT_NEAR(zeros / 2000.0, 0.3, 0.04);
   dropout.forward(x, y, Mode::kEval);

@@ -56,8 +56,8 @@ TEST(Gemm, MatchesANaiveProduct) {
 
 // Split over the compute threads, every element is computed as by one call: bitwise the same.
 TEST(Gemm, ResultDoesNotDependOnTheThreadCount) {
-  const Shape3 shapes[] = {{64, 50176, 25, false, false}, {512, 64, 3136, false, true},  {800, 196, 64, true, false},
-                           {64, 800, 196, false, true},   {1000, 333, 129, true, true},  {70, 70, 70, false, false}};
+  const Shape3 shapes[] = {{64, 50176, 25, false, false}, {512, 64, 3136, false, true}, {800, 196, 64, true, false},
+                           {64, 800, 196, false, true},   {1000, 333, 129, true, true}, {70, 70, 70, false, false}};
   for (const Shape3& s : shapes) {
     const auto one = run(s, 1);
     for (int threads : {2, 3}) {

@@ -1,9 +1,8 @@
 #include "core/im2col.h"
 
-#include "core/parallel.h"
-
 #include <gtest/gtest.h>
 
+#include "core/parallel.h"
 #include "tests/gradient_checker.h"
 
 namespace shardnet {
@@ -12,7 +11,7 @@ namespace {
 // col2im is the adjoint of im2col: <im2col(x), c> == <x, col2im(c)> for every x and c.
 TEST(Im2col, Col2imIsTheAdjoint) {
   for (const ConvGeometry& g : {ConvGeometry{2, 5, 6, 3, 3, 1, 1, 1, 1}, ConvGeometry{3, 7, 7, 3, 2, 2, 1, 0, 1},
-                               ConvGeometry{1, 4, 9, 2, 4, 1, 3, 1, 2}}) {
+                                ConvGeometry{1, 4, 9, 2, 4, 1, 3, 1, 2}}) {
     const Tensor x = testing::random_tensor({g.channels, g.height, g.width}, 1);
     const Tensor c = testing::random_tensor({g.col_rows(), g.col_cols()}, 2);
     Tensor col({g.col_rows(), g.col_cols()});

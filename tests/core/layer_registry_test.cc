@@ -100,8 +100,10 @@ TEST(LayerRegistry, EveryTypeBuildsRunsAndHasTheRightGradients) {
   const LayerRegistry& registry = LayerRegistry::instance();
   ASSERT_GE(registry.types().size(), 23u);
   for (const LayerType& type : registry.types()) {
-    if (type.is_loss()) check_loss_type(type);
-    else check_layer_type(type);
+    if (type.is_loss())
+      check_loss_type(type);
+    else
+      check_layer_type(type);
   }
   for (const auto& [name, reason] : gradient_exemptions()) {
     EXPECT_NE(registry.find(name), nullptr) << "exemption for a type that no longer exists: " << name;
@@ -149,7 +151,8 @@ TEST(LayerRegistry, TheReadmeTableIsTheGeneratedOne) {
   const std::string table = layers_markdown_table(LayerRegistry::instance());
   std::string readme = read_text_file(std::string(SHARDNET_SOURCE_DIR) + "/README.md");
   EXPECT_NE(readme.find(table), std::string::npos)
-      << "README.md's layer table is out of date: regenerate it with `shardnet layers --markdown`:\n" << table;
+      << "README.md's layer table is out of date: regenerate it with `shardnet layers --markdown`:\n"
+      << table;
 }
 
 // y = x / 100, with the gradient of one element off by `error`: gradients below 0.01, where the

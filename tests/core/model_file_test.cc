@@ -88,7 +88,8 @@ TEST(ModelFile, SetsCaffeParameterMultipliers) {
   expect_error("[input] shape = 3\n[dense] outputs = 2  lr_mult = 1,2,3\n[mse]\n",
                {"m.cfg:2", "'lr_mult' needs 1 or 2 values", "dense1/weight, dense1/bias", "got 3"});
   expect_error("[input] shape = 3\n[relu] lr_mult = 1\n[mse]\n", {"m.cfg:2", "[relu] has no parameters"});
-  expect_error("[input] shape = 3\n[dense] outputs = 2  decay_mult = x\n[mse]\n", {"m.cfg:2", "numbers separated by commas"});
+  expect_error("[input] shape = 3\n[dense] outputs = 2  decay_mult = x\n[mse]\n",
+               {"m.cfg:2", "numbers separated by commas"});
   expect_error("[input] shape = 3\n[dense] outputs = 2  decay_mult = -1\n[mse]\n", {"m.cfg:2", ">= 0"});
 }
 

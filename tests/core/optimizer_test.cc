@@ -98,7 +98,7 @@ TEST(Optimizer, NesterovByHand) {
   EXPECT_NEAR(w[1], 0.905 + 0.007, 1e-6);
   c.kind = OptimizerKind::kMomentum;
   const auto m = two_steps(c, 0.1f);
-  EXPECT_NEAR(m[0], 0.95, 1e-6);            // v1 = 0.5
+  EXPECT_NEAR(m[0], 0.95, 1e-6);              // v1 = 0.5
   EXPECT_NEAR(m[1], 0.95 - 0.1 * 0.2, 1e-6);  // v2 = 0.45 - 0.25
 }
 

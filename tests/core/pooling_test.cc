@@ -42,7 +42,6 @@ void PrintTo(const PoolCase& k, std::ostream* os) {
       << k.pad;
 }
 
-
 class PoolTest : public ::testing::TestWithParam<PoolCase> {};
 
 TEST_P(PoolTest, MaxPoolMatchesDefinitionAndGradients) {
@@ -90,8 +89,8 @@ TEST(Pool, MaxPool2x2OverwritesDxAndKeepsTheTieRule) {
   Tensor dy(y.shape());
   for (int64_t i = 0; i < dy.numel(); ++i) dy[i] = 1.0f + static_cast<float>(i);
   pool.backward(x, y, dy, &dx);
-  const float expected[15] = {1, 0, 2, 0, 0,   // top-left of each window gets its gradient
-                              0, 0, 0, 0, 0,   // column 4 and row 2 are in no window
+  const float expected[15] = {1, 0, 2, 0, 0,  // top-left of each window gets its gradient
+                              0, 0, 0, 0, 0,  // column 4 and row 2 are in no window
                               0, 0, 0, 0, 0};
   for (int64_t i = 0; i < 15; ++i) EXPECT_EQ(dx[i], expected[i]) << "at " << i;
 }

@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "core/model_file.h"
@@ -202,8 +202,8 @@ TEST(Trainer, CheckpointsPeriodicallyAtEpochEndsAndAtTheStop) {
   Trainer(*net, *opt, single, options).fit(train, nullptr, recorder, {}, &sink);
   std::vector<std::tuple<int64_t, int64_t, int64_t>> got;
   for (const auto& p : sink.positions) got.emplace_back(p.epoch, p.step, p.global_step);
-  const std::vector<std::tuple<int64_t, int64_t, int64_t>> expected = {
-      {0, 4, 4}, {0, 8, 8}, {1, 0, 10}, {1, 2, 12}, {1, 6, 16}, {2, 0, 20}, {2, 4, 24}, {2, 5, 25}};
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> expected = {{0, 4, 4},  {0, 8, 8},  {1, 0, 10}, {1, 2, 12},
+                                                                       {1, 6, 16}, {2, 0, 20}, {2, 4, 24}, {2, 5, 25}};
   EXPECT_EQ(got, expected);
 }
 

@@ -32,7 +32,8 @@ class SyntheticImages : public BatchSource {
       CounterRng rng(hash_key(77, static_cast<uint64_t>(rows[i])));
       const int label = static_cast<int>(rng.below(10));
       batch.labels[i] = label;
-      for (int64_t j = 0; j < d; ++j) batch.data[static_cast<int64_t>(i) * d + j] = rng.uniform() + (j % 10 == label ? 0.5f : 0.0f);
+      for (int64_t j = 0; j < d; ++j)
+        batch.data[static_cast<int64_t>(i) * d + j] = rng.uniform() + (j % 10 == label ? 0.5f : 0.0f);
     }
     reads_ += static_cast<int64_t>(rows.size());
   }
@@ -61,8 +62,10 @@ class SyntheticTokens : public BatchSource {
       const int64_t length = 1 + static_cast<int64_t>(rng.below(kSteps));
       batch.lengths[i] = static_cast<int32_t>(length);
       for (int64_t t = 0; t < kSteps; ++t)
-        batch.data[static_cast<int64_t>(i) * kSteps + t] = t < length ? static_cast<float>(2 + rng.below(kVocab - 2)) : 0.0f;
-      batch.labels[i] = static_cast<int32_t>(static_cast<int64_t>(batch.data[static_cast<int64_t>(i) * kSteps]) % kClasses);
+        batch.data[static_cast<int64_t>(i) * kSteps + t] =
+            t < length ? static_cast<float>(2 + rng.below(kVocab - 2)) : 0.0f;
+      batch.labels[i] =
+          static_cast<int32_t>(static_cast<int64_t>(batch.data[static_cast<int64_t>(i) * kSteps]) % kClasses);
     }
     reads_ += static_cast<int64_t>(rows.size());
   }
@@ -73,7 +76,8 @@ class SyntheticTokens : public BatchSource {
   int64_t reads_ = 0;
 };
 
-const char* kMlp = "[input] shape = 1,28,28\n[dense] outputs = 512\n[relu]\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+const char* kMlp =
+    "[input] shape = 1,28,28\n[dense] outputs = 512\n[relu]\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
 const char* kCnn =
     "[input] shape = 1,28,28\n[conv] filters = 32 size = 5 pad = 2\n[relu]\n[maxpool] size = 2\n"
     "[conv] filters = 64 size = 5 pad = 2\n[relu]\n[maxpool] size = 2\n[dense] outputs = 512\n[relu]\n"
@@ -87,7 +91,8 @@ const char* kCnnBnDropout =
 
 // Row-by-row MNIST-shaped images into an LSTM; masked variable-length tokens into a stacked
 // bidirectional GRU with dropout between its layers.
-const char* kRowLstm = "[input] shape = 28,28\n[lstm] hidden = 32 return = last\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+const char* kRowLstm =
+    "[input] shape = 28,28\n[lstm] hidden = 32 return = last\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
 const char* kTokenGru =
     "[input] shape = 12\n[embedding] vocab = 30 dim = 8\n"
     "[gru] hidden = 16 layers = 2 bidirectional = 1 dropout = 0.3 return = last\n[dense] outputs = 18\n"
@@ -109,7 +114,8 @@ const char* kCifarFast =
     "[batchnorm] lr_mult = 0,64 decay_mult = 0,0.015625\n[gelu]\n"
     "[conv] filters = 16 size = 3 pad = 1 bias = 0 dirac = 1\n[maxpool] size = 2\n"
     "[batchnorm] lr_mult = 0,64 decay_mult = 0,0.015625\n[gelu]\n[maxpool] size = 3\n"
-    "[dense] outputs = 10 bias = 0 init = pytorch\n[scale] factor = 0.1111111\n[softmax_cross_entropy] smoothing = 0.2\n";
+    "[dense] outputs = 10 bias = 0 init = pytorch\n[scale] factor = 0.1111111\n[softmax_cross_entropy] smoothing = "
+    "0.2\n";
 
 std::vector<float> train(const char* model, const std::string& optimizer, Collective& collective, int64_t& rows_read,
                          size_t* buckets = nullptr) {
@@ -189,7 +195,8 @@ TEST(Equivalence, CifarStyleAugmentationNesterov) {
   expect_equivalent("CIFAR-style crop+flip+cutout, BN, GELU, smoothing", kCifarStyle, "nesterov", 4 << 20);
 }
 TEST(Equivalence, CifarFastModelFeatures) {
-  expect_equivalent("CIFAR fast-model features (lr_mult, dirac, alternating flip, scale)", kCifarFast, "nesterov", 4 << 20);
+  expect_equivalent("CIFAR fast-model features (lr_mult, dirac, alternating flip, scale)", kCifarFast, "nesterov",
+                    4 << 20);
 }
 TEST(Equivalence, RowLstm) { expect_equivalent("row-by-row LSTM", kRowLstm, "sgd", 4 << 20); }
 TEST(Equivalence, MaskedBidirectionalGruDropout) {
@@ -231,7 +238,8 @@ TEST(Consistency, MismatchNamesTheRanks) {
     dist::check_same_on_all_ranks(*world, {{"ok", "x"}, {"thing", value}});
     FAIL() << "no error";
   } catch (const dist::MpiError& e) {
-    EXPECT_NE(std::string(e.what()).find("ranks disagree on the thing: rank(s) 1 differ from rank 0"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("ranks disagree on the thing: rank(s) 1 differ from rank 0"),
+              std::string::npos)
         << e.what();
   }
 }

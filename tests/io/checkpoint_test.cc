@@ -1,7 +1,6 @@
 #include "io/checkpoint.h"
 
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,7 +15,8 @@ namespace {
 using testing::expect_error;
 using testing::TempDir;
 
-const char* kModel = "[input] shape = 1,6,6\n[conv] filters = 2 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n";
+const char* kModel =
+    "[input] shape = 1,6,6\n[conv] filters = 2 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n";
 
 TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   TempDir dir;
@@ -67,7 +67,8 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   net->initialize(1);
   save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
   auto wider = parse_model(
-      "[input] shape = 1,6,6\n[conv] filters = 4 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n", "m");
+      "[input] shape = 1,6,6\n[conv] filters = 4 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n",
+      "m");
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *wider, nullptr); },
                {"c.h5", "conv1/weight", "has shape (2, 1, 3, 3), the model expects (4, 1, 3, 3)"});
   auto deeper = parse_model(
@@ -90,7 +91,8 @@ namespace {
 TEST(Checkpoint, SurvivesAWriterKilledMidWrite) {
   TempDir dir;
   const std::string path = dir.file("c.h5");
-  const char* big = "[input] shape = 1,28,28\n[dense] outputs = 512\n[relu]\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
+  const char* big =
+      "[input] shape = 1,28,28\n[dense] outputs = 512\n[relu]\n[dense] outputs = 10\n[softmax_cross_entropy]\n";
   CounterRng rng(4);
   int loadable = 0;
   for (int round = 0; round < 12; ++round) {

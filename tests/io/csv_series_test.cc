@@ -1,5 +1,4 @@
 #include "io/csv_series.h"
-#include "io/hdf5.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +6,7 @@
 #include <sstream>
 
 #include "io/dataset.h"
+#include "io/hdf5.h"
 #include "tests/io/test_files.h"
 
 namespace shardnet::io {
@@ -21,8 +21,8 @@ Series parse(const std::string& text, HeaderMode header = HeaderMode::kAuto,
   return read_csv_series(in, "series.csv", header, wanted);
 }
 
-void expect_parse_error(const std::string& text, const std::string& message,
-                        HeaderMode header = HeaderMode::kAuto, const std::vector<std::string>& wanted = {}) {
+void expect_parse_error(const std::string& text, const std::string& message, HeaderMode header = HeaderMode::kAuto,
+                        const std::vector<std::string>& wanted = {}) {
   expect_error([&] { parse(text, header, wanted); }, {message});
 }
 
@@ -117,10 +117,10 @@ TEST(CsvSeries, SplitsByTimeWithoutStraddling) {
   EXPECT_EQ(w.train.count, 11);
   EXPECT_EQ(w.test.first_row, 15);
   EXPECT_EQ(w.test.count, 1);
-  EXPECT_EQ(w.test.data.front(), 15.0f);                    // column 0 at row 15
-  EXPECT_EQ(w.test.data[1], 115.0f);                        // column 1 at row 15
-  EXPECT_EQ(w.test.targets.back(), 119.0f);                 // column 1 at row 19
-  EXPECT_EQ(w.train.targets.back(), 114.0f);                // never past row 14
+  EXPECT_EQ(w.test.data.front(), 15.0f);      // column 0 at row 15
+  EXPECT_EQ(w.test.data[1], 115.0f);          // column 1 at row 15
+  EXPECT_EQ(w.test.targets.back(), 119.0f);   // column 1 at row 19
+  EXPECT_EQ(w.train.targets.back(), 114.0f);  // never past row 14
 }
 
 TEST(CsvSeries, PartsTooShortForOneWindowNameTheirLines) {

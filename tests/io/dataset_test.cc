@@ -1,9 +1,9 @@
 #include "io/dataset.h"
-#include "io/hdf5.h"
 
 #include <gtest/gtest.h>
 
 #include "io/dataset_writer.h"
+#include "io/hdf5.h"
 #include "tests/io/test_files.h"
 
 namespace shardnet::io {
@@ -36,20 +36,20 @@ TEST(Dataset, ReadsRowsInTheOrderAsked) {
     write_sample(path, 50, gzip);
     // Streamed from the file (no memory budget) and served from memory: the same batches.
     for (int64_t budget : {int64_t{0}, Dataset::kDefaultMemoryBudget}) {
-    Dataset data(path, budget);
-    EXPECT_EQ(data.in_memory(), budget > 0);
-    EXPECT_EQ(data.size(), 50);
-    EXPECT_EQ(data.sample_shape(), Shape({1, 2, 3}));
-    EXPECT_EQ(data.num_classes(), 3);
-    EXPECT_EQ(data.class_names(), (std::vector<std::string>{"a", "b", "c"}));
-    const std::vector<int64_t> rows = {42, 3, 4, 5, 17, 3, 49, 0};
-    Batch batch;
-    data.read(rows, batch);
-    ASSERT_EQ(batch.data.shape(), Shape({8, 1, 2, 3}));
-    for (size_t i = 0; i < rows.size(); ++i) {
-      EXPECT_FLOAT_EQ(batch.data[static_cast<int64_t>(i) * 6 + 5], static_cast<float>(rows[i]) / 255.0f);
-      EXPECT_EQ(batch.labels[i], rows[i] % 3);
-    }
+      Dataset data(path, budget);
+      EXPECT_EQ(data.in_memory(), budget > 0);
+      EXPECT_EQ(data.size(), 50);
+      EXPECT_EQ(data.sample_shape(), Shape({1, 2, 3}));
+      EXPECT_EQ(data.num_classes(), 3);
+      EXPECT_EQ(data.class_names(), (std::vector<std::string>{"a", "b", "c"}));
+      const std::vector<int64_t> rows = {42, 3, 4, 5, 17, 3, 49, 0};
+      Batch batch;
+      data.read(rows, batch);
+      ASSERT_EQ(batch.data.shape(), Shape({8, 1, 2, 3}));
+      for (size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_FLOAT_EQ(batch.data[static_cast<int64_t>(i) * 6 + 5], static_cast<float>(rows[i]) / 255.0f);
+        EXPECT_EQ(batch.labels[i], rows[i] % 3);
+      }
     }
   }
 }
@@ -108,16 +108,16 @@ TEST(Dataset, FloatDataIsReadAsIs) {
   TempDir dir;
   write_raw(dir.file("f.h5"), true, 4, 1);
   for (int64_t budget : {int64_t{0}, Dataset::kDefaultMemoryBudget}) {
-  Dataset data(dir.file("f.h5"), budget);
-  EXPECT_FALSE(data.data_is_uint8());
-  EXPECT_EQ(data.num_classes(), 2);
-  Batch batch;
-  const int64_t rows[] = {3, 1};
-  data.read(rows, batch);
-  EXPECT_FLOAT_EQ(batch.data[0], 0.5f);
-  EXPECT_EQ(batch.labels[0], 1);
-  const int64_t bad[] = {4};
-  expect_error([&] { data.read(bad, batch); }, {"f.h5", "row 4 is outside the 4 rows"});
+    Dataset data(dir.file("f.h5"), budget);
+    EXPECT_FALSE(data.data_is_uint8());
+    EXPECT_EQ(data.num_classes(), 2);
+    Batch batch;
+    const int64_t rows[] = {3, 1};
+    data.read(rows, batch);
+    EXPECT_FLOAT_EQ(batch.data[0], 0.5f);
+    EXPECT_EQ(batch.labels[0], 1);
+    const int64_t bad[] = {4};
+    expect_error([&] { data.read(bad, batch); }, {"f.h5", "row 4 is outside the 4 rows"});
   }
 }
 
@@ -135,7 +135,8 @@ void write_tokens(const std::string& path, int64_t rows, int64_t steps, std::vec
   DatasetWriter writer(path, info);
   std::vector<int32_t> data(static_cast<size_t>(rows * steps), 0), labels;
   for (int64_t i = 0; i < rows; ++i) {
-    for (int64_t t = 0; t < std::min<int64_t>(lengths[i], steps); ++t) data[i * steps + t] = static_cast<int32_t>(i + t);
+    for (int64_t t = 0; t < std::min<int64_t>(lengths[i], steps); ++t)
+      data[i * steps + t] = static_cast<int32_t>(i + t);
     labels.push_back(static_cast<int32_t>(i % 2));
   }
   writer.append_data(data.data(), rows);

@@ -91,8 +91,8 @@ TEST(ImageFolder, JpegRoundTripsWithinTolerance) {
       const Errors e = compare(decoded, image);
       EXPECT_LT(e.mean, kJpegMeanError) << channels << " channels, seed " << seed;
       EXPECT_LT(e.max, kJpegMaxError) << channels << " channels, seed " << seed;
-      std::printf("JPEG q95, %lld channel(s), seed %d: mean abs error %.3f, max %d\n",
-                  static_cast<long long>(channels), seed, e.mean, e.max);
+      std::printf("JPEG q95, %lld channel(s), seed %d: mean abs error %.3f, max %d\n", static_cast<long long>(channels),
+                  seed, e.mean, e.max);
     }
   }
 }
@@ -140,8 +140,8 @@ TEST(ImageFolder, SniffsTheFormatAndNamesBadFiles) {
 // Resizing ---------------------------------------------------------------------------------------
 
 TEST(ImageFolder, BilinearKeepsAConstantImageConstant) {
-  for (const auto& [h, w, to_h, to_w] : {std::array<int64_t, 4>{7, 5, 3, 11}, {13, 17, 40, 9}, {1, 1, 6, 4},
-                                         {32, 32, 32, 32}, {300, 200, 32, 32}}) {
+  for (const auto& [h, w, to_h, to_w] :
+       {std::array<int64_t, 4>{7, 5, 3, 11}, {13, 17, 40, 9}, {1, 1, 6, 4}, {32, 32, 32, 32}, {300, 200, 32, 32}}) {
     Image image = blank_image(h, w, 3);
     for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = static_cast<uint8_t>(37 + 100 * (i % 3));
     const Image out = resize_bilinear(image, to_h, to_w);
@@ -157,10 +157,10 @@ TEST(ImageFolder, BilinearTwoByTwoToFourByFour) {
   Image image = blank_image(2, 2, 1);
   image.pixels = {0, 100, 200, 40};
   // Source coordinates of the outputs: clamp(-0.25) = 0, 0.25, 0.75, clamp(1.25) = 1.
-  const std::vector<uint8_t> expected{0,   25,  75, 100,   // row 0
-                                      50,  59,  76, 85,    // 0.75 row 0 + 0.25 row 1 (58.75, 76.25)
-                                      150, 126, 79, 55,    // 0.25 row 0 + 0.75 row 1 (126.25, 78.75)
-                                      200, 160, 80, 40};   // row 1
+  const std::vector<uint8_t> expected{0,   25,  75, 100,  // row 0
+                                      50,  59,  76, 85,   // 0.75 row 0 + 0.25 row 1 (58.75, 76.25)
+                                      150, 126, 79, 55,   // 0.25 row 0 + 0.75 row 1 (126.25, 78.75)
+                                      200, 160, 80, 40};  // row 1
   EXPECT_EQ(resize_bilinear(image, 4, 4).pixels, expected);
   // Each channel on its own.
   Image rgb = convert_channels(image, 3);
@@ -173,9 +173,9 @@ TEST(ImageFolder, BilinearTwoByTwoToFourByFour) {
 TEST(ImageFolder, BilinearHalvingAveragesTwoByTwoBlocks) {
   Image image = blank_image(4, 4, 1);
   image.pixels = {0, 10, 20, 30,  //
-                  4, 6, 50, 51,   //
-                  9, 9, 1, 2,     //
-                  9, 9, 3, 5};
+                  4, 6,  50, 51,  //
+                  9, 9,  1,  2,   //
+                  9, 9,  3,  5};
   // Means 5, 37.75, 9, 2.75, rounded.
   EXPECT_EQ(resize_bilinear(image, 2, 2).pixels, (std::vector<uint8_t>{5, 38, 9, 3}));
   expect_same(resize_bilinear(image, 4, 4), image);
@@ -200,7 +200,8 @@ Image coded(int label, int index, int64_t height = 5, int64_t width = 6) {
 TEST(ImageFolder, ListsClassesAndFilesInSortedOrder) {
   TempDir dir;
   const std::string root = dir.file("root");
-  for (const char* name : {"2.png", "10.PNG", "01.jpeg", "b.JPG"}) write_folder_image(root + "/zebra/" + std::string(name), coded(0, 0));
+  for (const char* name : {"2.png", "10.PNG", "01.jpeg", "b.JPG"})
+    write_folder_image(root + "/zebra/" + std::string(name), coded(0, 0));
   write_folder_image(root + "/ant/x.png", coded(0, 0));
   testing::write_bytes(root + "/ant/notes.txt", {'x'});
   testing::write_bytes(root + "/README", {'x'});

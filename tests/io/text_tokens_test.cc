@@ -26,12 +26,12 @@ TEST(TextTokens, ValidatesUtf8) {
   EXPECT_EQ(find_invalid_utf8("plain ascii"), std::string_view::npos);
   EXPECT_EQ(find_invalid_utf8("é 日本 🙂"), std::string_view::npos);
   EXPECT_EQ(find_invalid_utf8("ab\xff"), 2u);
-  EXPECT_EQ(find_invalid_utf8("\xc3"), 0u);                  // truncated
-  EXPECT_EQ(find_invalid_utf8("a\xc3(b"), 1u);               // bad continuation
-  EXPECT_EQ(find_invalid_utf8("\xc0\xaf"), 0u);              // overlong '/'
-  EXPECT_EQ(find_invalid_utf8("\xe0\x80\xaf"), 0u);          // overlong, 3 bytes
-  EXPECT_EQ(find_invalid_utf8("\xed\xa0\x80"), 0u);          // surrogate
-  EXPECT_EQ(find_invalid_utf8("\xf4\x90\x80\x80"), 0u);      // past U+10FFFF
+  EXPECT_EQ(find_invalid_utf8("\xc3"), 0u);              // truncated
+  EXPECT_EQ(find_invalid_utf8("a\xc3(b"), 1u);           // bad continuation
+  EXPECT_EQ(find_invalid_utf8("\xc0\xaf"), 0u);          // overlong '/'
+  EXPECT_EQ(find_invalid_utf8("\xe0\x80\xaf"), 0u);      // overlong, 3 bytes
+  EXPECT_EQ(find_invalid_utf8("\xed\xa0\x80"), 0u);      // surrogate
+  EXPECT_EQ(find_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // past U+10FFFF
   EXPECT_EQ(find_invalid_utf8("ok\xf0\x9f\x99\x82"), std::string_view::npos);
 }
 
@@ -43,8 +43,7 @@ TEST(TextTokens, SplitsCodePointsAndWords) {
 }
 
 TEST(TextTokens, LowercasesLatinGreekAndCyrillic) {
-  EXPECT_EQ(lowercase_utf8("ÉCOLE Łódź ŻÓŁW Straße ΑΒΓ Привет Ÿ 日本 ×"),
-            "école łódź żółw straße αβγ привет ÿ 日本 ×");
+  EXPECT_EQ(lowercase_utf8("ÉCOLE Łódź ŻÓŁW Straße ΑΒΓ Привет Ÿ 日本 ×"), "école łódź żółw straße αβγ привет ÿ 日本 ×");
 }
 
 TEST(TextTokens, ReadsNonEmptyTrimmedLines) {
@@ -56,8 +55,7 @@ TEST(TextTokens, ReadsNonEmptyTrimmedLines) {
 TEST(TextTokens, ReportsBadFiles) {
   TempDir dir;
   write_text(dir.file("bad.txt"), "fine\nalso fine\n\xff\xfe oops\n");
-  expect_error([&] { read_examples(dir.file("bad.txt")); },
-               {"bad.txt:3: not valid UTF-8 (byte 0xff at column 1)"});
+  expect_error([&] { read_examples(dir.file("bad.txt")); }, {"bad.txt:3: not valid UTF-8 (byte 0xff at column 1)"});
   write_text(dir.file("empty.txt"), "\n \n");
   expect_error([&] { read_examples(dir.file("empty.txt")); }, {"empty.txt: no examples"});
   expect_error([&] { read_examples(dir.file("missing.txt")); }, {"missing.txt: cannot open"});
@@ -195,15 +193,21 @@ TEST_F(TextConversion, WordLevelUsesUnknownForRareWords) {
 TEST_F(TextConversion, ReportsBadInput) {
   TextOptions o;
   write_text(dir.file("bad.txt"), "ok\n\xff\xfe\n");
-  expect_error([&] { convert_text({files[0], dir.file("bad.txt")}, dir.file("x"), o); },
-               {"bad.txt:2: not valid UTF-8"});
+  expect_error(
+      [&] {
+        convert_text({files[0], dir.file("bad.txt")}, dir.file("x"), o);
+      },
+      {"bad.txt:2: not valid UTF-8"});
   write_text(dir.file("empty.txt"), "");
   expect_error([&] { convert_text({files[0], dir.file("empty.txt")}, dir.file("x"), o); }, {"empty.txt: no examples"});
   expect_error([&] { convert_text({files[0], dir.file("nope.txt")}, dir.file("x"), o); }, {"nope.txt: cannot open"});
   std::filesystem::create_directories(dir.file("other"));
   write_text(dir.file("other/Zulu.txt"), "x\n");
-  expect_error([&] { convert_text({files[0], dir.file("other/Zulu.txt")}, dir.file("x"), o); },
-               {"two files give the class 'Zulu'"});
+  expect_error(
+      [&] {
+        convert_text({files[0], dir.file("other/Zulu.txt")}, dir.file("x"), o);
+      },
+      {"two files give the class 'Zulu'"});
   o.class_names = {"one"};
   expect_error([&] { convert_text(files, dir.file("x"), o); }, {"1 class names for 3 files"});
   o.class_names = {};

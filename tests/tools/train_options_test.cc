@@ -27,10 +27,11 @@ TEST(TrainOptions, HelpShowsTheTypedConfigsDefaults) {
   int checked = 0;
   for (const RunConfig::Field& f : RunConfig{}.fields()) {
     if (f.key == "model" || f.key == "data" || f.value == "default") continue;  // required, or no fixed default
-    const std::string shown = " arg (=" + f.value + ")";  // after "--key" or "-k [ --key ]"
+    const std::string shown = " arg (=" + f.value + ")";                        // after "--key" or "-k [ --key ]"
     EXPECT_TRUE(help.str().find("--" + f.key + shown) != std::string::npos ||
                 help.str().find("--" + f.key + " ]" + shown) != std::string::npos)
-        << "--help does not show --" << f.key << "'s default " << f.value << ":\n" << help.str();
+        << "--help does not show --" << f.key << "'s default " << f.value << ":\n"
+        << help.str();
     ++checked;
   }
   EXPECT_GE(checked, 25);
