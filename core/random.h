@@ -6,7 +6,7 @@
 
 namespace shardnet {
 
-__extension__ typedef unsigned __int128 uint128_t;
+__extension__ typedef unsigned __int128 uint128_t;  // NOLINT(modernize-use-using): __extension__ takes a typedef
 
 constexpr uint64_t mix64(uint64_t z) {  // splitmix64 finaliser
   z += 0x9e3779b97f4a7c15ULL;

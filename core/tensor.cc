@@ -24,7 +24,7 @@ std::string shape_string(const Shape& shape) {
 
 void Tensor::FreeDeleter::operator()(float* p) const { std::free(p); }
 
-Tensor::Tensor(Shape shape) { reshape(shape); }
+Tensor::Tensor(const Shape& shape) { reshape(shape); }
 
 Tensor::Tensor(const Tensor& other) { *this = other; }
 

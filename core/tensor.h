@@ -19,7 +19,7 @@ std::string shape_string(const Shape& shape);  // "(64, 1, 28, 28)"
 class Tensor {
  public:
   Tensor() = default;
-  explicit Tensor(Shape shape);
+  explicit Tensor(const Shape& shape);
   Tensor(std::initializer_list<int64_t> shape) : Tensor(Shape(shape)) {}
   Tensor(const Tensor& other);
   Tensor& operator=(const Tensor& other);

@@ -97,7 +97,7 @@ class DivergedError : public std::runtime_error {
 
 class Trainer {
  public:
-  Trainer(Net& net, Optimizer& optimizer, Collective& collective, TrainOptions options);
+  Trainer(Net& net, Optimizer& optimizer, Collective& collective, const TrainOptions& options);
   // One training step on this rank's slice `batch` of a global batch of options.global_batch:
   // forward and loss, backward with each layer's gradient sum started as soon as it is final,
   // the wait for the sums, clipping, the optimizer with learning rate `lr`. Adds the phase times

@@ -43,8 +43,8 @@ std::vector<std::string> mpirun_line(const LaunchPlan& plan, unsigned cores, boo
   const bool remote = !plan.hostfile.empty() || !plan.hosts.empty();
   const auto ranks = static_cast<unsigned>(plan.ranks);
   std::vector<std::string> line = {plan.mpirun, "-np", std::to_string(plan.ranks)};
-  if (as_root) line.push_back("--allow-run-as-root");
-  if (!remote && ranks > cores) line.push_back("--oversubscribe");
+  if (as_root) line.emplace_back("--allow-run-as-root");
+  if (!remote && ranks > cores) line.emplace_back("--oversubscribe");
   // Each rank gets as many cores as it runs threads; binding a multi-threaded rank to one core would
   // put all its threads on it. Ranks x threads beyond the cores are not bound at all.
   const int threads = threads_per_rank(plan.command);
@@ -81,6 +81,7 @@ std::string shell_line(const std::vector<std::string>& argv) {
 
 int run_and_wait(const std::vector<std::string>& argv) {
   std::vector<char*> cargs;
+  cargs.reserve(argv.size() + 1);
   for (const auto& a : argv) cargs.push_back(const_cast<char*>(a.c_str()));
   cargs.push_back(nullptr);
   std::fflush(nullptr);

@@ -4,9 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -158,6 +159,7 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> paths;
+  paths.reserve(found.size());
   for (auto& f : found) paths.push_back(std::move(f.second));
   return paths;
 }
@@ -195,7 +197,7 @@ CheckpointDifference compare_checkpoints(const std::string& a_path, const std::s
     for (size_t i = 0; i < va.size(); ++i) {
       diff = std::max(diff, static_cast<double>(std::abs(va[i] - vb[i])));
       scale = std::max(scale, static_cast<double>(std::abs(va[i])));
-      result.identical = result.identical && std::memcmp(&va[i], &vb[i], sizeof(float)) == 0;
+      result.identical = result.identical && std::bit_cast<uint32_t>(va[i]) == std::bit_cast<uint32_t>(vb[i]);
     }
     if (name.rfind("params/", 0) == 0) {
       params_diff = std::max(params_diff, diff);

@@ -220,12 +220,14 @@ WindowSet cut_windows(const Series& series, const WindowOptions& options, const 
 
 std::vector<std::string> column_names(const Series& series, const std::vector<int64_t>& columns) {
   std::vector<std::string> names;
+  names.reserve(columns.size());
   for (int64_t c : columns) names.push_back(series.names[c]);
   return names;
 }
 
 std::vector<double> pick(const std::vector<double>& values, const std::vector<int64_t>& columns) {
   std::vector<double> out;
+  out.reserve(columns.size());
   for (int64_t c : columns) out.push_back(values[c]);
   return out;
 }

@@ -130,6 +130,7 @@ void write_string_list_attribute(hid_t obj, const std::string& name, const std::
                         "cannot create attribute '" + name + "'"),
             H5Aclose);
   std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
   h5_check(H5Awrite(attr.get(), type.get(), ptrs.data()), "cannot write attribute '" + name + "'");
 }
@@ -214,6 +215,7 @@ void write_string_dataset(hid_t file, const std::string& path, const std::vector
                       "cannot create data set '" + path + "'"),
           H5Dclose);
   std::vector<const char*> ptrs;
+  ptrs.reserve(values.size());
   for (const auto& v : values) ptrs.push_back(v.c_str());
   h5_check(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "cannot write '" + path + "'");
 }

@@ -60,7 +60,9 @@ std::string attribute_text(hid_t obj, const char* name) {
     for (size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + std::to_string(v[i]);
     return n == 1 ? out : out + "]";
   }
-  return "(" + type_name(type.get()) + ", " + std::to_string(n) + " values)";
+  std::string other = "(";  // (appended: GCC 12 warns falsely on "literal" + string temporaries)
+  other.append(type_name(type.get())).append(", ").append(std::to_string(n)).append(" values)");
+  return other;
 }
 
 // What the HDF5 callbacks append to; an exception inside one is kept here, not thrown through C.
@@ -114,7 +116,7 @@ herr_t add_object(hid_t root, const char* name, const H5O_info_t* info, void* ou
   auto& listing = *static_cast<Listing*>(out);
   try {
     if (std::string(name) == ".") return 0;
-    if (info->type == H5O_TYPE_GROUP) listing.text += "/" + std::string(name) + "/\n";
+    if (info->type == H5O_TYPE_GROUP) listing.text.append("/").append(name).append("/\n");
     if (info->type == H5O_TYPE_DATASET) add_dataset(root, name, listing);
     return 0;
   } catch (const std::exception& e) {

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what shardnet needs on Debian 12 (idempotent: quiet when all is there) and builds it.
 #   scripts/setup.sh [build-dir] [extra cmake args...]
-# SHARDNET_SKIP_BUILD=1 installs only.
+# SHARDNET_SKIP_BUILD=1 installs only; SHARDNET_EXTRA_PACKAGES adds packages (the linters).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools
-          libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev)
+          libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev ${SHARDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

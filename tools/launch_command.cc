@@ -87,7 +87,7 @@ int run_with_restarts(std::vector<std::string> line, int max_restarts) {
   std::fprintf(stderr, "shardnet launch: %s\n", dist::shell_line(line).c_str());
   int status = dist::run_and_wait(line);
   for (int restart = 1; status != 0 && restart <= max_restarts; ++restart) {
-    if (std::find(line.begin(), line.end(), "--resume") == line.end()) line.push_back("--resume");
+    if (std::find(line.begin(), line.end(), "--resume") == line.end()) line.emplace_back("--resume");
     std::fprintf(stderr,
                  "shardnet launch: the job failed with exit status %d; restart %d of %d from the latest checkpoint\n",
                  status, restart, max_restarts);

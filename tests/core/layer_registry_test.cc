@@ -116,7 +116,10 @@ TEST(LayerRegistry, EveryTypeParsesFromAModelFileWithItsDocumentedDefaults) {
     std::string options;
     for (const auto& [key, value] : type.example.options) options += " " + key + " = " + value;
     std::string shape;
-    for (int64_t d : type.example.shape) shape += (shape.empty() ? "" : ",") + std::to_string(d);
+    for (int64_t d : type.example.shape) {
+      if (!shape.empty()) shape += ',';
+      shape += std::to_string(d);
+    }
     std::string text = "[input] shape = ";
     text += shape;
     text += "\n[" + type.name + "]" + options + "\n";

@@ -219,7 +219,8 @@ TEST(GradientSync, StartsBucketsDuringBackward) {
   EXPECT_EQ(sync.buckets_sent(), world->size() > 1 ? 1 : 0);
   for (size_t i = params.size() - 1; i-- > 0;) sync.gradients_ready(std::span<Param* const>(&params[i], 1));
   sync.finish_gradient_sum();
-  const float expected = static_cast<float>(world->size() * (world->size() + 1) / 2);
+  const int ranks_sum = world->size() * (world->size() + 1) / 2;  // 1 + 2 + ... + size, exactly
+  const float expected = static_cast<float>(ranks_sum);
   for (const Param* p : params) {
     for (float g : p->grad.span()) ASSERT_EQ(g, expected) << p->name;
   }

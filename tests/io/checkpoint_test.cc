@@ -1,9 +1,10 @@
 #include "io/checkpoint.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include "core/model_file.h"
 #include "core/random.h"

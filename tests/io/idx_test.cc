@@ -13,7 +13,7 @@ using testing::expect_error;
 using testing::TempDir;
 using testing::write_bytes;
 
-std::vector<uint8_t> idx_header(uint8_t dims, std::vector<uint32_t> sizes) {
+std::vector<uint8_t> idx_header(uint8_t dims, const std::vector<uint32_t>& sizes) {
   std::vector<uint8_t> out = {0, 0, 0x08, dims};
   for (uint32_t s : sizes) {
     out.push_back(static_cast<uint8_t>(s >> 24));

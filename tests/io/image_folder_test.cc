@@ -253,7 +253,7 @@ Read read_back(const std::string& path) {
 
 // ROOT/{cat,ant}/NN.png with coded() pixels; the order of creation is not the sorted one.
 std::string make_coded_folder(const TempDir& dir, int per_class) {
-  const std::string root = dir.file("images");
+  std::string root = dir.file("images");
   for (int label : {1, 0}) {
     for (int i = per_class - 1; i >= 0; --i) {
       char name[16];
