@@ -26,17 +26,14 @@ Shape BatchNorm::setup(const Shape& input) {
     throw ShapeError("batchnorm needs a flat (features) or (channels, height, width) input, got " +
                      shape_string(input));
   }
-  // The scale and shift do not decay; the running statistics are buffers (no gradient).
-  auto make = [&](const char* what, float value, bool learnable) {
-    Param p = Param::bias(name() + "/" + what, {channels_});
-    p.value.fill(value);
-    if (!learnable) p.grad = Tensor();
-    return p;
-  };
-  gamma_ = make("gamma", 1.0f, true);
-  beta_ = make("beta", 0.0f, true);
-  running_mean_ = make("running_mean", 0.0f, false);
-  running_var_ = make("running_var", 1.0f, false);
+  // The scale and shift do not decay.
+  gamma_ = Param::bias(name() + "/gamma", {channels_});
+  gamma_.value.fill(1.0f);
+  beta_ = Param::bias(name() + "/beta", {channels_});
+  running_mean_ = Buffer{name() + "/running_mean", Tensor({channels_})};
+  running_mean_.value.fill(0.0f);
+  running_var_ = Buffer{name() + "/running_var", Tensor({channels_})};
+  running_var_.value.fill(1.0f);
   return input;
 }
 

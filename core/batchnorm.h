@@ -22,7 +22,7 @@ class BatchNorm : public Layer {
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::vector<Param*> params() override { return {&gamma_, &beta_}; }
-  std::vector<Param*> buffers() override { return {&running_mean_, &running_var_}; }
+  std::vector<Buffer*> buffers() override { return {&running_mean_, &running_var_}; }
   std::string describe() const override;
 
   Param& gamma() { return gamma_; }
@@ -39,7 +39,8 @@ class BatchNorm : public Layer {
 
   BatchNormConfig config_;
   int64_t channels_ = 0, spatial_ = 1;  // features per sample = channels_ * spatial_
-  Param gamma_, beta_, running_mean_, running_var_;
+  Param gamma_, beta_;
+  Buffer running_mean_, running_var_;
   std::vector<float> mean_, inv_std_;  // per channel, of the last training-mode forward
   std::vector<double> sums_;
   double count_ = 0.0;  // samples x spatial positions in the (global) batch

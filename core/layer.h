@@ -50,6 +50,13 @@ struct Param {
   }
 };
 
+// State that is checkpointed but not learned (BatchNorm's running statistics): no gradient, no
+// optimizer, no multipliers.
+struct Buffer {
+  std::string name;  // "<layer>/<buffer>", the key under /buffers in checkpoints
+  Tensor value;
+};
+
 // Thrown when a layer cannot take the shape it is given; the model parser adds the line.
 class ShapeError : public std::invalid_argument {
  public:
@@ -77,7 +84,7 @@ class Layer {
 
   virtual std::vector<Param*> params() { return {}; }
   // State that is not learned but must be checkpointed (e.g. BatchNorm's running statistics).
-  virtual std::vector<Param*> buffers() { return {}; }
+  virtual std::vector<Buffer*> buffers() { return {}; }
   void bind(const StepContext* context) { context_ = context; }
   // A one-line description of the configuration, e.g. "filters=32 size=5 stride=1 pad=2".
   virtual std::string describe() const { return ""; }

@@ -44,10 +44,10 @@ std::vector<Param*> Net::params() {
   return all;
 }
 
-std::vector<Param*> Net::buffers() {
-  std::vector<Param*> all;
+std::vector<Buffer*> Net::buffers() {
+  std::vector<Buffer*> all;
   for (auto& layer : layers_) {
-    for (Param* p : layer->buffers()) all.push_back(p);
+    for (Buffer* b : layer->buffers()) all.push_back(b);
   }
   return all;
 }

@@ -44,7 +44,7 @@ class Net {
   Layer& layer(size_t i) { return *layers_[i]; }
   Loss* loss() { return loss_.get(); }
   std::vector<Param*> params();
-  std::vector<Param*> buffers();
+  std::vector<Buffer*> buffers();
   // Layers that reduce across ranks (SyncBatchNorm) use this; null or unset: one process.
   void set_collective(Collective* collective) { context_.collective = collective; }
   int64_t param_count();

@@ -134,7 +134,7 @@ Shape Recurrent::setup(const Shape& input) {
   steps_ = input[0];
   inputs_ = input[1];
   const int64_t h = config_.hidden, gh = gates() * h, out = h * directions();
-  cells_.clear();
+  layer_directions_.clear();
   for (int64_t l = 0; l < config_.layers; ++l) {
     for (int64_t d = 0; d < directions(); ++d) {
       const std::string suffix = "_l" + std::to_string(l) + (d == 1 ? "_reverse" : "");
@@ -145,7 +145,7 @@ Shape Recurrent::setup(const Shape& input) {
       dir.w_hh = Param::weight(name() + "/weight_hh" + suffix, {gh, h});
       dir.b_ih = Param::bias(name() + "/bias_ih" + suffix, {gh});
       dir.b_hh = Param::bias(name() + "/bias_hh" + suffix, {gh});
-      cells_.push_back(std::move(dir));
+      layer_directions_.push_back(std::move(dir));
     }
   }
   outputs_.assign(static_cast<size_t>(config_.layers), Tensor());
@@ -158,7 +158,7 @@ Shape Recurrent::setup(const Shape& input) {
 void Recurrent::initialize(uint64_t seed) {
   const float k = 1.0f / std::sqrt(static_cast<float>(config_.hidden));
   uint64_t stream = 0;
-  for (Direction& d : cells_) {
+  for (Direction& d : layer_directions_) {
     for (Param* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh}) {
       CounterRng rng(seed, stream++);
       for (float& v : p->value.span()) v = rng.uniform(-k, k);
@@ -168,7 +168,7 @@ void Recurrent::initialize(uint64_t seed) {
 
 std::vector<Param*> Recurrent::params() {
   std::vector<Param*> all;
-  for (Direction& d : cells_) {
+  for (Direction& d : layer_directions_) {
     for (Param* p : {&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh}) all.push_back(p);
   }
   return all;

@@ -57,7 +57,7 @@ class Recurrent : public Layer {
 
   int64_t gates() const;
   int64_t directions() const { return config_.bidirectional ? 2 : 1; }
-  Direction& direction(int64_t layer, int64_t dir) { return cells_[layer * directions() + dir]; }
+  Direction& direction(int64_t layer, int64_t dir) { return layer_directions_[layer * directions() + dir]; }
   // Runs one direction of one layer over `in` (N, T, inputs), writing its outputs into columns
   // [offset, offset + H) of `out` (N, T, H * directions).
   void forward_direction(Direction& d, const Tensor& in, Tensor& out, int64_t offset);
@@ -71,11 +71,11 @@ class Recurrent : public Layer {
 
   RecurrentConfig config_;
   int64_t steps_ = 0, inputs_ = 0;
-  std::vector<Direction> cells_;           // layer-major, forward direction first
-  std::vector<Tensor> outputs_;            // (N, T, H * directions) of each layer
-  std::vector<Tensor> dropped_;            // outputs after dropout (the next layer's input)
-  std::vector<std::vector<float>> masks_;  // dropout masks, empty when off
-  std::vector<int64_t> lengths_;           // of the current batch
+  std::vector<Direction> layer_directions_;  // layer-major, forward direction first
+  std::vector<Tensor> outputs_;              // (N, T, H * directions) of each layer
+  std::vector<Tensor> dropped_;              // outputs after dropout (the next layer's input)
+  std::vector<std::vector<float>> masks_;    // dropout masks, empty when off
+  std::vector<int64_t> lengths_;             // of the current batch
   Tensor scratch_, d_state_, d_cell_, d_top_, d_lower_, d_last_;
 };
 

@@ -34,10 +34,12 @@ std::set<std::string> datasets_under(hid_t file, const std::string& group, const
 }
 
 // Reads every tensor of `wanted` from `group`/<name>; the group must hold exactly those.
-void load_tensors(hid_t root, const std::string& group, const std::string& what, const std::vector<Param*>& wanted,
+// `Tensors`: Param* or Buffer* (a name and a value each).
+template <typename Tensors>
+void load_tensors(hid_t root, const std::string& group, const std::string& what, const Tensors& wanted,
                   const std::string& path) {
   std::set<std::string> stored = datasets_under(root, group, path);
-  for (Param* p : wanted) {
+  for (auto* p : wanted) {
     if (!stored.count(p->name)) throw Hdf5Error(path + ": has no " + what + " '" + p->name + "' that the model needs");
     read_float_dataset(root, group + "/" + p->name, dims_of(p->value), p->value.data(), path);
     stored.erase(p->name);
@@ -65,7 +67,7 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     write_int_attribute(root, "world_size", meta.world_size);
     if (!meta.run_config.empty()) write_string_attribute(root, "run_config", meta.run_config);
     for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
-    for (Param* b : net.buffers()) write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
+    for (const Buffer* b : net.buffers()) write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
     if (optimizer != nullptr) {
       auto& state = const_cast<Optimizer*>(optimizer)->state();
       for (const auto& [param, slots] : state) {

@@ -1,5 +1,5 @@
 // Run under mpirun with 1, 2 and 4 ranks: training with R ranks must give the parameters that one
-// process gives with the same global batch (DESIGN.md, "Equivalence is the contract"). Each rank
+// process gives with the same global batch (../shared/DESIGN.md, "Equivalence is the contract"; docs/ARCHITECTURE.md). Each rank
 // also computes the single-process reference itself and compares.
 #include <gtest/gtest.h>
 
@@ -142,7 +142,7 @@ std::vector<float> train(const char* model, const std::string& optimizer, Collec
   rows_read = token_model ? tokens.rows_read() : images.rows_read();
   std::vector<float> flat;
   for (Param* p : net->params()) flat.insert(flat.end(), p->value.span().begin(), p->value.span().end());
-  for (Param* b : net->buffers()) flat.insert(flat.end(), b->value.span().begin(), b->value.span().end());
+  for (Buffer* b : net->buffers()) flat.insert(flat.end(), b->value.span().begin(), b->value.span().end());
   return flat;
 }
 

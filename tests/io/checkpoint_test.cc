@@ -54,12 +54,12 @@ TEST(Checkpoint, RoundTripsBatchNormRunningStatistics) {
   const char* model = "[input] shape = 4\n[batchnorm]\n[dense] outputs = 2\n[softmax_cross_entropy]\n";
   auto net = parse_model(model, "m");
   net->initialize(1);
-  for (Param* b : net->buffers()) b->value.fill(0.25f);
+  for (Buffer* b : net->buffers()) b->value.fill(0.25f);
   save_checkpoint(dir.file("bn.h5"), *net, nullptr, CheckpointMeta{model, 0, 0, 0, 8, 1, 1, ""});
   auto other = parse_model(model, "m");
   load_checkpoint(dir.file("bn.h5"), *other, nullptr);
   ASSERT_EQ(other->buffers().size(), 2u);
-  for (Param* b : other->buffers()) EXPECT_EQ(b->value[3], 0.25f) << b->name;
+  for (Buffer* b : other->buffers()) EXPECT_EQ(b->value[3], 0.25f) << b->name;
 }
 
 TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
