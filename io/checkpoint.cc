@@ -67,7 +67,8 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     write_int_attribute(root, "world_size", meta.world_size);
     if (!meta.run_config.empty()) write_string_attribute(root, "run_config", meta.run_config);
     for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
-    for (const Buffer* b : net.buffers()) write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
+    for (const Buffer* b : net.buffers())
+      write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
     if (optimizer != nullptr) {
       auto& state = const_cast<Optimizer*>(optimizer)->state();
       for (const auto& [param, slots] : state) {

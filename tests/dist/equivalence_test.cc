@@ -1,6 +1,6 @@
 // Run under mpirun with 1, 2 and 4 ranks: training with R ranks must give the parameters that one
-// process gives with the same global batch (../shared/DESIGN.md, "Equivalence is the contract"; docs/ARCHITECTURE.md). Each rank
-// also computes the single-process reference itself and compares.
+// process gives with the same global batch (the contract of docs/ARCHITECTURE.md). Each rank also
+// computes the single-process reference itself and compares.
 #include <gtest/gtest.h>
 
 #include <cmath>
