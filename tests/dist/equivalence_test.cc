@@ -1,4 +1,4 @@
-// Run under mpirun with 1, 2 and 4 ranks: training with R ranks must give the parameters that one
+// Run under mpirun with 2, 3 and 4 ranks: training with R ranks must give the parameters that one
 // process gives with the same global batch (the contract of docs/ARCHITECTURE.md). Each rank also
 // computes the single-process reference itself and compares.
 #include <gtest/gtest.h>
