@@ -45,11 +45,8 @@ Shape Conv2D::setup(const Shape& input) {
   }
   const Shape wshape{config_.filters, geom_.channels, geom_.kernel_h, geom_.kernel_w};
   weight_ = Param::weight(name() + "/weight", wshape);
-  weight_.grad.zero();
   if (config_.bias) {
     bias_ = Param::bias(name() + "/bias", {config_.filters});
-    bias_.value.zero();
-    bias_.grad.zero();
   }
   return {config_.filters, geom_.out_h(), geom_.out_w()};
 }

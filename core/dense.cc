@@ -20,13 +20,8 @@ Shape Dense::setup(const Shape& input) {
   inputs_ = per_step_ ? input[1] : shape_numel(input);
   steps_ = per_step_ ? input[0] : 1;
   if (input.empty() || inputs_ <= 0) throw ShapeError("dense needs a non-empty input");
-  weight_ = Param::weight(name() + "/weight", {outputs_, inputs_});
-  weight_.grad.zero();
-  if (has_bias_) {
-    bias_ = Param::bias(name() + "/bias", {outputs_});
-    bias_.value.zero();
-    bias_.grad.zero();
-  }
+  weight_ = Param::weight(name() + "/weight", {outputs_, inputs_});  // zero until initialize()
+  if (has_bias_) bias_ = Param::bias(name() + "/bias", {outputs_});
   if (per_step_) return {steps_, outputs_};
   return {outputs_};
 }

@@ -43,10 +43,7 @@ struct Param {
 
  private:
   static Param make(std::string name, const Shape& shape, float decay_mult) {
-    Param p{std::move(name), Tensor(shape), Tensor(shape), decay_mult};
-    p.value.zero();
-    p.grad.zero();
-    return p;
+    return Param{std::move(name), Tensor(shape), Tensor(shape), decay_mult};  // new tensors are zero
   }
 };
 

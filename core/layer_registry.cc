@@ -55,12 +55,14 @@ std::vector<float> parse_floats(const std::string& text, const std::string& key)
   return values;
 }
 
-void check_range(const OptionSpec& spec, double v) {
+void check_range(const OptionSpec& spec, double v, const std::string& text) {
   if (v < spec.min || v > spec.max) {
-    std::string range = spec.max == kNoLimit || std::isinf(spec.max)
-                            ? ">= " + format_number(spec.min)
-                            : "in [" + format_number(spec.min) + ", " + format_number(spec.max) + "]";
-    throw std::invalid_argument("'" + spec.key + "' must be " + range + ", got " + format_number(v));
+    auto number = [&](double x) {
+      return spec.kind == OptionKind::kInt ? std::to_string(static_cast<int64_t>(x)) : format_number(x);
+    };
+    const std::string range =
+        std::isinf(spec.max) ? ">= " + number(spec.min) : "in [" + number(spec.min) + ", " + number(spec.max) + "]";
+    throw std::invalid_argument("'" + spec.key + "' must be " + range + ", got " + text);
   }
 }
 
@@ -109,10 +111,10 @@ InitSpec weight_init(const LayerOptions& options) {
 void LayerOptions::set(const OptionSpec& spec, const std::string& text) {
   switch (spec.kind) {
     case OptionKind::kInt:
-      check_range(spec, static_cast<double>(parse_int(text, spec.key)));
+      check_range(spec, static_cast<double>(parse_int(text, spec.key)), text);
       break;
     case OptionKind::kFloat:
-      check_range(spec, parse_float(text, spec.key));
+      check_range(spec, parse_float(text, spec.key), text);
       break;
     case OptionKind::kBool:
       if (text != "0" && text != "1")
@@ -125,7 +127,7 @@ void LayerOptions::set(const OptionSpec& spec, const std::string& text) {
       }
       break;
     case OptionKind::kFloatList:
-      for (float v : parse_floats(text, spec.key)) check_range(spec, v);
+      for (float v : parse_floats(text, spec.key)) check_range(spec, v, format_number(v));
       break;
     case OptionKind::kString:
       break;

@@ -164,7 +164,13 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
   Section& input = sections.front();
   if (input.type() != "input")
     input.fail(input.line(), "the first section must be [input], got [" + input.type() + "]");
-  auto net = std::make_unique<Net>(input.require_shape("shape"));
+  const Shape input_shape = input.require_shape("shape");
+  try {
+    shape_numel(input_shape);
+  } catch (const SizeError& e) {
+    input.fail(input.line(), e.what());
+  }
+  auto net = std::make_unique<Net>(input_shape);
   input.check_all_used();
 
   const LayerRegistry& registry = LayerRegistry::instance();

@@ -20,7 +20,19 @@ Net::Net(Shape input_shape) : input_shape_(std::move(input_shape)) {
 
 void Net::add(std::unique_ptr<Layer> layer) {
   layer->bind(&context_);
-  shapes_.push_back(layer->setup(shapes_.back()));
+  const Shape output = layer->setup(shapes_.back());
+  // Parameters with their gradients and up to two optimizer slots, and one sample's output and its
+  // gradient: a model that cannot fit one sample is refused here, not by the kernel's OOM killer.
+  int64_t elements = 0;
+  for (const Param* p : layer->params()) elements += 4 * p->value.numel();
+  elements += 2 * shape_numel(output);
+  built_bytes_ += elements * static_cast<int64_t>(sizeof(float));
+  if (built_bytes_ > physical_memory_bytes()) {
+    throw ShapeError(layer->name() + " brings the model to " + std::to_string(built_bytes_ >> 20) +
+                     " MiB for parameters, optimizer state and one sample's activations, more than this machine's " +
+                     std::to_string(physical_memory_bytes() >> 20) + " MiB of memory");
+  }
+  shapes_.push_back(output);
   layers_.push_back(std::move(layer));
   outputs_.emplace_back();
   grads_.emplace_back();

@@ -72,6 +72,7 @@ class Net {
   std::vector<Tensor> outputs_;  // output of layer i
   std::vector<Tensor> grads_;    // dL/d(output of layer i)
   std::vector<LayerTime>* layer_times_ = nullptr;
+  int64_t built_bytes_ = 0;  // the memory the layers added so far need at the least
 };
 
 }  // namespace shardnet

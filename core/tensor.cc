@@ -1,7 +1,9 @@
 #include "core/tensor.h"
 
+#include <unistd.h>
+
 #include <algorithm>
-#include <cassert>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 #include <sstream>
@@ -10,7 +12,12 @@ namespace shardnet {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape) {
+    if (d < 0) throw SizeError("shape " + shape_string(shape) + " has a negative size");
+    if (d != 0 && n > kMaxElements / d)
+      throw SizeError("shape " + shape_string(shape) + " has more than 2^40 elements");
+    n *= d;
+  }
   return n;
 }
 
@@ -22,7 +29,23 @@ std::string shape_string(const Shape& shape) {
   return out.str();
 }
 
-void Tensor::FreeDeleter::operator()(float* p) const { std::free(p); }
+int64_t physical_memory_bytes() {
+  static const int64_t bytes = [] {
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && page > 0 ? static_cast<int64_t>(pages) * page : int64_t{1} << 40;
+  }();
+  return bytes;
+}
+
+namespace {
+constexpr size_t kAlign = 64;  // for the GEMM kernels
+}  // namespace
+
+// Storage comes from calloc (large blocks are fresh zero pages the kernel commits as they are
+// written), aligned by hand; the pointer calloc returned sits just before the aligned one.
+void Tensor::FreeDeleter::operator()(float* p) const {
+  if (p != nullptr) std::free(reinterpret_cast<void**>(p)[-1]);
+}
 
 Tensor::Tensor(const Shape& shape) { reshape(shape); }
 
@@ -41,13 +64,19 @@ Tensor& Tensor::operator=(const Tensor& other) {
 }
 
 void Tensor::reshape(const Shape& shape) {
-  assert(std::all_of(shape.begin(), shape.end(), [](int64_t d) { return d >= 0; }));
   const int64_t n = shape_numel(shape);
   if (n > capacity_) {
-    constexpr size_t kAlign = 64;
-    const size_t bytes = (static_cast<size_t>(n) * sizeof(float) + kAlign - 1) / kAlign * kAlign;
-    auto* p = static_cast<float*>(std::aligned_alloc(kAlign, bytes));
-    if (p == nullptr) throw std::bad_alloc();
+    const int64_t bytes = n * static_cast<int64_t>(sizeof(float));
+    if (bytes > physical_memory_bytes()) {
+      throw SizeError("a tensor of shape " + shape_string(shape) + " needs " + std::to_string(bytes >> 20) +
+                      " MiB, more than this machine's " + std::to_string(physical_memory_bytes() >> 20) +
+                      " MiB of memory");
+    }
+    void* raw = std::calloc(static_cast<size_t>(bytes) + kAlign + sizeof(void*), 1);
+    if (raw == nullptr) throw std::bad_alloc();
+    const auto aligned = (reinterpret_cast<uintptr_t>(raw) + sizeof(void*) + kAlign - 1) / kAlign * kAlign;
+    auto* p = reinterpret_cast<float*>(aligned);
+    reinterpret_cast<void**>(p)[-1] = raw;
     data_.reset(p);
     capacity_ = n;
   }

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,18 @@ namespace shardnet {
 
 using Shape = std::vector<int64_t>;
 
+// A shape with a negative size or more elements than any machine holds (2^40): thrown instead of
+// letting the element count wrap (and an allocation come out tiny).
+class SizeError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+constexpr int64_t kMaxElements = int64_t{1} << 40;
+
+// Bytes of RAM (sysconf): no tensor, and no model at build time, may need more.
+int64_t physical_memory_bytes();
+
+// The element count; throws SizeError past kMaxElements or for a negative size.
 int64_t shape_numel(const Shape& shape);
 std::string shape_string(const Shape& shape);  // "(64, 1, 28, 28)"
 
@@ -26,8 +39,8 @@ class Tensor {
   Tensor(Tensor&&) noexcept = default;
   Tensor& operator=(Tensor&&) noexcept = default;
 
-  // Sets a new shape; keeps the storage when it is large enough. Contents are unspecified after a
-  // reshape that grows, unchanged otherwise.
+  // Sets a new shape; keeps the storage (and its contents) when it is large enough, else takes new,
+  // zero-filled storage. Throws SizeError for a shape larger than the machine's memory.
   void reshape(const Shape& shape);
 
   const Shape& shape() const { return shape_; }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/layer_registry.h"
+
 namespace shardnet {
 namespace {
 
@@ -56,7 +58,8 @@ TEST(ModelFile, NamesTheLineOfEachError) {
   expect_error("[input] shape = 784\n[dense] outputs = 10 colour = red\n[mse]\n", {"m.cfg:2:", "no option 'colour'"});
   expect_error("[input] shape = 784\n[dense] outputs = ten\n[mse]\n", {"m.cfg:2:", "must be an integer"});
   expect_error("[input] shape = 784\n[dense]\n[mse]\n", {"m.cfg:2:", "needs 'outputs"});
-  expect_error("[input] shape = 784\n[dense] outputs = 0\n[mse]\n", {"m.cfg:2:", "'outputs' must be >= 1, got 0"});
+  expect_error("[input] shape = 784\n[dense] outputs = 0\n[mse]\n",
+               {"m.cfg:2:", "'outputs' must be in [1, 2147483647], got 0"});
   expect_error("[dense] outputs = 10\n[mse]\n", {"m.cfg:1:", "first section must be [input]"});
   expect_error("[input] shape = 784\n[dense] outputs = 10\n", {"m.cfg:2:", "without a loss"});
   expect_error("[input] shape = 784\n[mse]\n[dense] outputs = 3\n", {"m.cfg:2:", "must be the last"});
@@ -99,6 +102,22 @@ TEST(ModelFile, MissingFileIsReported) {
     FAIL();
   } catch (const ModelError& e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/model.cfg"), std::string::npos);
+  }
+}
+
+TEST(ModelFile, SizesThatOverflowOrCannotFitAreErrorsWithTheirLine) {
+  // Once a segmentation fault in `shardnet time`: 2^62 outputs made the allocation wrap to 0 bytes.
+  expect_error("[input] shape = 1\n[dense] outputs = 4611686018427387904\n[mse]\n",
+               {"m.cfg:2:", "'outputs' must be in [1, 2147483647], got 4611686018427387904"});
+  expect_error("[input] shape = 2147483647,2147483647,4\n[flatten]\n[mse]\n", {"m.cfg:1", "more than 2^40 elements"});
+  expect_error("[input] shape = 100\n[dense] outputs = 2000000000\n[mse]\n",
+               {"m.cfg:2:", "MiB, more than this machine's"});
+  // Parameters, gradients, optimizer state and one sample's output together past the memory,
+  // each tensor alone within it (nothing is touched before the refusal: new storage is zero pages).
+  const int64_t outputs = physical_memory_bytes() / 40 + 1000;
+  if (outputs <= kNoLimit) {
+    expect_error("[input] shape = 1\n[dense] outputs = " + std::to_string(outputs) + "\n[mse]\n",
+                 {"m.cfg:2:", "dense1 brings the model to", "more than this machine's"});
   }
 }
 

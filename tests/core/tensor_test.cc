@@ -36,5 +36,26 @@ TEST(Tensor, CopiesAreDeep) {
   EXPECT_EQ(b.shape(), a.shape());
 }
 
+TEST(Tensor, SizesThatWouldWrapOrExhaustMemoryAreRefused) {
+  EXPECT_THROW(shape_numel({int64_t{1} << 31, int64_t{1} << 31, 4}), SizeError);  // 2^64: wraps to 0
+  EXPECT_THROW(shape_numel({3, -1}), SizeError);
+  EXPECT_EQ(shape_numel({int64_t{1} << 20, int64_t{1} << 20}), kMaxElements);
+  EXPECT_THROW(Tensor({int64_t{1} << 20, int64_t{1} << 20}), SizeError);  // 4 TiB: more than any machine here
+  try {
+    Tensor({int64_t{1} << 20, int64_t{1} << 20});
+  } catch (const SizeError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than this machine's"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Tensor, NewStorageIsZero) {
+  Tensor t({1000});
+  for (float v : t.span()) ASSERT_EQ(v, 0.0f);
+  t.fill(3.0f);
+  t.reshape({4000});  // grows: new storage
+  for (float v : t.span()) ASSERT_EQ(v, 0.0f);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data()) % 64, 0u);
+}
+
 }  // namespace
 }  // namespace shardnet

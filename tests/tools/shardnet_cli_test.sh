@@ -66,6 +66,16 @@ expect_error "timeline in a missing directory" "nowhere/t.json: cannot write the
   "$shardnet" train -m model.cfg -d data.h5 --run-dir tl --timeline nowhere/t.json
 [ -e tl/final.h5 ] && fail "training ran although the timeline cannot be written"
 expect_error "time on a missing model" "missing.cfg" "$shardnet" time -m missing.cfg
+# Once a segmentation fault: the shape product wrapped and the allocation came out 0 bytes.
+printf '[input] shape = 1\n[dense] outputs = 4611686018427387904\n[mse]\n' >huge.cfg
+expect_error "2^62 outputs" "huge.cfg:2: 'outputs' must be in \[1, 2147483647\], got 4611686018427387904" \
+  "$shardnet" time -m huge.cfg
+printf '[input] shape = 100\n[dense] outputs = 2000000000\n[mse]\n' >big.cfg
+expect_error "a weight larger than the memory" "big.cfg:2: a tensor of shape \(2000000000, 100\) needs [0-9]+ MiB, more than this machine's [0-9]+ MiB of memory" \
+  "$shardnet" time -m big.cfg
+printf '[input] shape = 1000000\n[dense] outputs = 1000\n[dense] outputs = 1000\n[mse]\n' >fits.cfg
+expect_error "a batch larger than the memory" "a tensor of shape \(100000, 1000000\) needs" \
+  "$shardnet" time -m fits.cfg --batch 100000 -n 1 --warmup 0 --reference-gemm 0
 head -c 100 images.idx >truncated.idx
 expect_error "truncated IDX" "truncated.idx: truncated" \
   "$shardnet" convert idx --images truncated.idx --labels labels.idx bad.h5
