@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "io/dataset_writer.h"
@@ -30,6 +31,8 @@ int64_t read_bytes(gzFile f, uint8_t* out, int64_t n, const std::string& path) {
   return done;
 }
 
+constexpr int64_t kMaxIdxBytes = int64_t{1} << 40;
+
 }  // namespace
 
 IdxArray read_idx(const std::string& path, int expected_dims) {
@@ -53,11 +56,21 @@ IdxArray read_idx(const std::string& path, int expected_dims) {
     if (read_bytes(f.get(), b, 4, path) != 4) throw IdxError(path + ": truncated inside the IDX header");
     const int64_t d = (int64_t{b[0]} << 24) | (int64_t{b[1]} << 16) | (int64_t{b[2]} << 8) | b[3];
     array.dims.push_back(d);
+    if (d != 0 && total > kMaxIdxBytes / d) throw IdxError(path + ": implausible IDX dimensions (over 2^40 bytes)");
     total *= d;
-    if (total > (int64_t{1} << 40)) throw IdxError(path + ": implausible IDX dimensions");
   }
-  array.values.resize(static_cast<size_t>(total));
-  const int64_t got = read_bytes(f.get(), array.values.data(), total, path);
+  // Read in blocks, the buffer growing with what the file really holds: a header that promises
+  // more than the file has costs no more memory than the file.
+  constexpr int64_t kBlock = int64_t{64} << 20;
+  int64_t got = 0;
+  while (got < total) {
+    const int64_t ask = std::min(kBlock, total - got);
+    array.values.resize(static_cast<size_t>(got + ask));
+    const int64_t n = read_bytes(f.get(), array.values.data() + got, ask, path);
+    got += n;
+    if (n < ask) break;
+  }
+  array.values.resize(static_cast<size_t>(got));
   if (got != total) {
     throw IdxError(path + ": truncated: the header promises " + std::to_string(total) + " bytes of data, found " +
                    std::to_string(got));

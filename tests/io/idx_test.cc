@@ -1,6 +1,7 @@
 #include "io/idx.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <zlib.h>
 
 #include "io/dataset.h"
@@ -78,6 +79,25 @@ TEST(Idx, ReportsMalformedInput) {
                {"lab3", "label 12 at index 1 is out of range"});
   expect_error([&] { read_idx(dir.file("nothere"), 1); }, {"nothere", "cannot open"});
   EXPECT_FALSE(std::filesystem::exists(dir.file("o.h5")));
+}
+
+// Peak resident memory of this process so far, in MiB.
+int64_t peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+TEST(Idx, AHeaderThatPromisesTooMuchCostsNoMemory) {
+  TempDir dir;
+  // 16 bytes claiming 2^20 x 2^10 x 2^10 = 1 TiB of pixels: once allocated before the truncation check.
+  write_bytes(dir.file("tib"), idx_header(3, {1u << 20, 1u << 10, 1u << 10}));
+  const int64_t before = peak_rss_mib();
+  expect_error([&] { read_idx(dir.file("tib"), 3); }, {"tib", "truncated", "promises 1099511627776 bytes", "found 0"});
+  EXPECT_LT(peak_rss_mib() - before, 100) << "MiB allocated for a 16-byte file";
+  // Products past 2^40 are refused before they are formed (4 x 2^32 - 1 each: 2^96 would wrap).
+  write_bytes(dir.file("wrap"), idx_header(3, {0xffffffffu, 0xffffffffu, 0xffffffffu}));
+  expect_error([&] { read_idx(dir.file("wrap"), 3); }, {"wrap", "implausible IDX dimensions"});
 }
 
 }  // namespace
