@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "io/hdf5.h"
@@ -110,6 +111,14 @@ CheckpointMeta read_meta(hid_t root, const std::string& path) {
   meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
   meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
   if (has_attribute(root, "run_config")) meta.run_config = read_string_attribute(root, "run_config", path);
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) throw Hdf5Error(path + ": " + what);
+  };
+  check(meta.epoch >= 0 && meta.step >= 0 && meta.global_step >= 0,
+        "position epoch " + std::to_string(meta.epoch) + ", step " + std::to_string(meta.step) + ", global_step " +
+            std::to_string(meta.global_step) + " is negative");
+  check(meta.global_batch >= 0, "global_batch " + std::to_string(meta.global_batch) + " is negative");
+  check(meta.world_size >= 1, "world_size " + std::to_string(meta.world_size) + " is below 1");
   return meta;
 }
 }  // namespace
@@ -126,18 +135,32 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
   load_tensors(root, "/params", "parameter", net.params(), path);
   load_tensors(root, "/buffers", "buffer", net.buffers(), path);
   if (optimizer != nullptr && has_link(root, "/optimizer")) {
+    std::map<std::string, const Param*> params;
+    for (const Param* p : net.params()) params[p->name] = p;
     auto& state = optimizer->state();
     state.clear();
     for (const std::string& name : datasets_under(root, "/optimizer", path)) {
       const auto slash = name.rfind('/');
       H5Id ds = open_dataset(root, "/optimizer/" + name, path);
       const auto dims = dataset_dims(ds.get(), path);
-      Tensor t(Shape(dims.begin(), dims.end()));
+      // A slot is read and written element by element with its parameter: the shapes must agree.
+      const auto param = slash == std::string::npos ? params.end() : params.find(name.substr(0, slash));
+      if (param == params.end()) {
+        throw Hdf5Error(path + ": optimizer state /optimizer/" + name + " belongs to no parameter of the model");
+      }
+      const Shape shape(dims.begin(), dims.end());
+      if (shape != param->second->value.shape()) {
+        throw Hdf5Error(path + ": optimizer state /optimizer/" + name + " has shape " + shape_string(shape) +
+                        ", its parameter " + shape_string(param->second->value.shape()));
+      }
+      Tensor t(shape);
       read_float_dataset(root, "/optimizer/" + name, dims, t.data(), path);
       state[name.substr(0, slash)][name.substr(slash + 1)] = std::move(t);
     }
     H5Id g(h5_check_id(H5Gopen2(root, "/optimizer", H5P_DEFAULT), path), H5Gclose);
-    optimizer->set_step_count(read_int_attribute(g.get(), "step_count", path + ": /optimizer"));
+    const int64_t steps = read_int_attribute(g.get(), "step_count", path + ": /optimizer");
+    if (steps < 0) throw Hdf5Error(path + ": /optimizer step_count is " + std::to_string(steps));
+    optimizer->set_step_count(steps);
   }
   return meta;
 }

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <functional>
 
 #include "core/model_file.h"
 #include "core/random.h"
+#include "io/hdf5.h"
 #include "tests/io/test_files.h"
 
 namespace shardnet::io {
@@ -79,6 +81,56 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *deeper, nullptr); }, {"c.h5"});
   auto smaller = parse_model("[input] shape = 1,6,6\n[dense] outputs = 3\n[softmax_cross_entropy]\n", "m");
   expect_error([&] { load_checkpoint(dir.file("c.h5"), *smaller, nullptr); }, {"c.h5", "dense1/weight"});
+}
+
+// A checkpoint of kModel with Adam's state, then changed in place by `tamper(root)`.
+std::string tampered_checkpoint(const TempDir& dir, const std::string& name, const std::function<void(hid_t)>& tamper) {
+  auto net = parse_model(kModel, "m");
+  net->initialize(5);
+  OptimizerConfig oc;
+  oc.kind = OptimizerKind::kAdam;
+  auto opt = make_optimizer(oc);
+  for (Param* p : net->params()) p->grad.fill(0.1f);
+  opt->step(net->params(), 0.01f);
+  const std::string path = dir.file(name);
+  save_checkpoint(path, *net, opt.get(), CheckpointMeta{kModel, 1, 2, 3, 64, 5, 1, ""});
+  H5Id file = open_file(path, true);
+  tamper(file.get());
+  return path;
+}
+
+void replace_int_attribute(hid_t root, const char* name, int64_t value) {
+  H5Adelete(root, name);
+  write_int_attribute(root, name, value);
+}
+
+TEST(Checkpoint, RefusesOptimizerStateOrPositionsThatCannotBeRight) {
+  TempDir dir;
+  auto load = [&](const std::string& path) {
+    auto net = parse_model(kModel, "m");
+    OptimizerConfig oc;
+    oc.kind = OptimizerKind::kAdam;
+    auto opt = make_optimizer(oc);
+    load_checkpoint(path, *net, opt.get());
+  };
+  // Once loaded and then written past by the update: a momentum slot of shape (1,).
+  const auto small_slot = tampered_checkpoint(dir, "slot.h5", [](hid_t root) {
+    H5Ldelete(root, "/optimizer/conv1/weight/m", H5P_DEFAULT);
+    const float one = 0.0f;
+    write_float_dataset(root, "/optimizer/conv1/weight/m", {1}, &one);
+  });
+  expect_error([&] { load(small_slot); },
+               {"slot.h5", "/optimizer/conv1/weight/m has shape (1), its parameter (2, 1, 3, 3)"});
+  const auto stray = tampered_checkpoint(dir, "stray.h5", [](hid_t root) {
+    const float one = 0.0f;
+    write_float_dataset(root, "/optimizer/nothing/m", {1}, &one);
+  });
+  expect_error([&] { load(stray); }, {"stray.h5", "/optimizer/nothing/m belongs to no parameter"});
+  const auto step = tampered_checkpoint(dir, "step.h5", [](hid_t root) { replace_int_attribute(root, "step", -1); });
+  expect_error([&] { load(step); }, {"step.h5", "position epoch 1, step -1, global_step 3 is negative"});
+  const auto ranks =
+      tampered_checkpoint(dir, "ranks.h5", [](hid_t root) { replace_int_attribute(root, "world_size", 0); });
+  expect_error([&] { read_checkpoint_meta(ranks); }, {"ranks.h5", "world_size 0 is below 1"});
 }
 
 }  // namespace
