@@ -112,6 +112,13 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   sums_[2 * c_n] = static_cast<double>(n * s_n);
   reduce(sums_);
   count_ = sums_[2 * c_n];
+  // One value per channel (a batch of one feature vector, over all ranks) has no variance: the
+  // output would be beta whatever the input. PyTorch refuses it too.
+  if (count_ <= 1.0) {
+    throw std::invalid_argument("batchnorm " + name() + ": one value per channel in a training batch (" +
+                                shape_string(x.shape()) +
+                                " over all ranks) has no batch statistics; use a batch of 2 or more");
+  }
   mean_.resize(static_cast<size_t>(c_n));
   inv_std_.resize(static_cast<size_t>(c_n));
   const float m = config_.momentum;

@@ -139,7 +139,15 @@ void Net::check_data(const DataDescription& data, const std::string& model_name)
   auto fail = [&](const std::string& what) {
     throw std::runtime_error(data.source + ": " + what + " (model " + model_name + ")");
   };
-  if (shape_numel(data.sample_shape) != shape_numel(input_shape_)) {
+  // The same shape up to size-1 dimensions: (1, 28, 28) rows feed `shape = 28,28`, but (32, 32, 3)
+  // rows (channels last) do not feed `shape = 3,32,32`, though they have as many values.
+  auto squeezed = [](const Shape& s) {
+    Shape out;
+    for (int64_t d : s)
+      if (d != 1) out.push_back(d);
+    return out;
+  };
+  if (squeezed(data.sample_shape) != squeezed(input_shape_)) {
     fail("/data rows have shape " + shape_string(data.sample_shape) + " but the model's [input] is " +
          shape_string(input_shape_));
   }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -221,9 +222,13 @@ CheckpointDifference compare_checkpoints(const std::string& a_path, const std::s
     if (va.size() != vb.size()) throw std::runtime_error(name + " has different sizes in the two files");
     double diff = 0.0, scale = 0.0;
     for (size_t i = 0; i < va.size(); ++i) {
+      // NaN on either side is infinitely far from anything (std::max would drop it), unless both
+      // are the same NaN bits (then `identical` says so).
+      const bool same_bits = std::bit_cast<uint32_t>(va[i]) == std::bit_cast<uint32_t>(vb[i]);
+      if ((std::isnan(va[i]) || std::isnan(vb[i])) && !same_bits) diff = std::numeric_limits<double>::infinity();
       diff = std::max(diff, static_cast<double>(std::abs(va[i] - vb[i])));
       scale = std::max(scale, static_cast<double>(std::abs(va[i])));
-      result.identical = result.identical && std::bit_cast<uint32_t>(va[i]) == std::bit_cast<uint32_t>(vb[i]);
+      result.identical = result.identical && same_bits;
     }
     if (name.rfind("params/", 0) == 0) {
       params_diff = std::max(params_diff, diff);

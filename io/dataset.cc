@@ -46,6 +46,7 @@ Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(p
     throw DatasetError(path + ": /data must have a row dimension and a sample shape, e.g. (N, D)");
   if (label_dims.empty()) throw DatasetError(path + ": /label must have one row per sample");
   rows_ = static_cast<int64_t>(data_dims[0]);
+  if (rows_ == 0) throw DatasetError(path + ": /data has no rows");
   if (label_dims[0] != data_dims[0]) {
     throw DatasetError(path + ": /data has " + std::to_string(data_dims[0]) + " rows but /label has " +
                        std::to_string(label_dims[0]));

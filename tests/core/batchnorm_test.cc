@@ -47,6 +47,20 @@ TEST(BatchNorm, RunningStatisticsAndEvaluation) {
   EXPECT_NEAR(y[0], (1.0 - 1.25) / std::sqrt(buffers[1]->value[0] + 1e-5), 1e-5);
 }
 
+TEST(BatchNorm, RefusesOneValuePerChannelInTraining) {
+  BatchNorm flat("bn", BatchNormConfig{0.1f, 1e-5f, true});
+  flat.setup({3});
+  Tensor one({1, 3}), y;
+  one.fill(2.0f);
+  // Once silently beta for any input; PyTorch raises "Expected more than 1 value per channel".
+  EXPECT_THROW(flat.forward(one, y, Mode::kTrain), std::invalid_argument);
+  EXPECT_NO_THROW(flat.forward(one, y, Mode::kEval));  // the running statistics serve
+  BatchNorm conv("bn", BatchNormConfig{0.1f, 1e-5f, true});
+  conv.setup({2, 3, 3});
+  Tensor image({1, 2, 3, 3});
+  EXPECT_NO_THROW(conv.forward(image, y, Mode::kTrain));  // 9 values per channel in one image
+}
+
 TEST(BatchNorm, GradientsMatchFiniteDifferencesForDenseAndConvInputs) {
   BatchNorm dense("bn", BatchNormConfig{});
   dense.setup({5});

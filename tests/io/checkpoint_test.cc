@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <functional>
 
@@ -102,6 +103,20 @@ std::string tampered_checkpoint(const TempDir& dir, const std::string& name, con
 void replace_int_attribute(hid_t root, const char* name, int64_t value) {
   H5Adelete(root, name);
   write_int_attribute(root, name, value);
+}
+
+TEST(Checkpoint, CompareCountsNanAsAnInfiniteDifference) {
+  TempDir dir;
+  auto net = parse_model(kModel, "m");
+  net->initialize(5);
+  save_checkpoint(dir.file("a.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
+  EXPECT_TRUE(compare_checkpoints(dir.file("a.h5"), dir.file("a.h5")).identical);
+  net->params()[0]->value[3] = std::nanf("");  // once reported as 0 difference
+  save_checkpoint(dir.file("b.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
+  const CheckpointDifference d = compare_checkpoints(dir.file("a.h5"), dir.file("b.h5"));
+  EXPECT_FALSE(d.identical);
+  EXPECT_TRUE(std::isinf(d.parameters_relative)) << d.parameters_relative;
+  EXPECT_TRUE(compare_checkpoints(dir.file("b.h5"), dir.file("b.h5")).identical);
 }
 
 TEST(Checkpoint, RefusesOptimizerStateOrPositionsThatCannotBeRight) {

@@ -102,6 +102,11 @@ TEST(Dataset, ReportsBadFiles) {
   expect_error([&] { Dataset d(dir.file("missing.h5")); }, {"missing.h5", "cannot open"});
   testing::write_bytes(dir.file("text.h5"), {'h', 'e', 'l', 'l', 'o'});
   expect_error([&] { Dataset d(dir.file("text.h5")); }, {"text.h5", "not an HDF5 file"});
+  {  // once scored as "test accuracy 0.00% (0/0)"
+    DatasetWriter writer(dir.file("empty.h5"), DatasetInfo{{4}, {}, "x", 0});
+    writer.finish();
+  }
+  expect_error([&] { Dataset d(dir.file("empty.h5")); }, {"empty.h5", "/data has no rows"});
 }
 
 TEST(Dataset, FloatDataIsReadAsIs) {
