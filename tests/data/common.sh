@@ -24,6 +24,14 @@ expect_error() {
   if [ "$(wc -l <err.txt)" -ne 1 ]; then fail "$name: stderr is not one line:"; cat err.txt; return; fi
   if ! grep -qE -- "$pattern" err.txt; then fail "$name: stderr lacks /$pattern/: $(cat err.txt)"; return; fi
   echo "ok: $name: $(cat err.txt)"
+  # For docs/RELIABILITY.md (scripts/reliability_table.sh): what was run, what it said, its status.
+  if [ -n "${SHARDNET_RELIABILITY_LOG:-}" ]; then
+    local command="$*"
+    command=${command//$shardnet/shardnet}
+    command=${command//$work\//}
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(basename "$0" .sh)" "$name" "$command" "$status" "$(cat err.txt)" \
+      >>"$SHARDNET_RELIABILITY_LOG"
+  fi
 }
 
 # expect_ok NAME COMMAND...: exit 0 (stdout in out.txt).

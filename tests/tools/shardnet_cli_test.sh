@@ -113,6 +113,24 @@ expect_error "patience without validation" "patience needs a validation split" \
 expect_error "unknown flag" "unrecognised option|unrecognized option" "$shardnet" train --modle x
 expect_error "unknown optimizer" "unknown optimizer 'adamw'" \
   "$shardnet" train -m model.cfg -d data.h5 --optimizer adamw --run-dir run2
+# Hyper-parameters that would only show up later as "training diverged".
+expect_error "momentum nan" "momentum must be in \[0, 1\)" \
+  "$shardnet" train -m model.cfg -d data.h5 --optimizer momentum --momentum nan --run-dir run2
+expect_error "beta2 = 1" "beta1 and beta2 must be in \[0, 1\)" \
+  "$shardnet" train -m model.cfg -d data.h5 --optimizer adam --beta2 1 --run-dir run2
+expect_error "epsilon 0 with adagrad" "epsilon must be positive" \
+  "$shardnet" train -m model.cfg -d data.h5 --optimizer adagrad --epsilon 0 --run-dir run2
+expect_error "learning rate inf" "the learning rate \(lr\) must be positive" \
+  "$shardnet" train -m model.cfg -d data.h5 --lr inf --run-dir run2
+sed 's/\[dense\]   outputs = 10/[dense]   outputs = 10 init = normal std = nan/' model.cfg >nanstd.cfg
+expect_error "init std nan" "nanstd.cfg:5: 'std' must be a number, got 'nan'" \
+  "$shardnet" train -m nanstd.cfg -d data.h5 --run-dir run2
+sed 's/\[maxpool\] size = 2/[maxpool] size = 2 stride = -1/' model.cfg >stride.cfg
+expect_error "negative pool stride" "stride.cfg:4: 'stride' must be in \[0, 2147483647\], got -1" \
+  "$shardnet" train -m stride.cfg -d data.h5 --run-dir run2
+printf '[input] shape = 2,8\n[flatten]\n[dense] outputs = 10\n[softmax_cross_entropy]\n' >transposed.cfg
+expect_error "same count, other shape" "data.h5: /data rows have shape \(1, 4, 4\) but the model's \[input\] is \(2, 8\)" \
+  "$shardnet" train -m transposed.cfg -d data.h5 --run-dir run2
 expect_error "weights that do not fit" "final.h5: .*conv1/weight" \
   "$shardnet" test --weights run/final.h5 --data data.h5 --model <(sed 's/filters = 4/filters = 8/' model.cfg)
 
