@@ -1,6 +1,7 @@
 #include "io/dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "io/hdf5.h"
@@ -108,6 +109,7 @@ void Dataset::load_into_memory() {
   } else {
     raw_floats_.resize(static_cast<size_t>(rows_ * row_elems));
     read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+    check_finite(raw_floats_, row_elems, "/data");
   }
   if (class_labels_) {
     raw_labels_.resize(static_cast<size_t>(rows_));
@@ -116,9 +118,21 @@ void Dataset::load_into_memory() {
     const int64_t target_elems = shape_numel(target_shape_);
     raw_targets_.resize(static_cast<size_t>(rows_ * target_elems));
     read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
+    check_finite(raw_targets_, target_elems, "/label");
   }
   sorted_.clear();
   in_memory_ = true;
+}
+
+void Dataset::check_finite(const std::vector<float>& values, int64_t row_elems, const char* dataset) const {
+  // Rows in sorted_ order, as read; a NaN or infinity would surface as "training diverged" at
+  // whatever step drew the row.
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (std::isfinite(values[i])) continue;
+    const size_t row = i / static_cast<size_t>(row_elems);
+    throw DatasetError(path_ + ": " + dataset + " row " + std::to_string(sorted_[row]) + " holds " +
+                       std::to_string(values[i]) + " (element " + std::to_string(i % row_elems) + ")");
+  }
 }
 
 void Dataset::read_lengths() {
@@ -238,6 +252,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     if (!in_memory_) {
       raw_floats_.resize(sorted_.size() * static_cast<size_t>(row_elems));
       read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+      check_finite(raw_floats_, row_elems, "/data");
     }
     for (int64_t i = 0; i < n; ++i) {
       std::copy_n(raw_floats_.data() + position_[i] * row_elems, row_elems, batch.data.data() + i * row_elems);
@@ -262,6 +277,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     if (!in_memory_) {
       raw_targets_.resize(sorted_.size() * static_cast<size_t>(target_elems));
       read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
+      check_finite(raw_targets_, target_elems, "/label");
     }
     Shape tshape{n};
     tshape.insert(tshape.end(), target_shape_.begin(), target_shape_.end());

@@ -54,6 +54,8 @@ class Dataset : public BatchSource {
 
  private:
   void check_labels();
+  // Throws DatasetError naming the row of the first NaN or infinity in `values` (rows of sorted_).
+  void check_finite(const std::vector<float>& values, int64_t row_elems, const char* dataset) const;
   void read_lengths();
   // Reads rows (sorted, unique) of `dataset` into `out`, `row_bytes` each, as `mem_type`.
   void read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,

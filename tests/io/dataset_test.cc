@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "io/dataset_writer.h"
 #include "io/hdf5.h"
 #include "tests/io/test_files.h"
@@ -123,6 +125,35 @@ TEST(Dataset, FloatDataIsReadAsIs) {
     EXPECT_EQ(batch.labels[0], 1);
     const int64_t bad[] = {4};
     expect_error([&] { data.read(bad, batch); }, {"f.h5", "row 4 is outside the 4 rows"});
+  }
+}
+
+TEST(Dataset, NanOrInfinityIsReportedWithItsRowNotAsDivergence) {
+  TempDir dir;
+  for (const bool in_targets : {false, true}) {
+    const std::string path = dir.file(in_targets ? "t.h5" : "d.h5");
+    DatasetInfo info;
+    info.sample_shape = {3};
+    info.data_type = ElementType::kFloat32;
+    info.label_type = in_targets ? LabelType::kTargets : LabelType::kClassIds;
+    info.target_shape = {2};
+    DatasetWriter writer(path, info);
+    std::vector<float> data(12, 0.5f), targets(8, 0.25f);
+    (in_targets ? targets[2 * 2 + 1] : data[2 * 3 + 1]) = in_targets ? -INFINITY : NAN;  // row 2
+    const std::vector<int32_t> labels = {0, 1, 0, 1};
+    writer.append_data(data.data(), 4);
+    if (in_targets)
+      writer.append_targets(targets.data(), 4);
+    else
+      writer.append_class_ids(labels.data(), 4);
+    writer.finish();
+    const std::string where = in_targets ? "/label row 2 holds -inf (element 1)" : "/data row 2 holds nan (element 1)";
+    expect_error([&] { Dataset d(path); }, {path, where});  // read whole at open: found there
+    Dataset streamed(path, 0);                              // batch by batch: found in the batch that has it
+    Batch batch;
+    const int64_t good[] = {0, 3}, bad[] = {1, 2};
+    EXPECT_NO_THROW(streamed.read(good, batch));
+    expect_error([&] { streamed.read(bad, batch); }, {path, where});
   }
 }
 
