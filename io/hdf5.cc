@@ -149,6 +149,11 @@ std::string read_string_attribute(hid_t obj, const std::string& name, const std:
   H5Id attr(h5_check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context + ": attribute '" + name + "'"), H5Aclose);
   H5Id type(h5_check_id(H5Aget_type(attr.get()), context), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_STRING) throw Hdf5Error(context + ": attribute '" + name + "' is not a string");
+  H5Id space(h5_check_id(H5Aget_space(attr.get()), context), H5Sclose);
+  // Reading writes one string per element: more than one would overrun the single one here.
+  if (const hssize_t n = H5Sget_simple_extent_npoints(space.get()); n != 1) {
+    throw Hdf5Error(context + ": attribute '" + name + "' holds " + std::to_string(n) + " strings, expected one");
+  }
   if (H5Tis_variable_str(type.get()) > 0) {
     H5Id mem = string_type(1);
     h5_check(H5Tset_size(mem.get(), H5T_VARIABLE), "H5Tset_size");
@@ -163,8 +168,9 @@ std::string read_string_attribute(hid_t obj, const std::string& name, const std:
   std::string out(size, '\0');
   H5Id mem = string_type(size);
   h5_check(H5Tset_cset(mem.get(), H5Tget_cset(type.get())), "H5Tset_cset");
+  h5_check(H5Tset_strpad(mem.get(), H5T_STR_NULLPAD), "H5Tset_strpad");  // keep all `size` bytes
   h5_check(H5Aread(attr.get(), mem.get(), out.data()), context + ": attribute '" + name + "'");
-  out.resize(std::strlen(out.c_str()));
+  out.resize(strnlen(out.c_str(), size));
   return out;
 }
 
@@ -184,9 +190,25 @@ std::vector<std::string> read_string_list_attribute(hid_t obj, const std::string
   H5Id type(h5_check_id(H5Tcopy(H5T_C_S1), "H5Tcopy"), H5Tclose);
   h5_check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size");
   h5_check(H5Tset_cset(type.get(), H5Tget_cset(stored.get())), "H5Tset_cset");
+  if (H5Tget_class(stored.get()) != H5T_STRING) {
+    throw Hdf5Error(context + ": attribute '" + name + "' is not a string list");
+  }
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(stored.get()) <= 0) {  // fixed-length strings (numpy's and h5py's `S` dtype)
+    const size_t size = H5Tget_size(stored.get());
+    std::vector<char> buffer(static_cast<size_t>(std::max<hssize_t>(n, 0)) * size);
+    H5Id mem = string_type(size);
+    h5_check(H5Tset_cset(mem.get(), H5Tget_cset(stored.get())), "H5Tset_cset");
+    h5_check(H5Tset_strpad(mem.get(), H5T_STR_NULLPAD), "H5Tset_strpad");  // keep all `size` bytes
+    h5_check(H5Aread(attr.get(), mem.get(), buffer.data()), context + ": attribute '" + name + "'");
+    for (hssize_t i = 0; i < n; ++i) {
+      const char* s = buffer.data() + static_cast<size_t>(i) * size;
+      out.emplace_back(s, strnlen(s, size));  // null-padded, or exactly `size` bytes without a terminator
+    }
+    return out;
+  }
   std::vector<char*> ptrs(static_cast<size_t>(std::max<hssize_t>(n, 0)), nullptr);
   h5_check(H5Aread(attr.get(), type.get(), ptrs.data()), context + ": attribute '" + name + "' is not a string list");
-  std::vector<std::string> out;
   for (char* p : ptrs) {
     out.emplace_back(p ? p : "");
     H5free_memory(p);

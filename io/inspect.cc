@@ -108,8 +108,9 @@ void add_dataset(hid_t root, const char* name, Listing& listing) {
                 layout.c_str());
   listing.text += line;
   listing.indent = "    ";
-  h5_check(H5Aiterate2(ds.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, add_attribute, &listing),
-           std::string(name) + ": attributes: " + listing.error);
+  // The status first: the message must be built after the callbacks ran (they fill listing.error).
+  const herr_t status = H5Aiterate2(ds.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, add_attribute, &listing);
+  h5_check(status, std::string(name) + ": attributes: " + listing.error);
 }
 
 herr_t add_object(hid_t root, const char* name, const H5O_info_t* info, void* out) {
@@ -132,10 +133,10 @@ std::string list_hdf5_file(const std::string& path) {
   Listing listing;
   listing.text = path + "\n";
   listing.indent = "  ";
-  h5_check(H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, add_attribute, &listing),
-           path + ": attributes: " + listing.error);
-  h5_check(H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, add_object, &listing, H5O_INFO_BASIC),
-           path + ": listing objects: " + listing.error);
+  const herr_t attributes = H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, add_attribute, &listing);
+  h5_check(attributes, path + ": attributes: " + listing.error);
+  const herr_t objects = H5Ovisit2(file.get(), H5_INDEX_NAME, H5_ITER_NATIVE, add_object, &listing, H5O_INFO_BASIC);
+  h5_check(objects, path + ": listing objects: " + listing.error);
   return listing.text;
 }
 

@@ -157,6 +157,35 @@ TEST(Dataset, NanOrInfinityIsReportedWithItsRowNotAsDivergence) {
   }
 }
 
+// Replaces attribute `name` on "/" by fixed-length strings of `size` bytes (h5py's `S` dtype: null
+// padded, no terminator when a string fills its size).
+void write_fixed_strings(const std::string& path, const char* name, const std::vector<std::string>& values,
+                         size_t size) {
+  H5Id file = open_file(path, true);
+  H5Adelete(file.get(), name);
+  H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type.get(), size);
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  const hsize_t n = values.size();
+  H5Id space(H5Screate_simple(1, &n, nullptr), H5Sclose);
+  std::vector<char> buffer(values.size() * size, '\0');
+  for (size_t i = 0; i < values.size(); ++i) std::copy_n(values[i].data(), values[i].size(), &buffer[i * size]);
+  H5Id attr(H5Acreate2(file.get(), name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+  H5Awrite(attr.get(), type.get(), buffer.data());
+}
+
+TEST(Dataset, ReadsFixedLengthStringAttributesAsH5pyWritesThem) {
+  TempDir dir;
+  const std::string path = dir.file("s.h5");
+  write_sample(path, 9);
+  write_fixed_strings(path, "classes", {"a", "bb", "ccc"}, 3);  // "ccc" fills its 3 bytes
+  EXPECT_EQ(Dataset(path).class_names(), (std::vector<std::string>{"a", "bb", "ccc"}));
+  // A list where one string is expected: refused (reading it once wrote past the one string).
+  write_fixed_strings(path, "format", {"shardnet-dataset", "x"}, 16);
+  H5Id file = open_file(path, false);
+  expect_error([&] { read_string_attribute(file.get(), "format", path); }, {path, "holds 2 strings, expected one"});
+}
+
 // Token-id rows: row i holds ids i, i+1, ... for its first length(i) = 1 + i % steps steps, then 0.
 void write_tokens(const std::string& path, int64_t rows, int64_t steps, std::vector<int32_t> lengths = {}) {
   if (lengths.empty()) {
