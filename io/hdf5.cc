@@ -177,6 +177,13 @@ std::string read_string_attribute(hid_t obj, const std::string& name, const std:
 int64_t read_int_attribute(hid_t obj, const std::string& name, const std::string& context) {
   if (!has_attribute(obj, name)) throw Hdf5Error(context + ": no attribute '" + name + "'");
   H5Id attr(h5_check_id(H5Aopen(obj, name.c_str(), H5P_DEFAULT), context + ": attribute '" + name + "'"), H5Aclose);
+  H5Id type(h5_check_id(H5Aget_type(attr.get()), context), H5Tclose);
+  H5Id space(h5_check_id(H5Aget_space(attr.get()), context), H5Sclose);
+  // One value is read: a list would be written past it (found by tests/fuzz/checkpoint_fuzz).
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (H5Tget_class(type.get()) != H5T_INTEGER || n != 1) {
+    throw Hdf5Error(context + ": attribute '" + name + "' is not one integer (" + std::to_string(n) + " value(s))");
+  }
   int64_t value = 0;
   h5_check(H5Aread(attr.get(), H5T_NATIVE_INT64, &value), context + ": attribute '" + name + "' is not an integer");
   return value;

@@ -59,12 +59,11 @@ IdxArray read_idx(const std::string& path, int expected_dims) {
     if (d != 0 && total > kMaxIdxBytes / d) throw IdxError(path + ": implausible IDX dimensions (over 2^40 bytes)");
     total *= d;
   }
-  // Read in blocks, the buffer growing with what the file really holds: a header that promises
-  // more than the file has costs no more memory than the file.
-  constexpr int64_t kBlock = int64_t{64} << 20;
+  // Read in blocks that double (from 1 MiB), the buffer growing with what the file really holds: a
+  // header that promises more than the file has costs at most twice the file (and 1 MiB).
   int64_t got = 0;
   while (got < total) {
-    const int64_t ask = std::min(kBlock, total - got);
+    const int64_t ask = std::min(std::max(got, int64_t{1} << 20), total - got);
     array.values.resize(static_cast<size_t>(got + ask));
     const int64_t n = read_bytes(f.get(), array.values.data() + got, ask, path);
     got += n;

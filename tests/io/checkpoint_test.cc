@@ -146,6 +146,12 @@ TEST(Checkpoint, RefusesOptimizerStateOrPositionsThatCannotBeRight) {
   const auto ranks =
       tampered_checkpoint(dir, "ranks.h5", [](hid_t root) { replace_int_attribute(root, "world_size", 0); });
   expect_error([&] { read_checkpoint_meta(ranks); }, {"ranks.h5", "world_size 0 is below 1"});
+  // Found by tests/fuzz/checkpoint_fuzz: a list where one integer belongs was read past its one value.
+  const auto list = tampered_checkpoint(dir, "list.h5", [](hid_t root) {
+    H5Adelete(root, "epoch");
+    write_float_list_attribute(root, "epoch", {1.0, 2.0});
+  });
+  expect_error([&] { read_checkpoint_meta(list); }, {"list.h5", "attribute 'epoch' is not one integer (2 value(s))"});
 }
 
 }  // namespace
