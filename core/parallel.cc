@@ -4,9 +4,13 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
+#include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -54,16 +58,16 @@ bool spin_until(Done done) {
 class Pool {
  public:
   explicit Pool(int threads) : worker_stats_(static_cast<size_t>(threads)) {  // [0]: the caller's chunk
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_.store(true, std::memory_order_release);
+    try {
+      for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { work(i); });
+    } catch (const std::system_error& e) {
+      // The destructor does not run for a half-built pool: stop and join the workers started.
+      stop();
+      throw std::runtime_error("cannot start compute thread " + std::to_string(workers_.size() + 1) + " of " +
+                               std::to_string(threads) + ": " + e.what() + " (try fewer --threads)");
     }
-    wake_.notify_all();
-    for (auto& t : workers_) t.join();
   }
+  ~Pool() { stop(); }
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Returns false (and does nothing) when another caller holds the pool.
@@ -85,9 +89,14 @@ class Pool {
     {
       JobScope scope;
       const auto [begin, end] = chunk(0);
-      fn(0, begin, end);
+      try {
+        fn(0, begin, end);
+      } catch (...) {
+        keep_first_error(std::current_exception());
+      }
     }
     worker_stats_[0] = kernel_stats() - before;
+    // Even when a chunk threw: the others still use fn and what it refers to.
     auto all_done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
     if (!spin_until(all_done)) {
       std::unique_lock lock(mutex_);
@@ -95,6 +104,7 @@ class Pool {
     }
     job_ = nullptr;
     if (kernel_stats_enabled()) merge_worker_stats();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));  // on the caller, not terminate()
     return true;
   }
 
@@ -124,7 +134,11 @@ class Pool {
       if (begin < end) {
         JobScope scope;
         const KernelStats stats_before = kernel_stats();
-        (*fn)(index, begin, end);
+        try {
+          (*fn)(index, begin, end);
+        } catch (...) {  // an exception leaving a thread's function would end the process
+          keep_first_error(std::current_exception());
+        }
         worker_stats_[static_cast<size_t>(index)] = kernel_stats() - stats_before;
       }
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
@@ -132,6 +146,20 @@ class Pool {
         done_.notify_one();
       }
     }
+  }
+
+  void keep_first_error(std::exception_ptr error) {
+    std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = std::move(error);
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_.store(true, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
   }
 
   // The kernel time of a job's chunks is counted on the caller's thread, as the job's wall time:
@@ -160,6 +188,8 @@ class Pool {
   std::atomic<int> pending_{0};
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;  // the first exception of the running job's chunks
 };
 
 std::unique_ptr<Pool>& pool() {

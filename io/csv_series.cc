@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 namespace shardnet::io {
@@ -142,6 +143,11 @@ void add_row(Series& series, const CsvLine& line, size_t expected_fields) {
       const std::string where =
           series.source + ":" + std::to_string(line.number) + ": column '" + series.names[c] + "'";
       throw CsvError(field.empty() ? where + " is empty" : where + " is not a finite number: \"" + field + "\"");
+    }
+    // Stored as float32: a larger magnitude would become infinity there (and its column's sums).
+    if (std::abs(value) > std::numeric_limits<float>::max()) {
+      throw CsvError(series.source + ":" + std::to_string(line.number) + ": column '" + series.names[c] +
+                     "': " + field + " is beyond the float32 range (3.4e38)");
     }
     series.values.push_back(value);
   }

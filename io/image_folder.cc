@@ -67,6 +67,15 @@ bool decode_jpeg_into(const uint8_t* bytes, size_t size, JpegErrorManager& err, 
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes, static_cast<unsigned long>(size));
   jpeg_read_header(&cinfo, TRUE);
+  // Before jpeg_start_decompress, which allocates by the header's size (a progressive image holds
+  // all its coefficients): a 16-byte header may claim 65535 x 65535.
+  if (uint64_t{cinfo.image_height} * cinfo.image_width > kMaxPixels) {
+    out->height = cinfo.image_height;
+    out->width = cinfo.image_width;
+    std::snprintf(err.message, sizeof err.message, "%s", "too large");
+    jpeg_destroy_decompress(&cinfo);
+    return false;
+  }
   cinfo.out_color_space = cinfo.jpeg_color_space == JCS_GRAYSCALE ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_start_decompress(&cinfo);
   const uint64_t height = cinfo.output_height, width = cinfo.output_width;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -25,6 +26,23 @@ TEST_P(ParallelTest, CoversEveryIndexOnce) {
     });
     for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "n " << n << " i " << i;
   }
+}
+
+TEST_P(ParallelTest, AnExceptionInAnyChunkReachesTheCaller) {
+  // Once std::terminate when a worker's chunk threw. Every chunk position throws in turn.
+  for (int64_t bad : {int64_t{0}, int64_t{999}}) {
+    std::atomic<int64_t> done{0};
+    EXPECT_THROW(parallel_for(1000, 1,
+                              [&](int64_t begin, int64_t end) {
+                                if (begin <= bad && bad < end) throw std::invalid_argument("chunk failed");
+                                done += end - begin;
+                              }),
+                 std::invalid_argument);
+    EXPECT_LT(done.load(), 1000);
+  }
+  std::atomic<int64_t> sum{0};  // the pool still works afterwards
+  parallel_for(1000, 1, [&](int64_t begin, int64_t end) { sum += end - begin; });
+  EXPECT_EQ(sum.load(), 1000);
 }
 
 TEST_P(ParallelTest, ConcurrentCallersBothFinish) {

@@ -76,6 +76,8 @@ TEST(CsvSeries, ReportsBadInputWithFileAndLine) {
   // Unused columns need not be numbers, but every line still needs every field.
   EXPECT_EQ(parse("a,b\nx,2\n", HeaderMode::kYes, {"b"}).values, (std::vector<double>{2}));
   expect_error([] { read_csv_series("/nonexistent/s.csv", HeaderMode::kAuto); }, {"/nonexistent/s.csv: cannot open"});
+  // Finite as a double, infinite as the float32 it is stored as (and its column's sum with it).
+  expect_parse_error("a,b\n1,2\n3,1e39\n", "series.csv:3: column 'b': 1e39 is beyond the float32 range");
 }
 
 TEST(CsvSeries, WindowsPredictTheNextValueAtEveryStep) {

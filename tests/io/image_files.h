@@ -28,8 +28,9 @@ inline void write_png(const std::string& path, const io::Image& image) {
   }
 }
 
-// Baseline JPEG, gray or YCbCr, with libjpeg's default (exiting) error handler: tests only.
-inline void write_jpeg(const std::string& path, const io::Image& image, int quality = 95) {
+// Baseline (or progressive) JPEG, gray or YCbCr, with libjpeg's default (exiting) error handler:
+// tests only.
+inline void write_jpeg(const std::string& path, const io::Image& image, int quality = 95, bool progressive = false) {
   FILE* file = std::fopen(path.c_str(), "wb");
   if (file == nullptr) throw std::runtime_error(path + ": cannot create");
   jpeg_compress_struct cinfo;
@@ -43,6 +44,7 @@ inline void write_jpeg(const std::string& path, const io::Image& image, int qual
   cinfo.in_color_space = image.channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
   jpeg_set_defaults(&cinfo);
   jpeg_set_quality(&cinfo, quality, TRUE);
+  if (progressive) jpeg_simple_progression(&cinfo);
   jpeg_start_compress(&cinfo, TRUE);
   const size_t stride = static_cast<size_t>(image.width * image.channels);
   while (cinfo.next_scanline < cinfo.image_height) {

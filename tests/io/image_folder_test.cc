@@ -1,11 +1,13 @@
 #include "io/image_folder.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "io/hdf5.h"
 #include "tests/io/image_files.h"
@@ -138,6 +140,31 @@ TEST(ImageFolder, SniffsTheFormatAndNamesBadFiles) {
 }
 
 // Resizing ---------------------------------------------------------------------------------------
+
+TEST(ImageFolder, AJpegHeaderClaimingAHugeImageIsRefusedBeforeDecoding) {
+  TempDir dir;
+  // Progressive: libjpeg's jpeg_start_decompress then allocates every coefficient of the image
+  // (60000^2 x 3 x 2 bytes = 20 GiB) before a check after it could refuse.
+  write_jpeg(dir.file("small.jpg"), noise_image(8, 8, 3, 1), 95, true);
+  std::ifstream in(dir.file("small.jpg"), std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The frame header (SOF0 or SOF2): FF C0|C2, length (2), precision (1), height (2), width (2).
+  size_t sof = 0;
+  for (size_t i = 0; i + 8 < bytes.size() && sof == 0; ++i)
+    if (bytes[i] == 0xFF && (bytes[i + 1] == 0xC0 || bytes[i + 1] == 0xC2)) sof = i;
+  ASSERT_NE(sof, 0u);
+  for (size_t k : {5, 7}) {  // 60000 x 60000 (libjpeg's own limit is 65500 a side)
+    bytes[sof + k] = 0xEA;
+    bytes[sof + k + 1] = 0x60;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const long before = usage.ru_maxrss;
+  expect_error([&] { decode_jpeg(bytes.data(), bytes.size(), "huge.jpg"); },
+               {"huge.jpg", "60000x60000 pixels, more than the 67108864 an image may have"});
+  getrusage(RUSAGE_SELF, &usage);
+  EXPECT_LT(usage.ru_maxrss - before, 100 * 1024) << "kB of peak memory for a 1 kB file";
+}
 
 TEST(ImageFolder, BilinearKeepsAConstantImageConstant) {
   for (const auto& [h, w, to_h, to_w] :
