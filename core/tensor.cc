@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <sstream>
 
@@ -72,10 +73,13 @@ void Tensor::reshape(const Shape& shape) {
                       " MiB, more than this machine's " + std::to_string(physical_memory_bytes() >> 20) +
                       " MiB of memory");
     }
-    void* raw = std::calloc(static_cast<size_t>(bytes) + kAlign + sizeof(void*), 1);
+    const size_t size = static_cast<size_t>(bytes);
+    void* raw = std::calloc(size + kAlign + sizeof(void*), 1);
     if (raw == nullptr) throw std::bad_alloc();
-    const auto aligned = (reinterpret_cast<uintptr_t>(raw) + sizeof(void*) + kAlign - 1) / kAlign * kAlign;
-    auto* p = reinterpret_cast<float*>(aligned);
+    void* aligned = static_cast<char*>(raw) + sizeof(void*);  // room for the pointer to free
+    size_t space = size + kAlign;
+    std::align(kAlign, size, aligned, space);
+    auto* p = static_cast<float*>(aligned);
     reinterpret_cast<void**>(p)[-1] = raw;
     data_.reset(p);
     capacity_ = n;

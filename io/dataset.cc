@@ -120,6 +120,12 @@ void Dataset::load_into_memory() {
     read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
     check_finite(raw_targets_, target_elems, "/label");
   }
+  if (length_.valid()) {  // a long file of small rows: its lengths fit too
+    lengths_.resize(static_cast<size_t>(rows_));
+    read_rows(length_.get(), H5T_NATIVE_INT32, sorted_, 1, lengths_.data());
+    for (int64_t row = 0; row < rows_; ++row) check_length(row, lengths_[row]);
+    length_.reset();
+  }
   sorted_.clear();
   in_memory_ = true;
 }
@@ -144,21 +150,42 @@ void Dataset::read_lengths() {
   }
   H5Id type(h5_check_id(H5Dget_type(length.get()), path_ + ": /length"), H5Tclose);
   if (H5Tget_class(type.get()) != H5T_INTEGER) throw DatasetError(path_ + ": /length must be int32");
+  if (rows_ > kScanRows) {  // read with each batch
+    length_ = std::move(length);
+    return;
+  }
   lengths_.resize(static_cast<size_t>(rows_));
   h5_check(H5Dread(length.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lengths_.data()),
            path_ + ": cannot read /length");
+  for (int64_t row = 0; row < rows_; ++row) check_length(row, lengths_[row]);
+}
+
+void Dataset::check_length(int64_t row, int32_t value) const {
   const int64_t steps = sample_shape_[0];
-  for (int64_t row = 0; row < rows_; ++row) {
-    const int32_t value = lengths_[row];
-    const std::string entry = path_ + ": /length[" + std::to_string(row) + "] = " + std::to_string(value);
-    if (value < 1) throw DatasetError(entry + " is less than 1 (every sequence has at least one step)");
-    if (value > steps) {
-      throw DatasetError(entry + " is larger than the " + std::to_string(steps) + " steps of /data");
-    }
-  }
+  if (value >= 1 && value <= steps) return;
+  const std::string entry = path_ + ": /length[" + std::to_string(row) + "] = " + std::to_string(value);
+  if (value < 1) throw DatasetError(entry + " is less than 1 (every sequence has at least one step)");
+  throw DatasetError(entry + " is larger than the " + std::to_string(steps) + " steps of /data");
+}
+
+void Dataset::check_label(int64_t row, int32_t value) const {
+  if (value >= 0 && (num_classes_ == 0 || value < num_classes_)) return;
+  throw DatasetError(path_ + ": /label row " + std::to_string(row) + " is " + std::to_string(value) +
+                     (value < 0
+                          ? ": class ids must be >= 0"
+                          : ", outside the " + std::to_string(num_classes_) + " classes of the 'classes' attribute"));
 }
 
 void Dataset::check_labels() {
+  if (rows_ > kScanRows) {
+    if (class_names_.empty()) {
+      throw DatasetError(path_ + ": /data has " + std::to_string(rows_) +
+                         " rows and the file no 'classes' attribute: counting the classes would read every label "
+                         "at open; name the classes in a 'classes' attribute (one string per class id)");
+    }
+    num_classes_ = static_cast<int64_t>(class_names_.size());  // each batch's labels are checked as read
+    return;
+  }
   // One pass over the labels (4 bytes a row), in blocks, so that a bad id is reported up front
   // with its row instead of surfacing mid-training.
   constexpr int64_t kBlock = 1 << 20;
@@ -263,6 +290,14 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   if (!lengths_.empty()) {
     batch.lengths.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) batch.lengths[i] = lengths_[static_cast<size_t>(rows[i])];
+  } else if (length_.valid()) {
+    raw_lengths_.resize(sorted_.size());
+    read_rows(length_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_lengths_.data());
+    batch.lengths.resize(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+      batch.lengths[i] = raw_lengths_[position_[i]];
+      check_length(rows[i], batch.lengths[i]);
+    }
   }
 
   if (class_labels_) {
@@ -271,7 +306,10 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
       read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
     }
     batch.labels.resize(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) batch.labels[i] = raw_labels_[position_[i]];
+    for (int64_t i = 0; i < n; ++i) {
+      batch.labels[i] = raw_labels_[position_[i]];
+      if (rows_ > kScanRows) check_label(rows[i], batch.labels[i]);  // not scanned at open
+    }
   } else {
     const int64_t target_elems = shape_numel(target_shape_);
     if (!in_memory_) {

@@ -29,6 +29,10 @@ class Dataset : public BatchSource {
   // rows then costs a copy, not an HDF5 selection of each row (1.75 ms per batch of 64 MNIST
   // images, longer than the MLP's whole training step). Larger ones are read batch by batch.
   static constexpr int64_t kDefaultMemoryBudget = int64_t{1} << 30;
+  // Up to this many rows, the labels are scanned once at open (bad ids reported up front, the class
+  // count found) and /length is read whole; past it nothing at open grows with the row count:
+  // labels and lengths are checked as each batch is read, and the file must name its classes.
+  static constexpr int64_t kScanRows = int64_t{1} << 26;
   explicit Dataset(const std::string& path, int64_t memory_budget_bytes = kDefaultMemoryBudget);
 
   int64_t size() const override { return rows_; }
@@ -45,7 +49,7 @@ class Dataset : public BatchSource {
   Shape target_shape() const { return target_shape_; }
   bool data_is_uint8() const { return data_type_ == ElementType::kUint8; }
   ElementType data_type() const { return data_type_; }
-  bool has_lengths() const { return !lengths_.empty(); }
+  bool has_lengths() const { return !lengths_.empty() || length_.valid(); }
   bool in_memory() const { return in_memory_; }
   // Steps per sequence: /data's dimension 1.
   int64_t steps() const { return sample_shape_.empty() ? 0 : sample_shape_[0]; }
@@ -54,6 +58,8 @@ class Dataset : public BatchSource {
 
  private:
   void check_labels();
+  void check_label(int64_t row, int32_t value) const;
+  void check_length(int64_t row, int32_t value) const;
   // Throws DatasetError naming the row of the first NaN or infinity in `values` (rows of sorted_).
   void check_finite(const std::vector<float>& values, int64_t row_elems, const char* dataset) const;
   void read_lengths();
@@ -70,7 +76,9 @@ class Dataset : public BatchSource {
   bool class_labels_ = true;
   int64_t num_classes_ = 0;
   std::vector<std::string> class_names_;
-  std::vector<int32_t> lengths_;  // one per row, or empty
+  std::vector<int32_t> lengths_;  // one per row, or empty (past kScanRows: read per batch from length_)
+  H5Id length_;
+  std::vector<int32_t> raw_lengths_;
   std::vector<std::string> vocab_;
   // Rows, labels and targets, either the whole data set (in_memory_) or the last batch's sorted rows.
   bool in_memory_ = false;

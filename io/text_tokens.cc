@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/random.h"
+#include "core/tensor.h"
 #include "io/dataset_writer.h"
 
 namespace shardnet::io {
@@ -334,6 +335,18 @@ std::vector<SplitSummary> convert_text(const std::vector<std::string>& files, co
   }
   const Vocabulary vocab = Vocabulary::build(train_tokens, options.min_count);
   const int64_t steps = options.max_length > 0 ? options.max_length : longest_train;
+  // Every example is padded to `steps` ids: one very long line must not make that a huge allocation.
+  const int64_t bytes = static_cast<int64_t>(n) * steps * static_cast<int64_t>(sizeof(int32_t));
+  if (options.max_length == 0 && bytes > physical_memory_bytes() / 4) {
+    std::vector<int64_t> lengths;
+    for (size_t i = 0; i < end_train; ++i) lengths.push_back(static_cast<int64_t>(examples[order[i]].tokens.size()));
+    std::sort(lengths.begin(), lengths.end());
+    const int64_t p99 = lengths[lengths.size() * 99 / 100];
+    throw TextError("the longest training example has " + std::to_string(longest_train) + " tokens: padding all " +
+                    std::to_string(n) + " examples to it needs " + std::to_string(bytes >> 20) +
+                    " MiB, more than a quarter of this machine's memory; give a maximum length (--max-length; 99% " +
+                    "of the training examples have at most " + std::to_string(p99) + " tokens)");
+  }
 
   std::string source = std::string("text, ") + token_level_name(options.level) + " level:";
   for (const auto& file : file_of_label) source += " " + file;

@@ -43,15 +43,41 @@ TEST(ShardSampler, RankSlicesConcatenateToTheGlobalBatch) {
 TEST(ShardSampler, EpochsAndSeedsShuffleDifferently) {
   ShardSampler a(50, 50, 0, 1, 1), b(50, 50, 0, 1, 2);
   a.start_epoch(0);
-  std::vector<int64_t> e0(a.rows(0).begin(), a.rows(0).end());
+  const std::vector<int64_t> e0 = a.rows(0);
   a.start_epoch(1);
-  std::vector<int64_t> e1(a.rows(0).begin(), a.rows(0).end());
+  const std::vector<int64_t> e1 = a.rows(0);
   b.start_epoch(0);
-  std::vector<int64_t> f0(b.rows(0).begin(), b.rows(0).end());
+  const std::vector<int64_t> f0 = b.rows(0);
   EXPECT_NE(e0, e1);
   EXPECT_NE(e0, f0);
   a.start_epoch(0);
-  EXPECT_TRUE(std::equal(e0.begin(), e0.end(), a.rows(0).begin()));
+  EXPECT_EQ(e0, a.rows(0));
+}
+
+TEST(ShardSampler, PastTheTableAKeyedBijectionGivesEveryRowOnceAtAnyRankCount) {
+  const int64_t n = ShardSampler::kTableRows + 12345, batch = 1 << 16;  // an odd size past the table
+  ShardSampler single(n, batch, 0, 1, 7);
+  single.start_epoch(3);
+  std::vector<bool> seen(static_cast<size_t>(n), false);
+  for (int64_t p = 0; p < n; ++p) {
+    const int64_t row = single.row_at(p);
+    ASSERT_TRUE(row >= 0 && row < n) << row;
+    ASSERT_FALSE(seen[static_cast<size_t>(row)]) << "row " << row << " twice";
+    seen[static_cast<size_t>(row)] = true;
+  }
+  for (int ranks : {2, 3}) {  // each rank's slice of a step is its part of the single process's batch
+    std::vector<int64_t> joined;
+    for (int r = 0; r < ranks; ++r) {
+      ShardSampler rank(n, batch, r, ranks, 7);
+      rank.start_epoch(3);
+      const auto part = rank.rows(5);
+      joined.insert(joined.end(), part.begin(), part.end());
+    }
+    EXPECT_EQ(joined, single.global_rows(5));
+  }
+  ShardSampler other_epoch(n, batch, 0, 1, 7);
+  other_epoch.start_epoch(4);
+  EXPECT_NE(other_epoch.rows(0), single.rows(0));
 }
 
 TEST(ShardSampler, RejectsImpossibleBatches) {

@@ -93,7 +93,7 @@ std::string tampered_checkpoint(const TempDir& dir, const std::string& name, con
   auto opt = make_optimizer(oc);
   for (Param* p : net->params()) p->grad.fill(0.1f);
   opt->step(net->params(), 0.01f);
-  const std::string path = dir.file(name);
+  std::string path = dir.file(name);
   save_checkpoint(path, *net, opt.get(), CheckpointMeta{kModel, 1, 2, 3, 64, 5, 1, ""});
   H5Id file = open_file(path, true);
   tamper(file.get());

@@ -1,9 +1,14 @@
 #include "io/dataset.h"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 
+#include "core/model_file.h"
+#include "core/trainer.h"
 #include "io/dataset_writer.h"
 #include "io/hdf5.h"
 #include "tests/io/test_files.h"
@@ -342,6 +347,100 @@ TEST(Dataset, WriterRefusesWhatItsInfoDidNotDeclare) {
   writer.append_class_ids(ids, 1);
   writer.finish();
   EXPECT_TRUE(std::filesystem::exists(dir.file("w.h5")));
+}
+
+// Peak resident memory of this process so far, in MiB.
+int64_t peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024;
+}
+
+// A chunked data set of rows of `row_shape` (uint8 data, int32 labels), `rows` long, that costs no
+// disk: only the chunks holding rows [first_written, first_written + 16) are written.
+void write_sparse_dataset(const std::string& path, hsize_t rows, hsize_t first_written) {
+  H5Id file = create_file(path);
+  const hsize_t dims[3] = {rows, 2, 2}, chunk[3] = {4096, 2, 2};
+  H5Id space(H5Screate_simple(3, dims, nullptr), H5Sclose);
+  H5Id dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(dcpl.get(), 3, chunk);
+  H5Id data(H5Dcreate2(file.get(), "/data", H5T_NATIVE_UINT8, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+            H5Dclose);
+  const hsize_t label_chunk = 1 << 16;
+  H5Id label_space(H5Screate_simple(1, dims, nullptr), H5Sclose);
+  H5Id label_dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+  H5Pset_chunk(label_dcpl.get(), 1, &label_chunk);
+  H5Id label(
+      H5Dcreate2(file.get(), "/label", H5T_STD_I32LE, label_space.get(), H5P_DEFAULT, label_dcpl.get(), H5P_DEFAULT),
+      H5Dclose);
+  const hsize_t start[3] = {first_written, 0, 0}, count[3] = {16, 2, 2};
+  std::vector<uint8_t> pixels(64, 200);
+  std::vector<int32_t> ones(16, 1);
+  H5Id file_space(H5Dget_space(data.get()), H5Sclose);
+  H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  H5Id mem(H5Screate_simple(3, count, nullptr), H5Sclose);
+  H5Dwrite(data.get(), H5T_NATIVE_UINT8, mem.get(), file_space.get(), H5P_DEFAULT, pixels.data());
+  H5Id label_file_space(H5Dget_space(label.get()), H5Sclose);
+  H5Sselect_hyperslab(label_file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  H5Id label_mem(H5Screate_simple(1, count, nullptr), H5Sclose);
+  H5Dwrite(label.get(), H5T_NATIVE_INT32, label_mem.get(), label_file_space.get(), H5P_DEFAULT, ones.data());
+  write_string_list_attribute(file.get(), "classes", {"dark", "bright"});
+}
+
+class CountSteps : public TrainObserver {
+ public:
+  void on_step(const StepReport&) override { ++steps; }
+  int steps = 0;
+};
+
+TEST(Dataset, PastTwoToThe31RowsNothingAtOpenOrPerStepGrowsWithTheRowCount) {
+  TempDir dir;
+  const hsize_t rows = (hsize_t{1} << 31) + 1000, written = (hsize_t{1} << 31) + 100;
+  write_sparse_dataset(dir.file("big.h5"), rows, written);
+  EXPECT_LT(std::filesystem::file_size(dir.file("big.h5")), 1u << 20) << "unwritten chunks take no disk";
+  const int64_t rss_before = peak_rss_mib();
+  const auto start = std::chrono::steady_clock::now();
+  Dataset data(dir.file("big.h5"));
+  const double open_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(data.size(), static_cast<int64_t>(rows));
+  EXPECT_EQ(data.num_classes(), 2);
+  EXPECT_FALSE(data.in_memory());
+  Batch batch;
+  const int64_t beyond[] = {static_cast<int64_t>(written) + 3, 5};  // past the 2^31-th row, and before it
+  data.read(beyond, batch);
+  EXPECT_FLOAT_EQ(batch.data[0], 200.0f / 255.0f);
+  EXPECT_EQ(batch.labels[0], 1);
+  EXPECT_EQ(batch.data[4], 0.0f);  // an unwritten chunk: the fill value
+  EXPECT_EQ(batch.labels[1], 0);
+
+  // Three training steps: the sampler's keyed bijection draws rows from the whole range.
+  auto net = parse_model("[input] shape = 2,2\n[flatten]\n[dense] outputs = 2\n[softmax_cross_entropy]\n", "m");
+  net->initialize(1);
+  auto optimizer = make_optimizer(OptimizerConfig{});
+  TrainOptions options;
+  options.global_batch = 64;
+  options.max_steps = 3;
+  Collective one_process;
+  CountSteps observer;
+  const auto train_start = std::chrono::steady_clock::now();
+  Trainer(*net, *optimizer, one_process, options).fit(data, nullptr, observer);
+  const double step_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count() / 3;
+  EXPECT_EQ(observer.steps, 3);
+  const int64_t rss_growth = peak_rss_mib() - rss_before;
+  EXPECT_LT(rss_growth, 200) << "MiB for a data set of 2^31 rows";
+  std::printf("2^31 + 1000 rows: open %.3f s, a step %.3f s, peak RSS growth %lld MiB (process peak %lld MiB)\n",
+              open_seconds, step_seconds, static_cast<long long>(rss_growth), static_cast<long long>(peak_rss_mib()));
+}
+
+TEST(Dataset, PastTheScanLimitTheFileMustNameItsClasses) {
+  TempDir dir;
+  const hsize_t rows = Dataset::kScanRows + 10;
+  write_sparse_dataset(dir.file("big.h5"), rows, 0);
+  {
+    H5Id file = open_file(dir.file("big.h5"), true);
+    H5Adelete(file.get(), "classes");
+  }
+  expect_error([&] { Dataset d(dir.file("big.h5")); }, {"big.h5", "no 'classes' attribute"});
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "core/tensor.h"
 #include "io/dataset.h"
 #include "tests/io/test_files.h"
 
@@ -188,6 +189,24 @@ TEST_F(TextConversion, WordLevelUsesUnknownForRareWords) {
   convert_text({dir.file("pos"), dir.file("neg")}, dir.file("w"), o);
   EXPECT_EQ(decode(dir.file("w-train.h5"), " "),
             (std::multiset<std::string>{"pos|a good film", "pos|a good good <unk>", "neg|a <unk> film"}));
+}
+
+TEST_F(TextConversion, OneHugeLineIsRefusedWithAHintNotPaddedTo) {
+  // Every example is padded to the longest: 2,001 examples padded to one line of L characters need
+  // 2,001 x L x 4 bytes. L is chosen past a quarter of this machine's memory.
+  const int64_t examples = 2001;
+  const int64_t longest = physical_memory_bytes() / 4 / (examples * 4) + 1000;
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "short line\n";
+  text += std::string(static_cast<size_t>(longest), 'x') + "\n";
+  write_text(dir.file("Long.txt"), text);
+  TextOptions o;
+  o.split = {1, 0, 0};
+  expect_error([&] { convert_text({dir.file("Long.txt")}, dir.file("long"), o); },
+               {"the longest training example has " + std::to_string(longest) + " tokens", "--max-length",
+                "99% of the training examples have at most 10 tokens"});
+  o.max_length = 16;  // with a maximum length it converts
+  EXPECT_EQ(convert_text({dir.file("Long.txt")}, dir.file("long"), o)[0].truncated, 1);
 }
 
 TEST_F(TextConversion, ReportsBadInput) {
