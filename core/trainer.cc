@@ -141,10 +141,11 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   best_val_loss_ = std::numeric_limits<double>::infinity();
   epochs_without_improvement_ = 0;
   TrainPosition at = start;
+  BatchReader reader;
   for (int64_t epoch = start.epoch; epoch < options_.epochs && !step_limit_reached(at.global_step); ++epoch) {
     sampler.start_epoch(epoch);
     at = TrainPosition{epoch, epoch == start.epoch ? start.step : 0, at.global_step};
-    EpochReport report = train_epoch(train, sampler, at, observer, sink);
+    EpochReport report = train_epoch(train, sampler, at, observer, sink, reader);
     score_epoch(test, report);
     observer.on_epoch(report);
     // At an epoch's end or where max_steps stopped the run, whichever came first.
@@ -158,17 +159,17 @@ bool Trainer::step_limit_reached(int64_t global_step) const {
 }
 
 EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler, TrainPosition& at,
-                                 TrainObserver& observer, CheckpointSink* sink) {
+                                 TrainObserver& observer, CheckpointSink* sink, BatchReader& reader) {
   const int64_t steps = sampler.steps_per_epoch(), epoch = at.epoch, first_step = at.step;
   const auto epoch_start = Clock::now();
   double wait = 0.0;
   LossStats epoch_stats;
   StepTimes phases;
-  // Batch `step` is read into buffers_[step % 2] on a background thread while step - 1 trains.
+  // Batch `step` is read into reader.buffers[step % 2] on a background thread while step - 1 trains.
   auto read_async = [&](int64_t step, int64_t at_global_step) {
-    reader_.start([&, step, at_global_step] {
+    reader.task.start([&train, &sampler, &reader, this, epoch, step, at_global_step] {
       Timeline::Span span(timeline_, "read batch", Timeline::kDataLoading, at_global_step);
-      read_step(train, sampler, epoch, step, buffers_[step % 2]);
+      read_step(train, sampler, epoch, step, reader.buffers[step % 2]);
     });
   };
   read_async(first_step, at.global_step);
@@ -177,17 +178,17 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
     const auto wait_start = Clock::now();
     {
       Timeline::Span span(timeline_, "data wait");
-      reader_.wait();
+      reader.task.wait();
     }
     wait += seconds_since(wait_start);
-    const Batch& batch = buffers_[at.step % 2];
+    const Batch& batch = reader.buffers[at.step % 2];
     if (at.step + 1 < steps && !step_limit_reached(at.global_step + 1)) read_async(at.step + 1, at.global_step + 1);
     const float lr = options_.lr.at(static_cast<double>(epoch) + static_cast<double>(at.step) / steps);
     LossStats s;
     try {
       s = step(batch, lr, &phases);
     } catch (const DivergedError& e) {
-      reader_.wait();
+      reader.task.wait();
       throw DivergedError(std::string(e.what()) + " at epoch " + std::to_string(epoch + 1) + ", step " +
                           std::to_string(at.step + 1) + ": training diverged (try a smaller learning rate)");
     }
@@ -202,7 +203,7 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
       checkpoint(sink, {epoch, at.step + 1, at.global_step});
     }
   }
-  reader_.wait();
+  reader.task.wait();
   EpochReport report;
   report.epoch = epoch;
   report.steps = at.step - first_step;

@@ -95,6 +95,14 @@ class DivergedError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The batches of one fit() and the thread that reads the next one while this one trains. A local
+// of fit(), declared after what its jobs refer to: however fit() ends (an exception included),
+// the reader is waited for before those go away.
+struct BatchReader {
+  Batch buffers[2];
+  BackgroundTask task;
+};
+
 class Trainer {
  public:
   Trainer(Net& net, Optimizer& optimizer, Collective& collective, const TrainOptions& options);
@@ -125,7 +133,7 @@ class Trainer {
   // Trains from `at` to the epoch's end or the step limit, advancing `at`; the epoch's training
   // figures summed over the ranks.
   EpochReport train_epoch(BatchSource& train, const ShardSampler& sampler, TrainPosition& at, TrainObserver& observer,
-                          CheckpointSink* sink);
+                          CheckpointSink* sink, BatchReader& reader);
   // Adds the test and validation scores; sets stopped_early when patience ran out.
   void score_epoch(BatchSource* test, EpochReport& report);
 
@@ -141,8 +149,6 @@ class Trainer {
   Timeline* timeline_ = nullptr;
   double best_val_loss_ = 0.0;
   int epochs_without_improvement_ = 0;
-  Batch buffers_[2];
-  BackgroundTask reader_;  // reads the next batch while this one trains
 };
 
 }  // namespace shardnet
