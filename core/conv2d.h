@@ -65,7 +65,6 @@ class Conv2D : public Layer {
   // Sets the weights and biases to whitening filters of the patches of `images` (N, C, H, W), the
   // input this layer sees. Needs bias = 1 and an even number of filters, at most 2 C k k.
   void initialize_whitening(const Tensor& images);
-  bool whitens() const { return config_.whiten; }
   bool initializes_from_data() const override { return config_.whiten; }
   void initialize_from_data(const Tensor& samples) override { initialize_whitening(samples); }
 

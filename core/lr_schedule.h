@@ -1,5 +1,6 @@
 #pragma once
 // Learning rate as a function of training progress in epochs (fractional: epoch + step / steps).
+#include <cstdint>
 #include <iosfwd>
 #include <string_view>
 
@@ -22,6 +23,12 @@ struct LrSchedule {
   float at(double epoch) const;
   // Cosine and linear decay to 0 over the run's epochs.
   bool decays_over_the_run() const { return kind == LrScheduleKind::kCosine || kind == LrScheduleKind::kLinear; }
+  // This schedule for a run of `epochs` epochs (cosine and linear decay over all of them).
+  LrSchedule for_run(int64_t epochs) const {
+    LrSchedule s = *this;
+    if (s.decays_over_the_run()) s.total_epochs = static_cast<float>(epochs);
+    return s;
+  }
   void validate() const;  // throws std::invalid_argument naming the field
 };
 

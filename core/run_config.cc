@@ -43,9 +43,7 @@ void RunConfig::validate() const {
   require(train.eval_batch > 0, "eval-batch must be positive");
   require(train.checkpoint_every >= 0, "checkpoint-every must be >= 0");
   require(train.clip_norm >= 0.0f, "clip-norm must be >= 0");
-  LrSchedule schedule = train.lr;
-  if (schedule.decays_over_the_run()) schedule.total_epochs = static_cast<float>(train.epochs);
-  schedule.validate();
+  train.lr.for_run(train.epochs).validate();
   optimizer.validate();
   require(val_fraction >= 0.0 && val_fraction < 1.0, "val-fraction must be in [0, 1)");
   require(patience >= 0, "patience must be >= 0");

@@ -82,7 +82,7 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm) {
 
 Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, const TrainOptions& options)
     : net_(net), optimizer_(optimizer), collective_(collective), options_(options) {
-  if (options_.lr.decays_over_the_run()) options_.lr.total_epochs = static_cast<float>(options_.epochs);
+  options_.lr = options_.lr.for_run(options_.epochs);
   options_.lr.validate();
   if (!(options_.clip_norm >= 0.0f)) throw std::invalid_argument("clip-norm must be >= 0");
   net_.set_seed(options_.seed);

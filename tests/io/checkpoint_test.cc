@@ -22,21 +22,31 @@ using testing::TempDir;
 const char* kModel =
     "[input] shape = 1,6,6\n[conv] filters = 2 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n";
 
+OptimizerConfig adam() {
+  OptimizerConfig oc;
+  oc.kind = OptimizerKind::kAdam;
+  return oc;
+}
+
+// Adam after one step on `net`: every slot exists.
+std::unique_ptr<Optimizer> stepped_adam(Net& net) {
+  auto opt = make_optimizer(adam());
+  for (Param* p : net.params()) p->grad.fill(0.1f);
+  opt->step(net.params(), 0.01f);
+  return opt;
+}
+
 TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   TempDir dir;
   auto net = parse_model(kModel, "m");
   net->initialize(5);
-  OptimizerConfig oc;
-  oc.kind = OptimizerKind::kAdam;
-  auto opt = make_optimizer(oc);
-  for (Param* p : net->params()) p->grad.fill(0.1f);
-  opt->step(net->params(), 0.01f);
+  auto opt = stepped_adam(*net);
   save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 110, 64, 5, 1, "! seed = 5\n"});
   EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5.tmp")));
 
   auto other = parse_model(kModel, "m");
   other->initialize(99);
-  auto opt2 = make_optimizer(oc);
+  auto opt2 = make_optimizer(adam());
   const CheckpointMeta meta = load_checkpoint(dir.file("c.h5"), *other, opt2.get());
   EXPECT_EQ(meta.model_text, kModel);
   EXPECT_EQ(meta.epoch, 2);
@@ -88,11 +98,7 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
 std::string tampered_checkpoint(const TempDir& dir, const std::string& name, const std::function<void(hid_t)>& tamper) {
   auto net = parse_model(kModel, "m");
   net->initialize(5);
-  OptimizerConfig oc;
-  oc.kind = OptimizerKind::kAdam;
-  auto opt = make_optimizer(oc);
-  for (Param* p : net->params()) p->grad.fill(0.1f);
-  opt->step(net->params(), 0.01f);
+  auto opt = stepped_adam(*net);
   std::string path = dir.file(name);
   save_checkpoint(path, *net, opt.get(), CheckpointMeta{kModel, 1, 2, 3, 64, 5, 1, ""});
   H5Id file = open_file(path, true);
@@ -123,9 +129,7 @@ TEST(Checkpoint, RefusesOptimizerStateOrPositionsThatCannotBeRight) {
   TempDir dir;
   auto load = [&](const std::string& path) {
     auto net = parse_model(kModel, "m");
-    OptimizerConfig oc;
-    oc.kind = OptimizerKind::kAdam;
-    auto opt = make_optimizer(oc);
+    auto opt = make_optimizer(adam());
     load_checkpoint(path, *net, opt.get());
   };
   // Once loaded and then written past by the update: a momentum slot of shape (1,).
