@@ -1,4 +1,5 @@
 #pragma once
+#include <atomic>
 #include <span>
 #include <vector>
 
@@ -27,12 +28,27 @@ class Collective {
   // Where to record communication spans; null: nowhere.
   virtual void set_timeline(Timeline* timeline) {}
 
+  // This process's stop requests (a signal handler's flag, 0: none), to be honoured at a step
+  // boundary that all ranks agree on. Null: never stop.
+  void watch_stop_flag(const std::atomic<int>* flag) { stop_flag_ = flag; }
+  // After finish_gradient_sum(): whether any rank's flag was raised by the time its sums of this
+  // step began. Every rank gets the same answer after the same step.
+  virtual bool stop_agreed() const { return local_stop_requested(); }
+
   // All three steps at once, for gradients that are all ready.
   void sum_gradients(const std::vector<Param*>& params) {
     start_gradient_sum(params);
     gradients_ready(params);
     finish_gradient_sum();
   }
+
+ protected:
+  bool local_stop_requested() const {
+    return stop_flag_ != nullptr && stop_flag_->load(std::memory_order_relaxed) != 0;
+  }
+
+ private:
+  const std::atomic<int>* stop_flag_ = nullptr;
 };
 
 }  // namespace shardnet

@@ -124,16 +124,16 @@ void Trainer::checkpoint(CheckpointSink* sink, const TrainPosition& next) {
   for (const Param* p : net_.params()) {
     for (float v : p->value.span()) {
       if (!std::isfinite(v)) {
-        throw std::runtime_error("parameter " + p->name + " is not finite after step " +
-                                 std::to_string(next.global_step) + ": training diverged; not checkpointing it");
+        throw DivergedError("parameter " + p->name + " is not finite after step " + std::to_string(next.global_step) +
+                            ": training diverged; not checkpointing it");
       }
     }
   }
   sink->save(next);
 }
 
-void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start,
-                  CheckpointSink* sink) {
+FitEnd Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start,
+                    CheckpointSink* sink) {
   ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
                        options_.seed);
   const int64_t steps = sampler.steps_per_epoch();
@@ -141,17 +141,27 @@ void Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer
   best_val_loss_ = std::numeric_limits<double>::infinity();
   epochs_without_improvement_ = 0;
   TrainPosition at = start;
+  end_position_ = start;
+  stop_agreed_ = false;
   BatchReader reader;
   for (int64_t epoch = start.epoch; epoch < options_.epochs && !step_limit_reached(at.global_step); ++epoch) {
     sampler.start_epoch(epoch);
     at = TrainPosition{epoch, epoch == start.epoch ? start.step : 0, at.global_step};
     EpochReport report = train_epoch(train, sampler, at, observer, sink, reader);
-    score_epoch(test, report);
-    observer.on_epoch(report);
-    // At an epoch's end or where max_steps stopped the run, whichever came first.
-    checkpoint(sink, at.step == steps ? TrainPosition{epoch + 1, 0, at.global_step} : at);
+    const bool epoch_done = at.step == steps;
+    end_position_ = epoch_done ? TrainPosition{epoch + 1, 0, at.global_step} : at;
+    const bool finished = step_limit_reached(at.global_step) || (epoch_done && epoch + 1 == options_.epochs);
+    const bool interrupted = stop_agreed_ && !finished;
+    if (!interrupted || epoch_done) {  // an interrupted epoch is scored by the run that completes it
+      score_epoch(test, report);
+      observer.on_epoch(report);
+    }
+    // At an epoch's end, where max_steps stopped the run or where the ranks agreed to stop.
+    checkpoint(sink, end_position_);
+    if (interrupted) return FitEnd::kStopRequested;
     if (report.stopped_early) break;
   }
+  return FitEnd::kFinished;
 }
 
 bool Trainer::step_limit_reached(int64_t global_step) const {
@@ -198,6 +208,11 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
     ++at.global_step;
     observer.on_step(StepReport{epoch, at.step, steps, at.global_step,
                                 s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
+    if (collective_.stop_agreed()) {  // fit() checkpoints where it stopped
+      stop_agreed_ = true;
+      ++at.step;
+      break;
+    }
     const bool periodic = options_.checkpoint_every > 0 && at.global_step % options_.checkpoint_every == 0;
     if (periodic && at.step + 1 < steps && !step_limit_reached(at.global_step)) {
       checkpoint(sink, {epoch, at.step + 1, at.global_step});

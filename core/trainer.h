@@ -103,6 +103,12 @@ struct BatchReader {
   BackgroundTask task;
 };
 
+// How fit() ended.
+enum class FitEnd {
+  kFinished,       // the configured epochs or max-steps were trained, or early stopping ended it
+  kStopRequested,  // a rank was asked to stop (Collective::stop_agreed); checkpointed where it stopped
+};
+
 class Trainer {
  public:
   Trainer(Net& net, Optimizer& optimizer, Collective& collective, const TrainOptions& options);
@@ -113,8 +119,10 @@ class Trainer {
   LossStats step(const Batch& batch, float lr, StepTimes* times = nullptr);
   // Trains on `train` from `start`; after each epoch evaluates on `test` when it is not null. With
   // a sink, checkpoints every options.checkpoint_every steps, at each epoch end and where it stops.
-  void fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start = {},
-           CheckpointSink* sink = nullptr);
+  // A stop agreed by the ranks ends it after that step (the epoch's scores are left to the resumed
+  // run unless the epoch was complete).
+  FitEnd fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start = {},
+             CheckpointSink* sink = nullptr);
   // Scores `validation` after each epoch; with patience > 0, stops when its loss has not improved
   // (dropped by more than 1e-4 relative to the best so far) for that many epochs.
   void set_validation(BatchSource* validation, int patience) {
@@ -126,6 +134,8 @@ class Trainer {
     timeline_ = timeline;
     collective_.set_timeline(timeline);
   }
+  // Where the last fit() ended: the next step a resumed run takes.
+  const TrainPosition& end_position() const { return end_position_; }
 
  private:
   void checkpoint(CheckpointSink* sink, const TrainPosition& next);
@@ -147,6 +157,8 @@ class Trainer {
   BatchSource* validation_ = nullptr;
   int patience_ = 0;
   Timeline* timeline_ = nullptr;
+  TrainPosition end_position_;
+  bool stop_agreed_ = false;
   double best_val_loss_ = 0.0;
   int epochs_without_improvement_ = 0;
 };

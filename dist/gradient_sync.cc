@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <sstream>
 
 namespace shardnet::dist {
 
@@ -26,6 +27,8 @@ void GradientSync::plan_buckets(const std::vector<Param*>& params) {
     bytes += size;
     buckets_.back().values.resize(bytes / sizeof(float));
   }
+  if (buckets_.empty()) buckets_.emplace_back();  // a model without parameters still agrees on stops
+  buckets_.back().values.push_back(0.0f);         // the stop request
   planned_for_.assign(params.begin(), params.end());
 }
 
@@ -55,6 +58,7 @@ void GradientSync::gradients_ready(std::span<Param* const> params) {
 void GradientSync::start_ready_buckets() {
   while (next_to_start_ < buckets_.size() && buckets_[next_to_start_].missing == 0) {
     Bucket& bucket = buckets_[next_to_start_++];
+    if (next_to_start_ == buckets_.size()) bucket.values.back() = local_stop_requested() ? 1.0f : 0.0f;
     bucket.started = Timeline::Clock::now();
     bucket.sum.start(bucket.values);
     ++buckets_sent_;
@@ -95,11 +99,59 @@ void GradientSync::finish_gradient_sum() {
     buckets_[next_to_finish_].sum.wait();
     record_done(next_to_finish_);
   }
+  stop_agreed_ = buckets_.back().values.back() > 0.5f;
   wait_seconds_ += std::chrono::duration<double>(Timeline::Clock::now() - start).count();
 }
 
 void broadcast_parameters(const Communicator& comm, const std::vector<Param*>& params) {
   for (Param* p : params) comm.broadcast(p->value.span(), 0);
+}
+
+namespace {
+
+// "<step count>\n" then "<param>\t<slot>\t<dim>,<dim>...\n" per slot, in the state's order.
+std::string optimizer_layout(Optimizer& optimizer) {
+  std::string text = std::to_string(optimizer.step_count()) + "\n";
+  for (const auto& [param, slots] : optimizer.state()) {
+    for (const auto& [name, tensor] : slots) {
+      text += param + "\t" + name + "\t";
+      for (size_t d = 0; d < tensor.shape().size(); ++d) {
+        if (d > 0) text += ',';
+        text += std::to_string(tensor.shape()[d]);
+      }
+      text += "\n";
+    }
+  }
+  return text;
+}
+
+void create_slots(Optimizer& optimizer, const std::string& layout) {
+  std::istringstream in(layout);
+  std::string line;
+  std::getline(in, line);
+  optimizer.set_step_count(std::stoll(line));
+  optimizer.state().clear();
+  while (std::getline(in, line)) {
+    const size_t tab1 = line.find('\t'), tab2 = line.find('\t', tab1 + 1);
+    Shape shape;
+    std::istringstream dims(line.substr(tab2 + 1));
+    for (std::string dim; std::getline(dims, dim, ',');) shape.push_back(std::stoll(dim));
+    optimizer.state()[line.substr(0, tab1)][line.substr(tab1 + 1, tab2 - tab1 - 1)] = Tensor(shape);
+  }
+}
+
+}  // namespace
+
+void broadcast_training_state(const Communicator& comm, Net& net, Optimizer& optimizer) {
+  if (comm.size() == 1) return;
+  broadcast_parameters(comm, net.params());
+  for (Buffer* b : net.buffers()) comm.broadcast(b->value.span(), 0);
+  std::string layout = comm.rank() == 0 ? optimizer_layout(optimizer) : "";
+  comm.broadcast(layout, 0);
+  if (comm.rank() != 0) create_slots(optimizer, layout);
+  for (auto& [param, slots] : optimizer.state()) {
+    for (auto& [name, tensor] : slots) comm.broadcast(tensor.span(), 0);
+  }
 }
 
 namespace {

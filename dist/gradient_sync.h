@@ -27,6 +27,7 @@ class GradientSync : public Collective {
   void finish_gradient_sum() override;
   void sum(std::span<double> values) override { comm_.allreduce_sum(values); }
   void set_timeline(Timeline* timeline) override { timeline_ = timeline; }
+  bool stop_agreed() const override { return comm_.size() == 1 ? local_stop_requested() : stop_agreed_; }
 
   // Seconds spent blocked in finish_gradient_sum() (the sums that did not hide behind backward),
   // and how many bucket sums were started, since construction.
@@ -62,10 +63,14 @@ class GradientSync : public Collective {
   Timeline* timeline_ = nullptr;
   double wait_seconds_ = 0.0;
   int64_t buckets_sent_ = 0;
+  bool stop_agreed_ = false;
 };
 
 // Makes every rank start from rank 0's parameters.
 void broadcast_parameters(const Communicator& comm, const std::vector<Param*>& params);
+// Everything a resumed run continues from, rank 0's to all: parameters, buffers, the optimizer's
+// slots (created on the other ranks by the names and shapes rank 0 has) and its step count.
+void broadcast_training_state(const Communicator& comm, Net& net, Optimizer& optimizer);
 
 // Checks that all ranks agree on what they are about to train: each (name, value) pair is compared
 // across ranks and a mismatch throws MpiError naming the ranks that differ from rank 0. Every rank

@@ -22,7 +22,19 @@ std::vector<std::string> mpirun_line(const LaunchPlan& plan, unsigned cores, boo
 int threads_per_rank(const std::vector<std::string>& command);
 // argv as one shell-safe line, for printing.
 std::string shell_line(const std::vector<std::string>& argv);
-// Runs argv, waits, and returns its exit status (128 + signal when killed).
-int run_and_wait(const std::vector<std::string>& argv);
+// Runs argv (mpirun) in its own process group, waits, and returns its exit status (128 + signal when
+// killed). While it runs, SIGTERM, SIGINT, SIGUSR1 and SIGHUP to this process are passed on as
+// SIGUSR1, the graceful stop that mpirun forwards to its ranks untouched (a SIGTERM it would follow
+// with SIGKILL after a second); a second SIGINT is passed on as SIGTERM, which ends the job at once.
+// The child gets SIGTERM should this process die first, so no job outlives its launcher.
+struct JobResult {
+  int status = 0;
+  int stop_signal = 0;  // the first stop signal this process received while the job ran (0: none)
+};
+JobResult run_and_wait(const std::vector<std::string>& argv);
+
+// The train command to start again after a failure: every --resume form (--resume, --resume=F,
+// --resume F) replaced by one --resume, the newest good checkpoint.
+std::vector<std::string> restart_line(std::vector<std::string> line);
 
 }  // namespace shardnet::dist

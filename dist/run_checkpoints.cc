@@ -64,6 +64,7 @@ void RunCheckpointer::save(const TrainPosition& next) {
   io::save_checkpoint(path, net_, &optimizer_, meta);
   last_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   last_bytes_ = std::filesystem::file_size(path);
+  last_path_ = path;
   ++written_;
   const auto all = io::list_checkpoints(run_dir_);
   for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) std::filesystem::remove(all[i]);

@@ -19,6 +19,8 @@ class RunCheckpointer : public CheckpointSink {
   void save(const TrainPosition& next) override;
   // "N checkpoints written, the last X MiB in Y ms" (rank 0), for the end-of-run summary.
   std::string summary() const;
+  // The checkpoint written last by this process (empty on ranks other than 0, and before any).
+  const std::string& last_path() const { return last_path_; }
 
  private:
   const Communicator& comm_;
@@ -27,6 +29,7 @@ class RunCheckpointer : public CheckpointSink {
   io::CheckpointMeta base_;
   std::string run_dir_;
   int keep_;
+  std::string last_path_;
   int written_ = 0;
   double last_seconds_ = 0.0;
   uintmax_t last_bytes_ = 0;

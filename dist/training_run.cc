@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/gemm.h"
 #include "core/model_file.h"
@@ -77,9 +78,15 @@ void TrainingRun::load_data() {
 
 void TrainingRun::resume_or_initialize() {
   if (config_.resume) {
-    resumed_ = resume_from(*config_.resume, config_.run_dir, run_meta(), *net_, *optimizer_, [&](const std::string& w) {
-      if (log_) log_("warning: " + w);
-    });
+    // Rank 0 alone chooses and reads the checkpoint, then gives every rank its state: the run
+    // directory need only exist where rank 0 runs (node-local disks, no shared file system).
+    if (comm_.rank() == 0) {
+      resumed_ =
+          resume_from(*config_.resume, config_.run_dir, run_meta(), *net_, *optimizer_, [&](const std::string& w) {
+            if (log_) log_("warning: " + w);
+          });
+    }
+    share_resume_point();
     if (!resumed_ && log_) {
       log_("resume: no checkpoint in " + config_.run_dir + "/checkpoints yet: starting from scratch");
     }
@@ -106,6 +113,29 @@ void TrainingRun::resume_or_initialize() {
   broadcast_parameters(comm_, net_->params());
 }
 
+void TrainingRun::share_resume_point() {
+  if (comm_.size() == 1) return;
+  std::string point;
+  if (resumed_) {
+    const io::CheckpointMeta& m = resumed_->meta;
+    point = std::to_string(m.epoch) + " " + std::to_string(m.step) + " " + std::to_string(m.global_step) + " " +
+            std::to_string(m.world_size) + " " + resumed_->path;
+  }
+  comm_.broadcast(point, 0);
+  if (point.empty()) return;  // a fresh start, on every rank
+  if (comm_.rank() != 0) {
+    ResumePoint received;
+    std::istringstream in(point);
+    in >> received.meta.epoch >> received.meta.step >> received.meta.global_step >> received.meta.world_size;
+    std::getline(in >> std::ws, received.path);
+    resumed_ = std::move(received);
+  }
+  broadcast_training_state(comm_, *net_, *optimizer_);
+  const TrainPosition at = resumed_->position();
+  check_same_on_all_ranks(comm_, {{"resume position", std::to_string(at.epoch) + " " + std::to_string(at.step) + " " +
+                                                          std::to_string(at.global_step)}});
+}
+
 void TrainingRun::start_timeline() {
   // Fail now, not after hours of training, when the file cannot be written.
   if (comm_.rank() == 0 && !std::ofstream(*config_.timeline_path)) {
@@ -116,14 +146,15 @@ void TrainingRun::start_timeline() {
   trainer_->set_timeline(timeline_.get());
 }
 
-void TrainingRun::train(TrainObserver& observer) {
+FitEnd TrainingRun::train(TrainObserver& observer) {
   const TrainPosition start = resumed_ ? resumed_->position() : TrainPosition{};
-  trainer_->fit(*train_source_, test_data_.get(), observer, start, checkpointer_.get());
-  if (comm_.rank() == 0) published_final_ = publish_final_checkpoint(config_.run_dir);
+  const FitEnd end = trainer_->fit(*train_source_, test_data_.get(), observer, start, checkpointer_.get());
+  if (comm_.rank() == 0 && end == FitEnd::kFinished) published_final_ = publish_final_checkpoint(config_.run_dir);
   if (timeline_) {
     const auto events = comm_.gather(timeline_->events_json(), 0);
     if (comm_.rank() == 0) write_chrome_trace(*config_.timeline_path, events);
   }
+  return end;
 }
 
 LossStats TrainingRun::evaluate_test() {

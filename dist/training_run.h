@@ -11,6 +11,7 @@
 //   shardnet::dist::TrainingRun run(comm, config);
 //   MyObserver observer;                               // a TrainObserver: per step and epoch
 //   run.train(observer);
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -37,7 +38,12 @@ class TrainingRun {
 
   // Trains to the configured end (epochs, max-steps or early stopping); checkpoints at each epoch
   // end, every checkpoint-every steps and where it stops; rank 0 then copies the newest to final.h5.
-  void train(TrainObserver& observer);
+  // Returns kStopRequested when a rank's stop flag ended it early (checkpointed, final.h5 not
+  // written: the run is not finished).
+  FitEnd train(TrainObserver& observer);
+  // A flag (a signal handler's: StopSignals::flag()) that asks the run to stop at the next step
+  // boundary all ranks agree on.
+  void watch_stop_flag(const std::atomic<int>* flag) { sync_->watch_stop_flag(flag); }
   // Scores the test set on all ranks (throws without one).
   LossStats evaluate_test();
 
@@ -51,6 +57,9 @@ class TrainingRun {
   // Set when the run continues a checkpoint.
   const std::optional<ResumePoint>& resumed_from() const { return resumed_; }
   std::string checkpoint_summary() const { return checkpointer_->summary(); }
+  // After train(): the position it ended at, and the checkpoint rank 0 wrote last there.
+  const TrainPosition& end_position() const { return trainer_->end_position(); }
+  const std::string& last_checkpoint() const { return checkpointer_->last_path(); }
   size_t bucket_count() const { return sync_->bucket_count(); }
   // After train(): rank 0 wrote the Chrome trace of all ranks (when a timeline was asked for).
   size_t timeline_events() const { return timeline_ ? timeline_->size() : 0; }
@@ -62,6 +71,8 @@ class TrainingRun {
   io::CheckpointMeta run_meta() const;
   void load_data();
   void resume_or_initialize();
+  // Rank 0's resume decision (and then its state) to every rank.
+  void share_resume_point();
   void start_timeline();
 
   const Communicator& comm_;

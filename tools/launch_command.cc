@@ -9,7 +9,9 @@
 #include <thread>
 
 #include "dist/communicator.h"
+#include "dist/exit_status.h"
 #include "dist/launcher.h"
+#include "dist/stop_signals.h"
 #include "tools/commands.h"
 #include "tools/options.h"
 
@@ -82,19 +84,27 @@ int run_in_place(const Args& command) {
   throw UsageError("inside a running job, launch can start train, test or time, not '" + command[0] + "'");
 }
 
-// Runs the job; a failed one again with --resume, up to `max_restarts` times.
-int run_with_restarts(std::vector<std::string> line, int max_restarts) {
+// Runs the job; one that failed in a way a restart can mend (dist::worth_restarting) again from its
+// newest checkpoint, up to `max_restarts` times. A job stopped by a signal is not restarted.
+int run_with_restarts(const std::vector<std::string>& line, int max_restarts) {
   std::fprintf(stderr, "shardnet launch: %s\n", dist::shell_line(line).c_str());
-  int status = dist::run_and_wait(line);
-  for (int restart = 1; status != 0 && restart <= max_restarts; ++restart) {
-    if (std::find(line.begin(), line.end(), "--resume") == line.end()) line.emplace_back("--resume");
+  dist::JobResult job = dist::run_and_wait(line);
+  for (int restart = 1; restart <= max_restarts && job.stop_signal == 0 && dist::worth_restarting(job.status);
+       ++restart) {
     std::fprintf(stderr,
                  "shardnet launch: the job failed with exit status %d; restart %d of %d from the latest checkpoint\n",
-                 status, restart, max_restarts);
-    status = dist::run_and_wait(line);
+                 job.status, restart, max_restarts);
+    job = dist::run_and_wait(dist::restart_line(line));
   }
-  if (status != 0) std::fprintf(stderr, "shardnet launch: the job failed with exit status %d\n", status);
-  return status;
+  if (job.stop_signal != 0) {
+    std::fprintf(stderr, "shardnet launch: %s: the job was asked to stop; it ended with exit status %d\n",
+                 dist::signal_name(job.stop_signal).c_str(), job.status);
+  } else if (job.status != 0) {
+    std::fprintf(
+        stderr, "shardnet launch: the job failed with exit status %d%s\n", job.status,
+        max_restarts > 0 && !dist::worth_restarting(job.status) ? " (not restarted: a restart cannot help)" : "");
+  }
+  return job.status;
 }
 
 }  // namespace

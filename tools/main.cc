@@ -7,6 +7,8 @@
 
 #include "core/blas_kernel.h"
 #include "core/float_mode.h"
+#include "core/trainer.h"
+#include "dist/exit_status.h"
 #include "tools/commands.h"
 
 namespace {
@@ -61,6 +63,9 @@ int main(int argc, char** argv) {
   } catch (const UsageError& e) {
     std::cerr << "shardnet " << name << ": error: " << e.what() << " (try shardnet " << name << " --help)\n";
     return 2;
+  } catch (const shardnet::DivergedError& e) {
+    std::cerr << "shardnet " << name << ": error: " << e.what() << "\n";
+    return shardnet::dist::kExitDiverged;
   } catch (const std::exception& e) {
     std::cerr << "shardnet " << name << ": error: " << e.what() << "\n";
     return 1;

@@ -7,6 +7,8 @@
 
 #include "core/gemm.h"
 #include "core/parallel.h"
+#include "core/trainer.h"
+#include "dist/exit_status.h"
 #include "io/dataset_writer.h"
 
 namespace shardnet::tools {
@@ -32,20 +34,16 @@ std::string join(const Args& args) {
   return out;
 }
 
-int run_on_all_ranks(const dist::Communicator& comm, const std::function<void()>& body) {
-  if (comm.size() == 1) {
-    body();
-    return 0;
-  }
+int run_on_all_ranks(const dist::Communicator& comm, const std::function<int()>& body) {
+  if (comm.size() == 1) return body();
   try {
-    body();
+    return body();
   } catch (const std::exception& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "shardnet: error on rank %d of %d: %s\n", comm.rank(), comm.size(), e.what());
     std::fflush(stderr);
-    comm.abort(1);
+    comm.abort(dynamic_cast<const DivergedError*>(&e) != nullptr ? dist::kExitDiverged : dist::kExitFailed);
   }
-  return 0;
 }
 
 }  // namespace shardnet::tools

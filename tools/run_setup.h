@@ -17,9 +17,10 @@ void print_test_result(Net& net, const LossStats& stats);
 
 std::string join(const Args& args);
 
-// Runs `body` and returns 0. In a job of several ranks, an exception on one rank is printed with
-// its rank and ends the whole job at once (MPI_Abort), so no other rank waits forever in a
-// collective; with one rank it propagates to main() as usual.
-int run_on_all_ranks(const dist::Communicator& comm, const std::function<void()>& body);
+// Runs `body` and returns its exit status. In a job of several ranks, an exception on one rank is
+// printed with its rank and ends the whole job at once (MPI_Abort, with status 65 for a diverged
+// run and 1 otherwise), so no other rank waits forever in a collective; with one rank it
+// propagates to main() as usual.
+int run_on_all_ranks(const dist::Communicator& comm, const std::function<int()>& body);
 
 }  // namespace shardnet::tools

@@ -52,6 +52,7 @@ int test_command(const Args& args) {
     dist::GradientSync sums(comm);
     const LossStats t = evaluate(*net, data, batch, sums, vm.count("flip") > 0);
     if (comm.rank() == 0) print_test_result(*net, t);
+    return 0;
   });
 }
 

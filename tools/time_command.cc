@@ -229,7 +229,7 @@ int time_command(const Args& args) {
     const Timing timing = time_steps(o, comm, *net, data.get());
     const bool leader = comm.rank() == 0;
     const double reference_rate = leader && o.reference > 0 ? reference_gemm_gflops(o.reference) : 0.0;
-    if (!leader) return;
+    if (!leader) return 0;
     const double n = static_cast<double>(o.iterations);
     std::printf("%s: batch %lld per rank, %d rank(s), %s, %lld steps timed after %lld warm-up, %s\n",
                 o.model_path.c_str(), static_cast<long long>(o.batch), comm.size(), describe_blas().c_str(),
@@ -238,6 +238,7 @@ int time_command(const Args& args) {
     print_layers(*net, timing, n);
     print_step(timing, n, o.batch);
     if (reference_rate > 0.0) print_against_sgemm(*net, timing, n, o.batch, o.reference, reference_rate);
+    return 0;
   });
 }
 

@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "core/blas_kernel.h"
+#include "dist/exit_status.h"
+#include "dist/stop_signals.h"
 #include "dist/training_run.h"
 #include "tools/commands.h"
 #include "tools/progress.h"
@@ -34,6 +36,16 @@ void print_summary(const dist::TrainingRun& run, const ProgressReporter& reporte
   }
   if (c.timeline_path)
     std::printf("timeline: %s (%zu events on rank 0)\n", c.timeline_path->c_str(), run.timeline_events());
+}
+
+void print_stop(const dist::TrainingRun& run) {
+  const TrainPosition& at = run.end_position();
+  const int signal = dist::StopSignals::flag().load();
+  std::printf("stopped%s at epoch %lld, step %lld (%lld steps done): checkpoint %s; continue with --resume\n",
+              signal != 0 ? (" by " + dist::signal_name(signal)).c_str() : " (a stop signal reached another rank)",
+              static_cast<long long>(at.epoch + 1), static_cast<long long>(at.step),
+              static_cast<long long>(at.global_step), run.last_checkpoint().c_str());
+  std::fflush(stdout);
 }
 
 }  // namespace
@@ -68,12 +80,18 @@ int train_command(const Args& args) {
     ProgressReporter reporter(config.train.epochs, config.train.global_batch, config.run_dir + "/metrics.csv", leader,
                               bar, resumed);
     reporter.log_steps(config.run_dir + "/steps.csv", config.log_every, resumed);
-    run.train(reporter);
+    const dist::StopSignals stop_signals(comm.rank());
+    run.watch_stop_flag(&dist::StopSignals::flag());
+    if (run.train(reporter) == FitEnd::kStopRequested) {
+      if (leader) print_stop(run);
+      return static_cast<int>(dist::kExitStopped);
+    }
     if (leader) print_summary(run, reporter, comm.size());
     if (run.has_test_data()) {
       const LossStats t = run.evaluate_test();
       if (leader) print_test_result(run.net(), t);
     }
+    return static_cast<int>(dist::kExitOk);
   });
 }
 
