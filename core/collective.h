@@ -1,5 +1,6 @@
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <span>
 #include <vector>
 
@@ -20,6 +21,8 @@ class Collective {
   virtual ~Collective() = default;
   virtual int rank() const { return 0; }
   virtual int world_size() const { return 1; }
+  // The training step this rank is about to take (its global step), for progress reports.
+  virtual void begin_step(int64_t global_step) {}
   virtual void start_gradient_sum(const std::vector<Param*>& params) {}
   virtual void gradients_ready(std::span<Param* const> params) {}
   virtual void finish_gradient_sum() {}

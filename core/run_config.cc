@@ -52,6 +52,8 @@ void RunConfig::validate() const {
   require(threads >= 0, "threads must be >= 0");
   require(bucket_mb > 0.0 && std::isfinite(bucket_mb), "bucket-mb must be positive");
   require(keep_checkpoints >= 1, "keep-checkpoints must be at least 1");
+  require(stall_warning >= 0.0 && std::isfinite(stall_warning), "stall-warning must be >= 0 seconds");
+  require(stall_timeout >= 0.0 && std::isfinite(stall_timeout), "stall-timeout must be >= 0 seconds");
 }
 
 std::vector<RunConfig::Field> RunConfig::fields() const {
@@ -88,6 +90,8 @@ std::vector<RunConfig::Field> RunConfig::fields() const {
       {"threads", text(threads), how},
       {"bucket-mb", text(bucket_mb), how},
       {"keep-checkpoints", text(keep_checkpoints), how},
+      {"stall-warning", text(stall_warning), how},
+      {"stall-timeout", text(stall_timeout), how},
       {"timeline", text(timeline_path), how},
   };
 }

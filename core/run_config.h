@@ -33,6 +33,10 @@ struct RunConfig {
   int threads = 0;         // compute threads (0: OPENBLAS_NUM_THREADS or all cores)
   double bucket_mb = 4.0;  // gradient allreduce bucket size
   int keep_checkpoints = 3;
+  // The stall inspector (dist/stall_inspector.h): seconds a rank may lag the others before it is
+  // reported, and before the job is ended (0: never).
+  double stall_warning = 60.0;
+  double stall_timeout = 600.0;
   std::optional<std::string> timeline_path;
   std::optional<std::string> resume;  // a checkpoint file, or "latest"
   bool overwrite = false;             // delete an earlier run's checkpoints in run_dir

@@ -185,6 +185,7 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
   read_async(first_step, at.global_step);
   for (; at.step < steps && !step_limit_reached(at.global_step); ++at.step) {
     if (timeline_) timeline_->set_step(at.global_step);
+    collective_.begin_step(at.global_step);
     const auto wait_start = Clock::now();
     {
       Timeline::Span span(timeline_, "data wait");

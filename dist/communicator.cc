@@ -51,14 +51,17 @@ Communicator::~Communicator() {
 }
 
 void Communicator::allreduce_sum(std::span<float> values) const {
+  progress_->enter("MPI_Allreduce");
   if (size_ > 1) allreduce_chunks(values, MPI_FLOAT, "MPI_Allreduce");
 }
 
 void Communicator::allreduce_sum(std::span<double> values) const {
+  progress_->enter("MPI_Allreduce");
   if (size_ > 1) allreduce_chunks(values, MPI_DOUBLE, "MPI_Allreduce");
 }
 
 std::vector<std::string> Communicator::gather(const std::string& text, int root) const {
+  progress_->enter("MPI_Gather");
   if (size_ == 1) return {text};
   if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max())) throw MpiError("gather: text too long");
   const int length = static_cast<int>(text.size());
@@ -94,8 +97,9 @@ PendingSum::~PendingSum() = default;
 PendingSum::PendingSum(PendingSum&&) noexcept = default;
 PendingSum& PendingSum::operator=(PendingSum&&) noexcept = default;
 
-void PendingSum::start(std::span<float> values) {
+void PendingSum::start(const Communicator& comm, std::span<float> values) {
   assert(!active());
+  comm.progress().enter("MPI_Iallreduce");
   for (size_t first = 0; first < values.size(); first += kMaxCount) {
     const size_t n = std::min(kMaxCount, values.size() - first);
     MPI_Request request;
@@ -126,6 +130,7 @@ void PendingSum::wait() {
 bool PendingSum::active() const { return !requests_->handles.empty(); }
 
 void Communicator::broadcast(std::span<float> values, int root) const {
+  progress_->enter("MPI_Bcast");
   if (size_ == 1) return;
   for (size_t first = 0; first < values.size(); first += kMaxCount) {
     const size_t n = std::min(kMaxCount, values.size() - first);
@@ -134,6 +139,7 @@ void Communicator::broadcast(std::span<float> values, int root) const {
 }
 
 void Communicator::broadcast(std::string& text, int root) const {
+  progress_->enter("MPI_Bcast");
   if (size_ == 1) return;
   uint64_t length = text.size();
   mpi_check(MPI_Bcast(&length, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "MPI_Bcast");
@@ -145,6 +151,7 @@ void Communicator::broadcast(std::string& text, int root) const {
 }
 
 std::vector<uint64_t> Communicator::allgather(uint64_t value) const {
+  progress_->enter("MPI_Allgather");
   std::vector<uint64_t> all(static_cast<size_t>(size_), value);
   if (size_ > 1) {
     mpi_check(MPI_Allgather(&value, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD), "MPI_Allgather");
@@ -153,6 +160,7 @@ std::vector<uint64_t> Communicator::allgather(uint64_t value) const {
 }
 
 void Communicator::barrier() const {
+  progress_->enter("MPI_Barrier");
   if (size_ > 1) mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 

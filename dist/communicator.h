@@ -3,6 +3,7 @@
 // the process was started by an MPI launcher, and is a plain size-1 world without any MPI call when
 // it was not, so one binary serves `mpirun -np 4 shardnet train` and `shardnet train`. Every MPI return
 // code is checked in one place (mpi_check), with MPI_ERRORS_RETURN set on the world communicator.
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -19,6 +20,21 @@ class MpiError : public std::runtime_error {
 
 // True when the environment says an MPI launcher (mpirun, srun, hydra) started this process.
 bool launched_by_mpi();
+
+// What a rank has got to, for the stall inspector (dist/stall_inspector.h). Every collective call
+// of the Communicator and every PendingSum start counts one; all ranks make the same calls in the
+// same order, so a rank whose count is below another's is behind it. Written by the rank's main
+// thread, read by the inspector's.
+struct Progress {
+  std::atomic<uint64_t> collectives{0};
+  std::atomic<const char*> last_collective{"none yet"};
+  std::atomic<int64_t> step{-1};  // the training step being taken (-1: before the first)
+
+  void enter(const char* what) {
+    last_collective.store(what, std::memory_order_relaxed);
+    collectives.fetch_add(1, std::memory_order_release);
+  }
+};
 
 class Communicator {
  public:
@@ -44,10 +60,13 @@ class Communicator {
   void barrier() const;
   // Ends every rank of the job (MPI_Abort); a no-op exit for a world of one.
   [[noreturn]] void abort(int code) const;
+  // This rank's progress (counted by the calls above, which are const: counting is bookkeeping).
+  Progress& progress() const { return *progress_; }
 
  private:
   int rank_ = 0, size_ = 1;
   bool initialised_ = false;
+  std::unique_ptr<Progress> progress_ = std::make_unique<Progress>();
 };
 
 // An in-place, non-blocking sum of floats over all ranks (MPI_Iallreduce, chunked like
@@ -60,7 +79,7 @@ class PendingSum {
   PendingSum(PendingSum&&) noexcept;
   PendingSum& operator=(PendingSum&&) noexcept;
 
-  void start(std::span<float> values);
+  void start(const Communicator& comm, std::span<float> values);
   // Lets MPI progress the sum; true once it is complete.
   bool test();
   void wait();

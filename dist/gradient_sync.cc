@@ -60,7 +60,7 @@ void GradientSync::start_ready_buckets() {
     Bucket& bucket = buckets_[next_to_start_++];
     if (next_to_start_ == buckets_.size()) bucket.values.back() = local_stop_requested() ? 1.0f : 0.0f;
     bucket.started = Timeline::Clock::now();
-    bucket.sum.start(bucket.values);
+    bucket.sum.start(comm_, bucket.values);
     ++buckets_sent_;
   }
   // MPI moves a non-blocking collective along only inside MPI calls: give it one per layer.

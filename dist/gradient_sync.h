@@ -22,6 +22,7 @@ class GradientSync : public Collective {
 
   int rank() const override { return comm_.rank(); }
   int world_size() const override { return comm_.size(); }
+  void begin_step(int64_t global_step) override { comm_.progress().step = global_step; }
   void start_gradient_sum(const std::vector<Param*>& params) override;
   void gradients_ready(std::span<Param* const> params) override;
   void finish_gradient_sum() override;

@@ -25,6 +25,7 @@ TrainingRun::TrainingRun(const Communicator& comm, RunConfig config, Log log)
     : comm_(comm), config_(std::move(config)), log_(std::move(log)) {
   config_.validate();
   if (comm_.rank() != 0) log_ = nullptr;
+  stall_inspector_ = std::make_unique<StallInspector>(comm_, StallLimits{config_.stall_warning, config_.stall_timeout});
   set_threads(config_.threads);
   model_text_ = read_text_file(config_.model_path);
   net_ = parse_model(model_text_, config_.model_path);

@@ -24,6 +24,7 @@
 #include "dist/communicator.h"
 #include "dist/gradient_sync.h"
 #include "dist/run_checkpoints.h"
+#include "dist/stall_inspector.h"
 #include "io/dataset.h"
 
 namespace shardnet::dist {
@@ -78,6 +79,8 @@ class TrainingRun {
   const Communicator& comm_;
   RunConfig config_;
   Log log_;
+  // First made and last destroyed: it watches everything else, the data's opening included.
+  std::unique_ptr<StallInspector> stall_inspector_;
   std::string model_text_;
   std::unique_ptr<Net> net_;
   std::unique_ptr<io::Dataset> train_data_, test_data_;

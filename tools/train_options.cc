@@ -65,6 +65,10 @@ void add_train_options(po::options_description& options, RunConfig& c) {
       ("checkpoint-every", field(&t.checkpoint_every, "checkpoint-every"),
        "also checkpoint every this many steps (checkpoints are always written at each epoch end)")
       ("keep-checkpoints", field(&c.keep_checkpoints, "keep-checkpoints"), "how many of the newest checkpoints to keep")
+      ("stall-warning", field(&c.stall_warning, "stall-warning"),
+       "report a rank that has lagged the others' collectives (or sent no heartbeat) this many seconds (0: off)")
+      ("stall-timeout", field(&c.stall_timeout, "stall-timeout"),
+       "end the job with exit status 70 when a rank has lagged this many seconds (0: never)")
       ("resume", po::value<std::string>()->implicit_value("latest"),
        "continue from a checkpoint: FILE, or without a value the newest good one in the run directory")
       ("overwrite", "start afresh in a run directory that holds an earlier run's checkpoints (deletes them)")

@@ -19,8 +19,8 @@ seed=${STOP_TEST_SEED:-$RANDOM}
 RANDOM=$seed
 echo "seed $seed (STOP_TEST_SEED=$seed repeats this run)"
 steps=600  # about 3 s at 2 ranks
-common=(train -m model.cfg -d data.h5 --epochs 100 --lr 0.02 --momentum 0.9)
-flags=("${common[@]}" --batch 256 --max-steps $steps)
+common=(train -d data.h5 --epochs 100 --lr 0.02 --momentum 0.9)
+flags=("${common[@]}" -m model.cfg --batch 256 --max-steps $steps)
 
 # Waits until the job in $1 (its stdout) has started training, then a random 0.1 to 1.0 s more.
 wait_for_training() {  # (starts timing at the first step's setup line)
@@ -81,19 +81,20 @@ pgrep -f "$shardnet train .*--run-dir launched" >/dev/null && fail "ranks outliv
 identical whole/final.h5 launched/final.h5 "stopped through launch after step $at, resumed"
 
 # 3. One process: SIGINT stops it with a checkpoint; a second SIGINT exits at once (130), here
-# within the step (of about 0.1 s) the first one waits for.
-"$shardnet" "${common[@]}" --batch 2000 --run-dir single >single.log 2>single.err &
+# within the step (of a second or more) the first one waits for.
+sed 's/outputs = 768/outputs = 4096/' model.cfg >big.cfg
+"$shardnet" "${common[@]}" -m big.cfg --batch 2000 --run-dir single >single.log 2>single.err &
 job=$!
 wait_for_training single.log
 kill -INT $job
-sleep 0.02  # two pending SIGINTs would be delivered as one
+sleep 0.3  # (two SIGINTs pending at once would be delivered as one)
 kill -INT $job
 wait $job
 status=$?
 echo "two SIGINTs: exit status $status"
 [ "$status" -eq 130 ] || fail "two SIGINTs: exit status $status, not 130: $(cat single.err)"
 grep -q "second interrupt: exiting at once" single.err || fail "no second-interrupt line: $(cat single.err)"
-"$shardnet" "${common[@]}" --batch 256 --run-dir single1 >single1.log 2>single1.err &
+"$shardnet" "${common[@]}" -m model.cfg --batch 256 --run-dir single1 >single1.log 2>single1.err &
 job=$!
 wait_for_training single1.log
 kill -INT $job
