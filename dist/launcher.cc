@@ -1,17 +1,27 @@
 #include "dist/launcher.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
+
+#include "dist/exit_status.h"
+#include "dist/stall_inspector.h"
 
 namespace shardnet::dist {
 namespace {
@@ -124,6 +134,74 @@ class ForwardSignals {
   struct sigaction previous_[std::size(kSignals)];
 };
 
+// The job's stderr, passed on as it comes and read line by line for the stall inspector's verdict.
+class StderrWatch {
+ public:
+  explicit StderrWatch(int fd) : fd_(fd) {}
+  ~StderrWatch() { ::close(fd_); }
+  StderrWatch(const StderrWatch&) = delete;
+  StderrWatch& operator=(const StderrWatch&) = delete;
+
+  // Passes on what arrives within `timeout_ms` (after EOF: just waits that long).
+  void pump(int timeout_ms) {
+    if (closed_) {
+      ::poll(nullptr, 0, timeout_ms);
+      return;
+    }
+    pollfd waiting{fd_, POLLIN, 0};
+    if (::poll(&waiting, 1, timeout_ms) <= 0) return;
+    char bytes[4096];
+    const ssize_t n = ::read(fd_, bytes, sizeof bytes);
+    if (n <= 0) {
+      closed_ = n == 0 || errno != EINTR;
+      return;
+    }
+    for (ssize_t written = 0; written < n;) {
+      const ssize_t w = ::write(STDERR_FILENO, bytes + written, static_cast<size_t>(n - written));
+      if (w <= 0) break;
+      written += w;
+    }
+    line_.append(bytes, static_cast<size_t>(n));
+    for (size_t end; (end = line_.find('\n')) != std::string::npos; line_.erase(0, end + 1)) {
+      if (line_.compare(0, kStallVerdictPrefix.size(), kStallVerdictPrefix) == 0) verdict_ = true;
+    }
+    if (line_.size() > 65536) line_.clear();  // no newline in sight: not a verdict line
+  }
+  bool verdict_seen() const { return verdict_; }
+
+ private:
+  int fd_;
+  bool closed_ = false, verdict_ = false;
+  std::string line_;
+};
+
+// `root` and every process below it (/proc), for killing a tree whose leaves may have left its
+// process group (mpirun's remote-shell agents).
+std::vector<pid_t> process_tree(pid_t root) {
+  std::vector<std::pair<pid_t, pid_t>> parents;  // (pid, parent)
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string text;
+    std::getline(stat, text);
+    const size_t close = text.rfind(')');  // the command name may hold spaces and parentheses
+    if (close == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 1));
+    char state = 0;
+    pid_t parent = 0;
+    if (rest >> state >> parent) parents.emplace_back(static_cast<pid_t>(std::stol(name)), parent);
+  }
+  std::vector<pid_t> tree = {root};
+  for (size_t i = 0; i < tree.size(); ++i) {
+    for (const auto& [pid, parent] : parents) {
+      if (parent == tree[i]) tree.push_back(pid);
+    }
+  }
+  return tree;
+}
+
 }  // namespace
 
 JobResult run_and_wait(const std::vector<std::string>& argv) {
@@ -134,6 +212,8 @@ JobResult run_and_wait(const std::vector<std::string>& argv) {
   std::fflush(nullptr);
   g_first_signal = 0;
   const ForwardSignals forwarding;
+  int stderr_pipe[2];
+  if (::pipe2(stderr_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
@@ -143,22 +223,46 @@ JobResult run_and_wait(const std::vector<std::string>& argv) {
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(128 + SIGTERM);  // the launcher died before prctl took effect
+    ::dup2(stderr_pipe[1], STDERR_FILENO);
     execvp(cargs[0], cargs.data());
     std::fprintf(stderr, "shardnet launch: error: cannot run %s: %s\n", cargs[0], std::strerror(errno));
     _exit(127);
   }
   g_child = pid;
+  ::close(stderr_pipe[1]);
+  StderrWatch watch(stderr_pipe[0]);
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  bool killed = false;
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
+  for (;;) {
+    const pid_t done = waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) {
       g_child = 0;
       throw std::runtime_error(std::string("waiting for ") + cargs[0] + ": " + std::strerror(errno));
     }
+    watch.pump(200);
+    // mpirun answers a rank that ended the job by ending the others through their hosts' daemons,
+    // and waits for ever on a host it cannot reach: a lost host is what the verdict is often about.
+    if (watch.verdict_seen() && !deadline) {
+      deadline = std::chrono::steady_clock::now() + std::chrono::seconds(kStallGraceSeconds);
+    }
+    if (deadline && !killed && std::chrono::steady_clock::now() > *deadline) {
+      std::fprintf(stderr,
+                   "shardnet launch: %s did not end within %d s of the stall verdict (a host it cannot reach?): "
+                   "killing it and its local processes\n",
+                   cargs[0], kStallGraceSeconds);
+      for (const pid_t p : process_tree(pid)) ::kill(p, SIGKILL);
+      ::kill(-pid, SIGKILL);
+      killed = true;
+    }
   }
   g_child = 0;
+  for (int drain = 0; drain < 5; ++drain) watch.pump(0);
   JobResult result{1, g_first_signal.load()};
   if (WIFEXITED(status)) result.status = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.status = 128 + WTERMSIG(status);
+  if (killed) result.status = kExitStalled;
   return result;
 }
 

@@ -26,7 +26,11 @@ std::string shell_line(const std::vector<std::string>& argv);
 // killed). While it runs, SIGTERM, SIGINT, SIGUSR1 and SIGHUP to this process are passed on as
 // SIGUSR1, the graceful stop that mpirun forwards to its ranks untouched (a SIGTERM it would follow
 // with SIGKILL after a second); a second SIGINT is passed on as SIGTERM, which ends the job at once.
-// The child gets SIGTERM should this process die first, so no job outlives its launcher.
+// The child gets SIGTERM should this process die first, so no job outlives its launcher. Its
+// stderr is passed on and watched: once a stall verdict (kStallVerdictPrefix) has gone by, mpirun
+// gets kStallGraceSeconds to end its ranks before it is killed with its process group (it waits
+// for ever on a host it cannot reach); the status is then kExitStalled.
+constexpr int kStallGraceSeconds = 10;
 struct JobResult {
   int status = 0;
   int stop_signal = 0;  // the first stop signal this process received while the job ran (0: none)

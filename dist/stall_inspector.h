@@ -14,10 +14,15 @@
 // itself does nothing but two atomic updates per collective.
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "dist/communicator.h"
 
 namespace shardnet::dist {
+
+// Every line by which the inspector ends a job or a rank starts so (warnings do not):
+// `shardnet launch` watches its job's stderr for it.
+inline constexpr std::string_view kStallVerdictPrefix = "shardnet: stall: ";
 
 struct StallLimits {
   double warning_seconds = 60.0;   // 0: no warnings
