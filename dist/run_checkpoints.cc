@@ -107,8 +107,36 @@ bool publish_final_checkpoint(const std::string& run_dir) {
   if (newest.empty()) return false;
   std::filesystem::copy_file(newest.front(), run_dir + "/final.h5.tmp",
                              std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::rename(run_dir + "/final.h5.tmp", run_dir + "/final.h5");
+  io::publish_durably(run_dir + "/final.h5.tmp", run_dir + "/final.h5");
   return true;
+}
+
+std::vector<std::string> tidy_run_directory(const std::string& run_dir, std::optional<int64_t> resumed_step) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> done;
+  std::error_code ec;
+  std::vector<fs::path> stale;
+  for (const fs::path& dir : {fs::path(run_dir), fs::path(run_dir) / "checkpoints"}) {
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".tmp") stale.push_back(entry.path());
+    }
+  }
+  for (const auto& path : stale) {
+    fs::remove(path, ec);
+    done.push_back("removed " + path.string() + ", left by an interrupted write");
+  }
+  if (!resumed_step) return done;
+  const fs::path aside = fs::path(run_dir) / "checkpoints" / ("abandoned-at-" + std::to_string(*resumed_step));
+  for (const auto& path : io::list_checkpoints(run_dir)) {
+    long long step = 0;
+    if (std::sscanf(fs::path(path).filename().c_str(), "checkpoint-%lld.h5", &step) != 1 || step <= *resumed_step)
+      continue;
+    fs::create_directories(aside);
+    fs::rename(path, aside / fs::path(path).filename());
+    done.push_back("moved " + path + " to " + aside.string() + ": it is after step " + std::to_string(*resumed_step) +
+                   ", where this run resumes");
+  }
+  return done;
 }
 
 }  // namespace shardnet::dist

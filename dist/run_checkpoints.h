@@ -50,7 +50,14 @@ std::optional<ResumePoint> resume_from(const std::string& request, const std::st
                                        const io::CheckpointMeta& run, Net& net, Optimizer& optimizer,
                                        const std::function<void(const std::string&)>& warn);
 
-// The newest checkpoint of `run_dir` copied to <run_dir>/final.h5 (atomically); false without one.
+// The newest checkpoint of `run_dir` copied to <run_dir>/final.h5 (atomically and durably); false
+// without one.
 bool publish_final_checkpoint(const std::string& run_dir);
+
+// Rank 0, before a run writes its first checkpoint: removes what a crashed write left (*.tmp), and
+// when the run resumes from step `resumed_step`, moves the checkpoints after it (a branch the
+// resumed run abandons) to checkpoints/abandoned-at-<step>/, so that neither the keep-newest
+// pruning nor a later --resume takes them for this run's. Returns a line per thing done.
+std::vector<std::string> tidy_run_directory(const std::string& run_dir, std::optional<int64_t> resumed_step);
 
 }  // namespace shardnet::dist

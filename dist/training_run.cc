@@ -88,6 +88,12 @@ void TrainingRun::resume_or_initialize() {
           });
     }
     share_resume_point();
+    if (comm_.rank() == 0) {
+      const auto step = resumed_ ? std::optional<int64_t>(resumed_->meta.global_step) : std::nullopt;
+      for (const auto& line : tidy_run_directory(config_.run_dir, step)) {
+        if (log_) log_(line);
+      }
+    }
     if (!resumed_ && log_) {
       log_("resume: no checkpoint in " + config_.run_dir + "/checkpoints yet: starting from scratch");
     }
@@ -108,6 +114,9 @@ void TrainingRun::resume_or_initialize() {
                                "): pass --resume to continue it, --overwrite to start over, or another --run-dir");
     }
     for (const auto& path : old) std::filesystem::remove(path);
+    for (const auto& line : tidy_run_directory(config_.run_dir, std::nullopt)) {
+      if (log_) log_(line);
+    }
   }
   net_->initialize(config_.train.seed);
   net_->initialize_from_data(*train_source_, kInitializationSamples);

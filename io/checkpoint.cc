@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -87,14 +89,27 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     }
     h5_check(H5Fflush(root, H5F_SCOPE_GLOBAL), tmp + ": flush");
   }
-  // On disk before it takes the real name, so not even a power cut leaves a half-written one there.
-  if (const int fd = ::open(tmp.c_str(), O_RDONLY); fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  publish_durably(tmp, path);
+}
+
+void sync_to_disk(const std::string& path, bool directory) {
+  const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0) throw Hdf5Error(path + ": cannot open to sync it to disk: " + std::strerror(errno));
+  const int synced = ::fsync(fd);
+  const int sync_errno = errno;
+  if (::close(fd) != 0 && synced == 0) throw Hdf5Error(path + ": close: " + std::strerror(errno));
+  if (synced != 0) throw Hdf5Error(path + ": fsync: " + std::strerror(sync_errno));
+}
+
+void publish_durably(const std::string& tmp, const std::string& path) {
+  // On disk before it takes the real name, so not even a power cut leaves a half-written one there;
+  // then the directory, so that the new name itself survives one.
+  sync_to_disk(tmp, false);
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Hdf5Error(path + ": cannot move the checkpoint into place: " + ec.message());
+  if (ec) throw Hdf5Error(path + ": cannot move the file into place: " + ec.message());
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  sync_to_disk(dir.empty() ? "." : dir, true);
 }
 
 namespace {

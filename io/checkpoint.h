@@ -45,6 +45,11 @@ struct CheckpointDifference {
 // Throws when the files do not hold the same data sets of the same sizes.
 CheckpointDifference compare_checkpoints(const std::string& a, const std::string& b);
 
+// fsync of a file or directory; throws Hdf5Error naming it when the data may not be on disk.
+void sync_to_disk(const std::string& path, bool directory);
+// Renames the finished `tmp` to `path` durably: `tmp` synced first, the directory after.
+void publish_durably(const std::string& tmp, const std::string& path);
+
 // Checkpoints of a run live in <run dir>/checkpoints/checkpoint-<global step, 8 digits>.h5.
 std::string checkpoint_path(const std::string& run_dir, int64_t global_step);
 // The run's checkpoints, newest (highest step) first; temporary files are not listed.

@@ -110,4 +110,37 @@ else
   fail "recovered run differs: $(tail -1 cmp.txt)"
 fi
 
+# 6. Resuming from an older checkpoint abandons the newer ones: they are moved aside (not deleted),
+# the keep-newest pruning and a later --resume see only this run's, and the run ends as a straight
+# one does. What an interrupted write left (*.tmp) is removed.
+train 1 branch 80 $opt --keep-checkpoints 20
+train 1 straight 60 $opt
+touch branch/checkpoints/checkpoint-00000099.h5.tmp branch/final.h5.tmp
+train 1 branch 60 $opt --keep-checkpoints 20 --resume branch/checkpoints/checkpoint-00000042.h5
+grep -q "moved branch/checkpoints/checkpoint-00000080.h5 to branch/checkpoints/abandoned-at-42" branch.log ||
+  fail "the abandoned checkpoint 80 was not moved aside: $(cat branch.log)"
+[ -e branch/checkpoints/abandoned-at-42/checkpoint-00000049.h5 ] || fail "checkpoint 49 not kept aside"
+newest=$(ls branch/checkpoints/checkpoint-*.h5 | sort | tail -1)
+[ "$newest" = branch/checkpoints/checkpoint-00000060.h5 ] || fail "newest checkpoint after the branch run: $newest"
+for stale in branch/checkpoints/checkpoint-00000099.h5.tmp branch/final.h5.tmp; do
+  [ -e "$stale" ] && fail "$stale was left"
+  grep -q "removed $stale, left by an interrupted write" branch.log || fail "no line about $stale"
+done
+identical straight/final.h5 branch/final.h5 "resumed from step 42 of an 80-step run, on to 60"
+train 1 branch 70 $opt --keep-checkpoints 20 --resume
+grep -q "^resume: .*checkpoint-00000060.h5" branch.log || fail "a later --resume took the abandoned branch: $(grep resume branch.log)"
+
+# 7. launch --max-restarts restarts neither a usage error nor a diverged run.
+"$shardnet" launch -n 2 --max-restarts 2 -- train -m model.cfg -d data.h5 --no-such-flag >usage.log 2>&1
+status=$?
+[ "$status" = 2 ] || fail "usage error through launch: exit status $status"
+grep -q "restart 1" usage.log && fail "a usage error was restarted: $(cat usage.log)"
+grep -q "not restarted: a restart cannot help" usage.log || fail "no word on not restarting: $(cat usage.log)"
+"$shardnet" launch -n 2 --max-restarts 2 -- train -m model.cfg -d data.h5 --lr 1e30 --max-steps 50 --run-dir diverged \
+  >diverged.log 2>&1
+status=$?
+[ "$status" = 65 ] || fail "diverged run through launch: exit status $status, not 65: $(tail -3 diverged.log)"
+grep -q "restart 1" diverged.log && fail "a diverged run was restarted"
+echo "ok: launch --max-restarts: usage error exit 2, diverged run exit 65, neither restarted"
+
 finish
