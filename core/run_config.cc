@@ -7,8 +7,13 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "core/enum_names.h"
+
 namespace shardnet {
 namespace {
+
+constexpr EnumName<GradCompression> kCompressionNames[] = {
+    {GradCompression::kNone, "none"}, {GradCompression::kBf16, "bf16"}, {GradCompression::kFp16, "fp16"}};
 
 template <typename T>
 std::string text(const T& v) {
@@ -33,6 +38,17 @@ void require(bool ok, const std::string& message) {
 }
 
 }  // namespace
+
+std::ostream& operator<<(std::ostream& out, GradCompression value) {
+  return out << enum_name(std::span<const EnumName<GradCompression>>(kCompressionNames), value);
+}
+std::istream& operator>>(std::istream& in, GradCompression& value) {
+  std::string name;
+  if (in >> name) {
+    value = parse_enum(std::span<const EnumName<GradCompression>>(kCompressionNames), name, "gradient compression");
+  }
+  return in;
+}
 
 void RunConfig::validate() const {
   require(!model_path.empty(), "model: a model file is needed");
@@ -89,6 +105,7 @@ std::vector<RunConfig::Field> RunConfig::fields() const {
       {"log-every", text(log_every), how},
       {"threads", text(threads), how},
       {"bucket-mb", text(bucket_mb), how},
+      {"grad-compression", text(grad_compression), what},
       {"keep-checkpoints", text(keep_checkpoints), how},
       {"stall-warning", text(stall_warning), how},
       {"stall-timeout", text(stall_timeout), how},

@@ -5,6 +5,7 @@
 // differ (how long to train, where to write, how fast to run), any other difference is an error
 // naming the field and both values.
 #include <cstdint>
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,6 +15,11 @@
 #include "core/trainer.h"
 
 namespace shardnet {
+
+// How gradients travel between ranks: float32, or rounded to a 16-bit float (with error feedback).
+enum class GradCompression { kNone, kBf16, kFp16 };
+std::ostream& operator<<(std::ostream& out, GradCompression value);
+std::istream& operator>>(std::istream& in, GradCompression& value);  // throws for an unknown name
 
 struct RunConfig {
   // What is trained on what. The model and data are compared by content on resume (model_text,
@@ -32,6 +38,7 @@ struct RunConfig {
   int64_t log_every = 0;   // steps per row of steps.csv (0: off)
   int threads = 0;         // compute threads (0: OPENBLAS_NUM_THREADS or all cores)
   double bucket_mb = 4.0;  // gradient allreduce bucket size
+  GradCompression grad_compression = GradCompression::kNone;
   int keep_checkpoints = 3;
   // The stall inspector (dist/stall_inspector.h): seconds a rank may lag the others before it is
   // reported, and before the job is ended (0: never).

@@ -9,8 +9,8 @@
 
 namespace shardnet::dist {
 
-GradientSync::GradientSync(const Communicator& comm, size_t bucket_bytes)
-    : comm_(comm), bucket_bytes_(std::max<size_t>(bucket_bytes, sizeof(float))) {}
+GradientSync::GradientSync(const Communicator& comm, size_t bucket_bytes, std::optional<WireFormat> compression)
+    : comm_(comm), bucket_bytes_(std::max<size_t>(bucket_bytes, sizeof(float))), compression_(compression) {}
 
 void GradientSync::plan_buckets(const std::vector<Param*>& params) {
   buckets_.clear();
@@ -29,6 +29,9 @@ void GradientSync::plan_buckets(const std::vector<Param*>& params) {
   }
   if (buckets_.empty()) buckets_.emplace_back();  // a model without parameters still agrees on stops
   buckets_.back().values.push_back(0.0f);         // the stop request
+  if (compression_) {
+    for (Bucket& bucket : buckets_) bucket.compressed.emplace(*compression_);
+  }
   planned_for_.assign(params.begin(), params.end());
 }
 
@@ -60,11 +63,15 @@ void GradientSync::start_ready_buckets() {
     Bucket& bucket = buckets_[next_to_start_++];
     if (next_to_start_ == buckets_.size()) bucket.values.back() = local_stop_requested() ? 1.0f : 0.0f;
     bucket.started = Timeline::Clock::now();
-    bucket.sum.start(comm_, bucket.values);
+    if (bucket.compressed) {
+      bucket.compressed->start(comm_, bucket.values);
+    } else {
+      bucket.sum.start(comm_, bucket.values);
+    }
     ++buckets_sent_;
   }
   // MPI moves a non-blocking collective along only inside MPI calls: give it one per layer.
-  while (next_to_finish_ < next_to_start_ && buckets_[next_to_finish_].sum.test()) record_done(next_to_finish_++);
+  while (next_to_finish_ < next_to_start_ && buckets_[next_to_finish_].test()) record_done(next_to_finish_++);
 }
 
 void GradientSync::record_done(size_t index) {
@@ -96,7 +103,7 @@ void GradientSync::finish_gradient_sum() {
   }
   start_ready_buckets();
   for (; next_to_finish_ < buckets_.size(); ++next_to_finish_) {
-    buckets_[next_to_finish_].sum.wait();
+    buckets_[next_to_finish_].wait();
     record_done(next_to_finish_);
   }
   stop_agreed_ = buckets_.back().values.back() > 0.5f;

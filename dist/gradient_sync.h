@@ -5,12 +5,14 @@
 // backward has produced all of its gradients, so that it runs while the layers below are still
 // differentiated; finish_gradient_sum() waits for the rest. Buckets are the same on every rank
 // because the model is, and they start in the same order everywhere.
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "core/timeline.h"
 #include "core/trainer.h"
 #include "dist/communicator.h"
+#include "dist/compressed_sum.h"
 
 namespace shardnet::dist {
 
@@ -18,7 +20,9 @@ class GradientSync : public Collective {
  public:
   static constexpr size_t kDefaultBucketBytes = 4 << 20;
 
-  explicit GradientSync(const Communicator& comm, size_t bucket_bytes = kDefaultBucketBytes);
+  // With `compression`, buckets travel as 16-bit floats with error feedback (dist/compressed_sum.h).
+  explicit GradientSync(const Communicator& comm, size_t bucket_bytes = kDefaultBucketBytes,
+                        std::optional<WireFormat> compression = std::nullopt);
 
   int rank() const override { return comm_.rank(); }
   int world_size() const override { return comm_.size(); }
@@ -42,7 +46,11 @@ class GradientSync : public Collective {
     std::vector<float> values;
     size_t missing = 0;  // parameters whose gradients are not in `values` yet
     PendingSum sum;
+    std::optional<CompressedSum> compressed;  // used instead of `sum` under compression
     Timeline::Clock::time_point started;
+
+    bool test() { return compressed ? compressed->test() : sum.test(); }
+    void wait() { compressed ? compressed->wait() : sum.wait(); }
   };
   struct Slot {
     size_t bucket, offset;
@@ -57,6 +65,7 @@ class GradientSync : public Collective {
 
   const Communicator& comm_;
   size_t bucket_bytes_;
+  std::optional<WireFormat> compression_;
   std::vector<Bucket> buckets_;
   std::unordered_map<const Param*, Slot> slots_;
   std::vector<const Param*> planned_for_;

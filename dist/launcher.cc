@@ -20,6 +20,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dist/communicator.h"
 #include "dist/exit_status.h"
 #include "dist/stall_inspector.h"
 
@@ -83,6 +84,21 @@ std::vector<std::string> mpirun_line(const LaunchPlan& plan, unsigned cores, boo
   for (const char* var : {"OMP_NUM_THREADS", "LD_LIBRARY_PATH", "PATH"}) {
     if (std::getenv(var) != nullptr) line.insert(line.end(), {"-x", var});
   }
+  line.insert(line.end(), plan.command.begin(), plan.command.end());
+  return line;
+}
+
+bool in_slurm_allocation() { return std::getenv("SLURM_JOB_ID") != nullptr && std::getenv("SLURM_STEP_ID") == nullptr; }
+
+bool already_a_rank() { return launched_by_mpi() || std::getenv("SLURM_STEP_ID") != nullptr; }
+
+std::vector<std::string> srun_line(const LaunchPlan& plan) {
+  std::vector<std::string> line = {plan.srun, "--mpi=pmix"};
+  if (plan.ranks > 0) line.push_back("--ntasks=" + std::to_string(plan.ranks));
+  const int threads = threads_per_rank(plan.command);
+  line.push_back("--cpus-per-task=" + std::to_string(threads));
+  const char* blas = std::getenv("OPENBLAS_NUM_THREADS");
+  line.push_back(std::string("--export=ALL,OPENBLAS_NUM_THREADS=") + (blas ? blas : "1"));
   line.insert(line.end(), plan.command.begin(), plan.command.end());
   return line;
 }

@@ -13,11 +13,21 @@ struct LaunchPlan {
   std::string bind;             // core | socket | none; empty: core when ranks x threads fit the cores, else none
   std::vector<std::pair<std::string, std::string>> mca;  // extra --mca KEY VALUE
   std::string mpirun = "mpirun";
+  std::string srun = "srun";
   std::vector<std::string> command;  // what every rank runs
 };
 
 // The mpirun argv for `plan` on a machine of `cores` cores (as root: --allow-run-as-root).
 std::vector<std::string> mpirun_line(const LaunchPlan& plan, unsigned cores, bool as_root);
+// Inside a Slurm allocation (a batch script: SLURM_JOB_ID without SLURM_STEP_ID): the srun line
+// that starts the ranks as the job's tasks, PMIx wiring them up, with `ranks` tasks (0: the
+// allocation's SLURM_NTASKS). srun passes SIGUSR1 on to the tasks, and Slurm's own SIGTERM reaches
+// them directly, so no mpirun stands between Slurm and a graceful stop.
+std::vector<std::string> srun_line(const LaunchPlan& plan);
+// Whether this process is a batch script's (in an allocation, not a task of a step), and whether
+// it is already a rank (started by mpirun, or a task of a Slurm step).
+bool in_slurm_allocation();
+bool already_a_rank();
 // Threads each rank will run: the command's --threads, else OPENBLAS_NUM_THREADS, else 1.
 int threads_per_rank(const std::vector<std::string>& command);
 // argv as one shell-safe line, for printing.

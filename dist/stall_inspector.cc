@@ -122,24 +122,20 @@ uint16_t port_of(const Fd& fd) {
   return ntohs(bound.sin_port);
 }
 
-// This host's IPv4 addresses that are up, loopback last.
+// This host's IPv4 addresses that are up, and 127.0.0.1 last.
 std::vector<std::string> local_addresses() {
   std::vector<std::string> found;
   ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return {"127.0.0.1"};
-  bool loopback = false;
+  if (::getifaddrs(&list) != 0) return {"127.0.0.1"};  // then only ranks on rank 0's host reach it
   for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
     if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || (a->ifa_flags & IFF_UP) == 0) continue;
-    if ((a->ifa_flags & IFF_LOOPBACK) != 0) {
-      loopback = true;
-      continue;
-    }
+    if ((a->ifa_flags & IFF_LOOPBACK) != 0) continue;
     char text[INET_ADDRSTRLEN];
     const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
     if (::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text) != nullptr) found.emplace_back(text);
   }
   ::freeifaddrs(list);
-  if (loopback) found.emplace_back("127.0.0.1");
+  found.emplace_back("127.0.0.1");
   return found;
 }
 
@@ -392,8 +388,8 @@ struct StallInspector::State {
       to.sin_family = AF_INET;
       to.sin_port = htons(static_cast<uint16_t>(port));
       if (::inet_pton(AF_INET, text.c_str(), &to.sin_addr) != 1) continue;
-      // Another host's loopback is not rank 0's.
-      if (text.rfind("127.", 0) == 0 && !same_host) continue;
+      // On rank 0's host, loopback alone (nothing leaves the machine); elsewhere its other addresses.
+      if ((text.rfind("127.", 0) == 0) != same_host) continue;
       rank0_addresses.push_back(to);
     }
     const auto now = Clock::now();

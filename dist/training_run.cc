@@ -41,7 +41,10 @@ TrainingRun::TrainingRun(const Communicator& comm, RunConfig config, Log log)
     std::filesystem::create_directories(config_.run_dir);
     std::ofstream(config_.run_dir + "/model.cfg") << model_text_;
   }
-  sync_ = std::make_unique<GradientSync>(comm_, static_cast<size_t>(config_.bucket_mb * (1 << 20)));
+  std::optional<WireFormat> wire;
+  if (config_.grad_compression == GradCompression::kBf16) wire = WireFormat::kBf16;
+  if (config_.grad_compression == GradCompression::kFp16) wire = WireFormat::kFp16;
+  sync_ = std::make_unique<GradientSync>(comm_, static_cast<size_t>(config_.bucket_mb * (1 << 20)), wire);
   trainer_ = std::make_unique<Trainer>(*net_, *optimizer_, *sync_, config_.train);
   if (validation_part_) trainer_->set_validation(validation_part_.get(), config_.patience);
   if (config_.timeline_path) start_timeline();
@@ -159,6 +162,9 @@ void TrainingRun::start_timeline() {
 FitEnd TrainingRun::train(TrainObserver& observer) {
   const TrainPosition start = resumed_ ? resumed_->position() : TrainPosition{};
   const FitEnd end = trainer_->fit(*train_source_, test_data_.get(), observer, start, checkpointer_.get());
+  // No rank leaves a stopped run before rank 0's checkpoint is on disk: a launcher ends the other
+  // ranks as soon as one exits with a non-zero status.
+  if (end == FitEnd::kStopRequested) comm_.barrier();
   if (comm_.rank() == 0 && end == FitEnd::kFinished) published_final_ = publish_final_checkpoint(config_.run_dir);
   if (timeline_) {
     const auto events = comm_.gather(timeline_->events_json(), 0);

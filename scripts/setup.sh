@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools
-          libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev ${SHARDNET_EXTRA_PACKAGES:-})
+          libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
+          iproute2 slurmctld slurmd slurm-client munge  # the multi-host and Slurm tests
+          ${SHARDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

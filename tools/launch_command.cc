@@ -1,5 +1,5 @@
-// shardnet launch: starts a shardnet command on N ranks through mpirun (dist/launcher.h) and
-// returns the job's exit status.
+// shardnet launch: starts a shardnet command on N ranks through mpirun, or srun in a Slurm
+// allocation (dist/launcher.h), and returns the job's exit status.
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +31,7 @@ struct LaunchFlags {
   dist::LaunchPlan plan;
   int max_restarts = 0;
   bool dry_run = false;
+  bool ranks_given = false;
 };
 
 // Returns false after printing --help.
@@ -59,7 +60,8 @@ bool parse_launch_flags(const Args& all_args, LaunchFlags& flags) {
                      "usage: shardnet launch -n N [--hostfile FILE] [--dry-run] -- train|test|time [options]\n"
                      "Starts the command on N ranks with mpirun (adding --allow-run-as-root as root,\n"
                      "--oversubscribe when N exceeds the cores, binding, and the thread environment).\n"
-                     "Inside an existing MPI job or Slurm step it runs the command in place.",
+                     "In a Slurm batch script it starts the allocation's tasks with srun (-n: all of\n"
+                     "them unless given); inside an MPI job or a Slurm step it runs the command in place.",
                      options, vm)) {
     return false;
   }
@@ -72,6 +74,7 @@ bool parse_launch_flags(const Args& all_args, LaunchFlags& flags) {
     p.mca.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
   flags.dry_run = vm.count("dry-run") > 0;
+  flags.ranks_given = !vm["np"].defaulted();
   return true;
 }
 
@@ -113,13 +116,18 @@ int launch_command(const Args& all_args) {
   LaunchFlags flags;
   if (!parse_launch_flags(all_args, flags)) return 0;
   Args& command = flags.plan.command;
-  if (dist::launched_by_mpi() || std::getenv("SLURM_PROCID") != nullptr) return run_in_place(command);
+  if (dist::already_a_rank()) return run_in_place(command);
   const bool is_subcommand = std::find(kSubcommands.begin(), kSubcommands.end(), command[0]) != kSubcommands.end();
   if (flags.max_restarts > 0 && is_subcommand && command[0] != "train") {
     throw UsageError("--max-restarts needs a train command (it resumes from checkpoints)");
   }
   if (is_subcommand) command.insert(command.begin(), self_path());
-  const auto line = dist::mpirun_line(flags.plan, std::max(1u, std::thread::hardware_concurrency()), geteuid() == 0);
+  dist::LaunchPlan& plan = flags.plan;
+  const bool by_slurm = dist::in_slurm_allocation() && plan.hostfile.empty() && plan.hosts.empty();
+  if (by_slurm && !flags.ranks_given) plan.ranks = 0;  // the allocation's tasks
+  const auto line = by_slurm
+                        ? dist::srun_line(plan)
+                        : dist::mpirun_line(plan, std::max(1u, std::thread::hardware_concurrency()), geteuid() == 0);
   if (flags.dry_run) {
     std::printf("%s\n", dist::shell_line(line).c_str());
     return 0;

@@ -60,6 +60,8 @@ void add_train_options(po::options_description& options, RunConfig& c) {
       ("eval-batch", field(&t.eval_batch, "eval-batch"), "batch size for evaluation")
       ("threads", field(&c.threads, "threads"), "compute threads (0: OPENBLAS_NUM_THREADS or all cores)")
       ("bucket-mb", field(&c.bucket_mb, "bucket-mb"), "gradient allreduce bucket size (MiB)")
+      ("grad-compression", field(&c.grad_compression, "grad-compression"),
+       "none | bf16 | fp16: gradients travel as 16-bit floats, summed in float32, with error feedback")
       ("timeline", po::value<std::string>(),
        "write a Chrome trace (chrome://tracing, Perfetto) of every rank's step phases and allreduces to FILE")
       ("checkpoint-every", field(&t.checkpoint_every, "checkpoint-every"),

@@ -1,0 +1,51 @@
+#pragma once
+// 16-bit floats as bit patterns: bfloat16 (8 exponent bits, 7 fraction bits: float32's range) and
+// IEEE binary16 (5 and 10: more precision, range up to 65504). Conversions from float round to
+// nearest, ties to even; NaN stays NaN; binary16 overflows to infinity and keeps subnormals.
+// Written out because neither compiler here offers a portable type for them (GCC 12 has
+// _Float16, clang 14 does not on x86).
+#include <bit>
+#include <cstdint>
+
+namespace shardnet {
+
+inline uint16_t to_bf16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);  // quiet NaN
+  const uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>((bits + rounding) >> 16);
+}
+
+inline float from_bf16(uint16_t value) { return std::bit_cast<float>(static_cast<uint32_t>(value) << 16); }
+
+inline uint16_t to_fp16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  const auto sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude > 0x7f800000u) return static_cast<uint16_t>(sign | 0x7e00u);   // NaN
+  if (magnitude >= 0x477ff000u) return static_cast<uint16_t>(sign | 0x7c00u);  // rounds past 65504: inf
+  if (magnitude < 0x38800000u) {               // below 2^-14: a binary16 subnormal (or zero)
+    if (magnitude < 0x33000000u) return sign;  // below half the smallest subnormal, 2^-25
+    const uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    const int shift = 126 - static_cast<int>(magnitude >> 23);  // 14..24
+    const uint32_t kept = mantissa >> shift, rest = mantissa & ((1u << shift) - 1u), half = 1u << (shift - 1);
+    const uint32_t rounded = kept + ((rest > half || (rest == half && (kept & 1u))) ? 1u : 0u);
+    return static_cast<uint16_t>(sign | rounded);
+  }
+  const uint32_t rebased = magnitude - (112u << 23);  // exponent bias 127 -> 15
+  const uint32_t rounded = rebased + 0xfffu + ((rebased >> 13) & 1u);
+  return static_cast<uint16_t>(sign | (rounded >> 13));
+}
+
+inline float from_fp16(uint16_t value) {
+  const uint32_t sign = static_cast<uint32_t>(value & 0x8000u) << 16;
+  const uint32_t exponent = (value >> 10) & 0x1fu, fraction = value & 0x3ffu;
+  if (exponent == 0x1fu) return std::bit_cast<float>(sign | 0x7f800000u | (fraction << 13));  // inf, NaN
+  if (exponent == 0) {  // zero or subnormal: fraction x 2^-24
+    const float magnitude = static_cast<float>(fraction) * 0x1p-24f;
+    return sign != 0 ? -magnitude : magnitude;
+  }
+  return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (fraction << 13));
+}
+
+}  // namespace shardnet
