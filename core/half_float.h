@@ -5,6 +5,7 @@
 // Written out because neither compiler here offers a portable type for them (GCC 12 has
 // _Float16, clang 14 does not on x86).
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 
 namespace shardnet {
@@ -47,5 +48,19 @@ inline float from_fp16(uint16_t value) {
   }
   return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (fraction << 13));
 }
+
+}  // namespace shardnet
+
+namespace shardnet {
+
+// Whole arrays. binary16 goes through the CPU's conversion instructions (F16C: x86 since Ivy
+// Bridge and Piledriver) where it has them, the same rounding as to_fp16; bfloat16's loops are
+// plain code the compiler vectorises.
+void to_fp16(const float* in, uint16_t* out, size_t n);
+void from_fp16(const uint16_t* in, float* out, size_t n);
+void to_bf16(const float* in, uint16_t* out, size_t n);
+void from_bf16(const uint16_t* in, float* out, size_t n);
+// "F16C" or "scalar": which binary16 conversion the arrays get on this CPU.
+const char* fp16_array_kernel();
 
 }  // namespace shardnet

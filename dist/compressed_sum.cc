@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <cassert>
 #include <limits>
 
@@ -14,13 +15,31 @@ struct CompressedSum::State {
   const Communicator* comm = nullptr;
   std::span<float> values;
   std::vector<float> feedback;
+  std::vector<float> sums;  // scratch: the values with feedback, then this rank's chunk's sums
   std::vector<uint16_t> sent, received, own_sums, gathered;
   std::vector<int> chunk_counts, chunk_starts, from_each_counts, from_each_starts;
   MPI_Request request = MPI_REQUEST_NULL;
   enum class Phase { kIdle, kScatter, kGather } phase = Phase::kIdle;
 
-  uint16_t narrow(float v) const { return format == WireFormat::kBf16 ? to_bf16(v) : to_fp16(v); }
-  float widen(uint16_t v) const { return format == WireFormat::kBf16 ? from_bf16(v) : from_fp16(v); }
+  std::vector<float> block;  // scratch of kBlock floats
+
+  static constexpr size_t kBlock = 4096;
+  void narrow(const float* in, uint16_t* out, size_t n) const {
+    format == WireFormat::kBf16 ? to_bf16(in, out, n) : to_fp16(in, out, n);
+  }
+  void widen(const uint16_t* in, float* out, size_t n) const {
+    format == WireFormat::kBf16 ? from_bf16(in, out, n) : from_fp16(in, out, n);
+  }
+  // out = rounded(in), feedback += in - widened(out), block by block.
+  void narrow_with_feedback(const float* in, uint16_t* out, float* feedback_of, size_t n) {
+    block.resize(kBlock);
+    for (size_t first = 0; first < n; first += kBlock) {
+      const size_t m = std::min(kBlock, n - first);
+      narrow(in + first, out + first, m);
+      widen(out + first, block.data(), m);
+      for (size_t i = 0; i < m; ++i) feedback_of[first + i] += in[first + i] - block[i];
+    }
+  }
   int rank() const { return comm->rank(); }
 
   void plan(size_t n) {
@@ -45,11 +64,13 @@ struct CompressedSum::State {
   }
 
   void scatter() {
-    for (size_t i = 0; i < values.size(); ++i) {
-      const float v = values[i] + feedback[i];
-      sent[i] = narrow(v);
-      feedback[i] = v - widen(sent[i]);
-    }
+    // What goes out is the values plus what rounding took from them last time; the feedback is
+    // then what this rounding takes.
+    std::vector<float>& with_feedback = sums;
+    with_feedback.resize(values.size());
+    for (size_t i = 0; i < values.size(); ++i) with_feedback[i] = values[i] + feedback[i];
+    std::fill(feedback.begin(), feedback.end(), 0.0f);
+    narrow_with_feedback(with_feedback.data(), sent.data(), feedback.data(), values.size());
     comm->progress().enter("MPI_Ialltoallv (16-bit)");
     mpi_check(MPI_Ialltoallv(sent.data(), chunk_counts.data(), chunk_starts.data(), MPI_UINT16_T, received.data(),
                              from_each_counts.data(), from_each_starts.data(), MPI_UINT16_T, MPI_COMM_WORLD, &request),
@@ -61,12 +82,16 @@ struct CompressedSum::State {
   // for the wire; what that rounding took goes to this rank's feedback.
   void gather() {
     const size_t mine = own_sums.size(), start = static_cast<size_t>(chunk_starts[static_cast<size_t>(rank())]);
-    for (size_t i = 0; i < mine; ++i) {
-      float sum = 0.0f;
-      for (size_t r = 0; r < from_each_counts.size(); ++r) sum += widen(received[r * mine + i]);
-      own_sums[i] = narrow(sum);
-      feedback[start + i] += sum - widen(own_sums[i]);
+    sums.assign(mine, 0.0f);
+    block.resize(kBlock);
+    for (size_t r = 0; r < from_each_counts.size(); ++r) {
+      for (size_t first = 0; first < mine; first += kBlock) {
+        const size_t m = std::min(kBlock, mine - first);
+        widen(received.data() + r * mine + first, block.data(), m);
+        for (size_t i = 0; i < m; ++i) sums[first + i] += block[i];
+      }
     }
+    narrow_with_feedback(sums.data(), own_sums.data(), feedback.data() + start, mine);
     comm->progress().enter("MPI_Iallgatherv (16-bit)");
     mpi_check(MPI_Iallgatherv(own_sums.data(), static_cast<int>(mine), MPI_UINT16_T, gathered.data(),
                               chunk_counts.data(), chunk_starts.data(), MPI_UINT16_T, MPI_COMM_WORLD, &request),
@@ -75,7 +100,7 @@ struct CompressedSum::State {
   }
 
   void finish() {
-    for (size_t i = 0; i < values.size(); ++i) values[i] = widen(gathered[i]);
+    widen(gathered.data(), values.data(), values.size());
     phase = Phase::kIdle;
   }
 };
@@ -99,28 +124,25 @@ void CompressedSum::start(const Communicator& comm, std::span<float> values) {
   s.scatter();
 }
 
-bool CompressedSum::test() {
+void CompressedSum::progress() {
   State& s = *state_;
-  if (s.phase == State::Phase::kIdle) return true;
+  if (s.phase == State::Phase::kIdle || s.request == MPI_REQUEST_NULL) return;
   int done = 0;
   mpi_check(MPI_Test(&s.request, &done, MPI_STATUS_IGNORE), "compressed gradient sum (test)");
-  if (!done) return false;
-  if (s.phase == State::Phase::kScatter) {
-    s.gather();
-    return false;
-  }
-  s.finish();
-  return true;
+}
+
+void CompressedSum::start_gather() {
+  State& s = *state_;
+  if (s.phase != State::Phase::kScatter) return;
+  mpi_check(MPI_Wait(&s.request, MPI_STATUS_IGNORE), "compressed gradient sum (reduce-scatter)");
+  s.gather();
 }
 
 void CompressedSum::wait() {
   State& s = *state_;
-  if (s.phase == State::Phase::kScatter) {
-    mpi_check(MPI_Wait(&s.request, MPI_STATUS_IGNORE), "compressed gradient sum (wait)");
-    s.gather();
-  }
+  start_gather();
   if (s.phase == State::Phase::kGather) {
-    mpi_check(MPI_Wait(&s.request, MPI_STATUS_IGNORE), "compressed gradient sum (wait)");
+    mpi_check(MPI_Wait(&s.request, MPI_STATUS_IGNORE), "compressed gradient sum (gather)");
     s.finish();
   }
 }

@@ -9,7 +9,8 @@
 //   3. the sums, rounded again, are gathered by every rank (MPI_Iallgatherv).
 // What the rounding of the sums took is added to the owner's feedback, so over the steps no part of
 // any gradient is lost, only delayed. Each direction carries (N-1)/N of the values, as a ring
-// allreduce of float32 does, at half the bytes. Every rank must start its sums in the same order.
+// allreduce of float32 does, at half the bytes. Every rank must start its sums, and their gathers,
+// in the same order.
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -28,11 +29,17 @@ class CompressedSum {
   CompressedSum(CompressedSum&&) noexcept;
   CompressedSum& operator=(CompressedSum&&) noexcept;
 
-  // `values` must stay untouched until test() returns true or wait() returns. The feedback is kept
-  // per object: start the same values (a gradient bucket) on the same object every time.
+  // Rounds `values` (plus the feedback) and starts the reduce-scatter. `values` must stay untouched
+  // until wait() returns. The feedback is kept per object: start the same values (a gradient
+  // bucket) on the same object every time.
   void start(const Communicator& comm, std::span<float> values);
-  // Lets MPI progress the sum (and starts its second half once the first is in); true once done.
-  bool test();
+  // Lets MPI move the sum in flight along; starts nothing.
+  void progress();
+  // Waits for the reduce-scatter, sums this rank's chunk and starts the gather. MPI needs every rank
+  // to start its collectives in one order: a sum's gather may not start when its scatter happens to
+  // finish, so callers start the gathers of their sums in the order they started the sums.
+  void start_gather();
+  // Waits for the gather (starting it first if need be) and writes the sums into the values.
   void wait();
   bool active() const;
   // What the feedback holds now (tests: it stays bounded by the format's rounding).

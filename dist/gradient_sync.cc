@@ -102,6 +102,9 @@ void GradientSync::finish_gradient_sum() {
     bucket.missing = 0;
   }
   start_ready_buckets();
+  for (size_t i = next_to_finish_; i < buckets_.size(); ++i) {
+    if (buckets_[i].compressed) buckets_[i].compressed->start_gather();
+  }
   for (; next_to_finish_ < buckets_.size(); ++next_to_finish_) {
     buckets_[next_to_finish_].wait();
     record_done(next_to_finish_);

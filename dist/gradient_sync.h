@@ -49,7 +49,13 @@ class GradientSync : public Collective {
     std::optional<CompressedSum> compressed;  // used instead of `sum` under compression
     Timeline::Clock::time_point started;
 
-    bool test() { return compressed ? compressed->test() : sum.test(); }
+    // Whether the sum is done; a compressed one is only moved along here (its gather starts in
+    // finish_gradient_sum, in bucket order on every rank).
+    bool test() {
+      if (!compressed) return sum.test();
+      compressed->progress();
+      return false;
+    }
     void wait() { compressed ? compressed->wait() : sum.wait(); }
   };
   struct Slot {

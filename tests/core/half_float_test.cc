@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace shardnet {
 namespace {
@@ -62,6 +64,51 @@ TEST(HalfFloat, EveryPatternRoundTripsAndNeighboursRoundToTheNearer) {
       ASSERT_EQ(to_fp16(f16 + (next - f16) * 0.75f), u + 1) << std::hex << u;
     }
   }
+}
+
+}  // namespace
+}  // namespace shardnet
+
+namespace shardnet {
+namespace {
+
+// The array conversions (F16C where the CPU has it) round exactly as the scalar ones, on every
+// binary16 pattern and on floats between them, including the tails shorter than a vector.
+TEST(HalfFloat, ArraysConvertAsTheScalarFunctionsDo) {
+  std::vector<float> floats;
+  for (uint32_t u = 0; u < 0x10000; ++u) {
+    const float f = from_fp16(static_cast<uint16_t>(u));
+    floats.push_back(f);
+    floats.push_back(std::nextafter(f, 0.0f));
+    floats.push_back(f * 1.0001f);
+  }
+  floats.push_back(1e30f);
+  floats.push_back(-1e-30f);
+  for (const size_t n : {floats.size(), size_t{7}, size_t{13}}) {
+    std::vector<uint16_t> halves(n), bhalves(n);
+    to_fp16(floats.data(), halves.data(), n);
+    to_bf16(floats.data(), bhalves.data(), n);
+    std::vector<float> back(n), bback(n);
+    from_fp16(halves.data(), back.data(), n);
+    from_bf16(bhalves.data(), bback.data(), n);
+    for (size_t i = 0; i < n; ++i) {
+      if (std::isnan(floats[i])) continue;
+      ASSERT_EQ(halves[i], to_fp16(floats[i])) << floats[i] << " (kernel " << fp16_array_kernel() << ")";
+      ASSERT_EQ(bhalves[i], to_bf16(floats[i])) << floats[i];
+      ASSERT_EQ(std::bit_cast<uint32_t>(back[i]), std::bit_cast<uint32_t>(from_fp16(halves[i])));
+      ASSERT_EQ(std::bit_cast<uint32_t>(bback[i]), std::bit_cast<uint32_t>(from_bf16(bhalves[i])));
+    }
+  }
+}
+
+// A CPU with F16C gets it (a scalar fallback there would make fp16 gradients slower than float32).
+TEST(HalfFloat, TheConversionInstructionsAreUsedWhereTheCpuHasThem) {
+#if defined(__x86_64__)
+  const bool f16c = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  EXPECT_STREQ(fp16_array_kernel(), f16c ? "F16C" : "scalar");
+#else
+  EXPECT_STREQ(fp16_array_kernel(), "scalar");
+#endif
 }
 
 }  // namespace

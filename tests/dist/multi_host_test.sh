@@ -12,43 +12,17 @@
 #       rank 1 and its host
 # Skipped (exit 0 with a message) where network namespaces cannot be made.
 set -u
+source "$(dirname "$0")/../../scripts/netns_hosts.sh"
 source "$(dirname "$0")/../data/common.sh" "$1"
 prefix=sn$$
-hosts=(h0 h1 h2)
-delete_hosts() { for n in sw "${hosts[@]}"; do ip netns del "$prefix-$n" 2>/dev/null; done; }
-trap 'cleanup; delete_hosts' EXIT
-if ! ip netns add "$prefix-sw" 2>ns.err; then
+trap 'cleanup; delete_hosts $prefix' EXIT
+if ! make_hosts "$prefix" "$work"; then
   echo "SKIPPED: cannot make network namespaces here ($(cat ns.err)); multi-host tests need root and CAP_SYS_ADMIN"
   exit 0
 fi
-for n in "${hosts[@]}"; do ip netns add "$prefix-$n" || fail "ip netns add $prefix-$n"; done
-for n in sw "${hosts[@]}"; do ip -n "$prefix-$n" link set lo up; done
-ip -n "$prefix-sw" link add br0 type bridge && ip -n "$prefix-sw" link set br0 up || fail "bridge"
-i=10
-for n in "${hosts[@]}"; do
-  ip link add "v$prefix$n" type veth peer name eth0 netns "$prefix-$n" &&
-    ip link set "v$prefix$n" netns "$prefix-sw" &&
-    ip -n "$prefix-sw" link set "v$prefix$n" master br0 &&
-    ip -n "$prefix-sw" link set "v$prefix$n" up &&
-    ip -n "$prefix-$n" addr add "10.88.0.$i/24" dev eth0 &&
-    ip -n "$prefix-$n" link set eth0 up || fail "link for $n"
-  i=$((i + 1))
-done
-[ "$failures" -eq 0 ] || finish
-mkdir -p node-local disk-h1 disk-h2
-cat >nsrsh <<AGENT
-#!/bin/sh
-# nsrsh HOST CMD...: a "login" to test host 10.88.0.N: its namespaces, its host name, its disk.
-host=\$1; shift
-n=h\$(( \${host##*.} - 10 ))
-exec ip netns exec "$prefix-\$n" unshare --uts --mount sh -c "hostname $prefix-\$n; mount --bind $work/disk-\$n $work/node-local; \$*"
-AGENT
-chmod +x nsrsh
 printf '10.88.0.11 slots=1\n10.88.0.12 slots=1\n' >hostfile
-# on_h0 COMMAND...: run on the launcher host.
-on_h0() { ip netns exec "$prefix-h0" unshare --uts sh -c "hostname $prefix-h0; exec \"\$@\"" sh "$@"; }
-launch=("$shardnet" launch -n 2 --hostfile hostfile
-  --mca "plm_rsh_agent=$work/nsrsh" btl=tcp,self btl_tcp_if_include=eth0 oob_tcp_if_include=eth0 --)
+read -r -a mca <<<"$(netns_mca "$work")"
+launch=("$shardnet" launch -n 2 --hostfile hostfile --mca "${mca[@]}" --)
 
 quadrant_data 2000
 cat >model.cfg <<'CFG'
@@ -66,7 +40,7 @@ flags=("${common[@]}" --epochs 3)
 
 # (a) Two hosts through a hostfile, against one process.
 "$shardnet" "${flags[@]}" --max-steps 20 --run-dir one >one.log 2>&1 || fail "1 process: $(tail -3 one.log)"
-on_h0 "${launch[@]}" "${flags[@]}" --max-steps 20 --run-dir two-hosts >two.log 2>&1 || fail "2 hosts: $(tail -5 two.log)"
+on_h0 "$prefix" "${launch[@]}" "${flags[@]}" --max-steps 20 --run-dir two-hosts >two.log 2>&1 || fail "2 hosts: $(tail -5 two.log)"
 grep -q "^shardnet launch: mpirun .*--hostfile hostfile" two.log || fail "launch did not pass the hostfile: $(head -2 two.log)"
 if "$shardnet" compare one/final.h5 two-hosts/final.h5 --tolerance 1e-5 >cmp.txt; then
   echo "ok: 2 hosts over TCP vs 1 process, 20 steps: $(tail -1 cmp.txt)"
@@ -76,11 +50,11 @@ fi
 
 # (b) A node-local run directory: only rank 0's host (h1) holds the checkpoints.
 local_run=$work/node-local/run
-on_h0 "${launch[@]}" "${flags[@]}" --max-steps 10 --run-dir "$local_run" >local.log 2>&1 || fail "10 steps: $(tail -5 local.log)"
+on_h0 "$prefix" "${launch[@]}" "${flags[@]}" --max-steps 10 --run-dir "$local_run" >local.log 2>&1 || fail "10 steps: $(tail -5 local.log)"
 ls disk-h1/run/checkpoints/*.h5 >/dev/null 2>&1 || fail "no checkpoint on h1's disk"
 ls disk-h2/run/checkpoints/*.h5 >/dev/null 2>&1 && fail "h2's disk has checkpoints: the test would not test anything"
 [ -e node-local/run ] && fail "the launcher host's node-local directory was written"
-on_h0 "${launch[@]}" "${flags[@]}" --max-steps 20 --run-dir "$local_run" --resume >>local.log 2>&1 ||
+on_h0 "$prefix" "${launch[@]}" "${flags[@]}" --max-steps 20 --run-dir "$local_run" --resume >>local.log 2>&1 ||
   fail "resume on node-local disks: $(tail -5 local.log)"
 grep -q "^resume: .*checkpoint-00000010.h5" local.log || fail "did not resume from step 10: $(cat local.log)"
 "$shardnet" compare two-hosts/final.h5 disk-h1/run/final.h5 >cmp.txt || fail "compare"
@@ -91,7 +65,7 @@ else
 fi
 
 # (c) h2's link cut mid-run.
-on_h0 "${launch[@]}" "${common[@]}" --epochs 100000 --stall-timeout 30 --stall-warning 10 --run-dir cut >cut.log 2>&1 &
+on_h0 "$prefix" "${launch[@]}" "${common[@]}" --epochs 100000 --stall-timeout 30 --stall-warning 10 --run-dir cut >cut.log 2>&1 &
 job=$!
 for _ in $(seq 300); do grep -q '^BLAS:' cut.log 2>/dev/null && break; sleep 0.1; done
 sleep 1
