@@ -1,6 +1,7 @@
 #include "core/half_float.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -8,8 +9,17 @@ namespace shardnet {
 namespace {
 
 #if defined(__x86_64__)
+// CPUID leaf 1 (F16C, AVX, OSXSAVE) and XGETBV (the OS saves the YMM registers): clang 14's
+// __builtin_cpu_supports does not know "f16c".
 bool has_f16c() {
-  static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool yes = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+    if ((ecx & bit_F16C) == 0 || (ecx & bit_AVX) == 0 || (ecx & bit_OSXSAVE) == 0) return false;
+    unsigned low = 0, high = 0;
+    __asm__("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    return (low & 6u) == 6u;
+  }();
   return yes;
 }
 

@@ -10,6 +10,7 @@
 #include "core/random.h"
 #include "core/trainer.h"
 #include "dist/gradient_sync.h"
+#include "tests/dist/mpi_test_main.h"
 
 namespace shardnet {
 namespace {
@@ -248,17 +249,4 @@ TEST(Consistency, MismatchNamesTheRanks) {
 }  // namespace
 }  // namespace shardnet
 
-int main(int argc, char** argv) {
-  ::testing::InitGoogleTest(&argc, argv);
-  shardnet::dist::Communicator comm;
-  shardnet::world = &comm;
-  if (comm.rank() != 0) {
-    // Only rank 0 prints gtest's report; every rank still fails the job through its exit code.
-    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-    delete listeners.Release(listeners.default_result_printer());
-  }
-  int failed = RUN_ALL_TESTS();
-  double any = failed;
-  comm.allreduce_sum(std::span<double>(&any, 1));
-  return any > 0 ? 1 : 0;
-}
+int main(int argc, char** argv) { return shardnet::dist::run_tests_on_all_ranks(argc, argv, shardnet::world); }
