@@ -15,13 +15,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include "dist/communicator.h"
 #include "dist/exit_status.h"
+#include "dist/signal_handlers.h"
 #include "dist/stall_inspector.h"
 
 namespace shardnet::dist {
@@ -129,27 +129,6 @@ void forward_signal(int signal) {
   }
 }
 
-// Installs forward_signal for the job's lifetime and restores what was there.
-class ForwardSignals {
- public:
-  ForwardSignals() {
-    struct sigaction action {};
-    action.sa_handler = forward_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &action, &previous_[i]);
-  }
-  ~ForwardSignals() {
-    for (size_t i = 0; i < std::size(kSignals); ++i) sigaction(kSignals[i], &previous_[i], nullptr);
-  }
-  ForwardSignals(const ForwardSignals&) = delete;
-  ForwardSignals& operator=(const ForwardSignals&) = delete;
-
- private:
-  static constexpr int kSignals[] = {SIGTERM, SIGINT, SIGUSR1, SIGHUP};
-  struct sigaction previous_[std::size(kSignals)];
-};
-
 // The job's stderr, passed on as it comes and read line by line for the stall inspector's verdict.
 class StderrWatch {
  public:
@@ -227,7 +206,7 @@ JobResult run_and_wait(const std::vector<std::string>& argv) {
   cargs.push_back(nullptr);
   std::fflush(nullptr);
   g_first_signal = 0;
-  const ForwardSignals forwarding;
+  const SignalHandlers forwarding({SIGTERM, SIGINT, SIGUSR1, SIGHUP}, forward_signal);  // for the job's lifetime
   int stderr_pipe[2];
   if (::pipe2(stderr_pipe, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   const pid_t parent = getpid();

@@ -128,9 +128,7 @@ std::vector<std::string> tidy_run_directory(const std::string& run_dir, std::opt
   if (!resumed_step) return done;
   const fs::path aside = fs::path(run_dir) / "checkpoints" / ("abandoned-at-" + std::to_string(*resumed_step));
   for (const auto& path : io::list_checkpoints(run_dir)) {
-    long long step = 0;
-    if (std::sscanf(fs::path(path).filename().c_str(), "checkpoint-%lld.h5", &step) != 1 || step <= *resumed_step)
-      continue;
+    if (*io::checkpoint_step(path) <= *resumed_step) continue;  // listed: the name has a step
     fs::create_directories(aside);
     fs::rename(path, aside / fs::path(path).filename());
     done.push_back("moved " + path + " to " + aside.string() + ": it is after step " + std::to_string(*resumed_step) +

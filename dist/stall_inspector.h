@@ -41,7 +41,7 @@ class StallInspector {
   StallInspector(const StallInspector&) = delete;
   StallInspector& operator=(const StallInspector&) = delete;
 
-  // What rank 0 has heard from each rank so far (for tests and a final summary).
+  // How many of this job's datagrams this rank has received (on rank 0: the ranks' heartbeats).
   uint64_t heartbeats_received() const;
 
  private:

@@ -9,11 +9,9 @@
 namespace shardnet::dist {
 namespace {
 
-constexpr int kStopSignals[] = {SIGTERM, SIGINT, SIGUSR1};
 std::atomic<int> g_stop_signal{0};
 std::atomic<bool> g_installed{false};
 int g_rank = 0;
-struct sigaction g_previous[3];
 
 // Async-signal-safe: atomics, write(2) and _exit only.
 void write_text(const char* text) {
@@ -49,15 +47,12 @@ StopSignals::StopSignals(int rank) {
   if (g_installed.exchange(true)) throw std::logic_error("StopSignals: already installed in this process");
   g_rank = rank;
   g_stop_signal = 0;
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;  // blocking reads and MPI's system calls carry on
-  for (size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &action, &g_previous[i]);
+  // SA_RESTART: blocking reads and MPI's system calls carry on.
+  handlers_ = std::make_unique<SignalHandlers>(std::initializer_list<int>{SIGTERM, SIGINT, SIGUSR1}, on_stop_signal);
 }
 
 StopSignals::~StopSignals() {
-  for (size_t i = 0; i < std::size(kStopSignals); ++i) sigaction(kStopSignals[i], &g_previous[i], nullptr);
+  handlers_.reset();
   g_installed = false;
 }
 

@@ -6,7 +6,10 @@
 // step boundary that all ranks agree on (Collective::stop_agreed) and checkpoints there. A second
 // SIGINT ends the process at once (exit status 130).
 #include <atomic>
+#include <memory>
 #include <string>
+
+#include "dist/signal_handlers.h"
 
 namespace shardnet::dist {
 
@@ -22,6 +25,9 @@ class StopSignals {
 
   // The first stop signal received, 0 before any: what Collective::watch_stop_flag reads.
   static const std::atomic<int>& flag();
+
+ private:
+  std::unique_ptr<SignalHandlers> handlers_;
 };
 
 // "SIGTERM", "SIGUSR1", ... ("signal N" for others).

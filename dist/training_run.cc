@@ -91,9 +91,8 @@ void TrainingRun::resume_or_initialize() {
           });
     }
     share_resume_point();
-    if (comm_.rank() == 0) {
-      const auto step = resumed_ ? std::optional<int64_t>(resumed_->meta.global_step) : std::nullopt;
-      for (const auto& line : tidy_run_directory(config_.run_dir, step)) {
+    if (resumed_ && comm_.rank() == 0) {  // (a fresh start tidies below)
+      for (const auto& line : tidy_run_directory(config_.run_dir, resumed_->meta.global_step)) {
         if (log_) log_(line);
       }
     }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "io/hdf5.h"
@@ -187,17 +188,20 @@ std::string checkpoint_path(const std::string& run_dir, int64_t global_step) {
   return (std::filesystem::path(run_dir) / "checkpoints" / name).string();
 }
 
+std::optional<int64_t> checkpoint_step(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  long long step = 0;
+  char tail[8] = {};
+  if (std::sscanf(name.c_str(), "checkpoint-%lld.%7s", &step, tail) == 2 && std::string(tail) == "h5") return step;
+  return std::nullopt;
+}
+
 std::vector<std::string> list_checkpoints(const std::string& run_dir) {
-  std::vector<std::pair<long long, std::string>> found;
+  std::vector<std::pair<int64_t, std::string>> found;
   const auto dir = std::filesystem::path(run_dir) / "checkpoints";
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    long long step = 0;
-    char tail[8] = {};
-    if (std::sscanf(name.c_str(), "checkpoint-%lld.%7s", &step, tail) == 2 && std::string(tail) == "h5") {
-      found.emplace_back(step, entry.path().string());
-    }
+    if (const auto step = checkpoint_step(entry.path().string())) found.emplace_back(*step, entry.path().string());
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> paths;

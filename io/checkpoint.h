@@ -8,6 +8,7 @@
 //   /optimizer/<layer>/<name>/<slot>  optimizer state; attribute "step_count" on /optimizer
 // Written to "<path>.tmp", flushed, then renamed: a crash never leaves a half-written file under
 // the real name.
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -52,6 +53,8 @@ void publish_durably(const std::string& tmp, const std::string& path);
 
 // Checkpoints of a run live in <run dir>/checkpoints/checkpoint-<global step, 8 digits>.h5.
 std::string checkpoint_path(const std::string& run_dir, int64_t global_step);
+// The global step in a checkpoint's file name ("checkpoint-00000042.h5": 42); nullopt for another name.
+std::optional<int64_t> checkpoint_step(const std::string& path);
 // The run's checkpoints, newest (highest step) first; temporary files are not listed.
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
 
