@@ -46,3 +46,52 @@ quadrant_data() {
   "$data_dir"/make_quadrant_idx.sh "$1" .
   "$shardnet" convert idx --images images.idx --labels labels.idx data.h5 >/dev/null || fail "convert"
 }
+
+# identical A B WHAT: `shardnet compare` finds checkpoints A and B bitwise identical ("ok: WHAT: ...").
+identical() {
+  "$shardnet" compare "$1" "$2" >cmp.txt || fail "compare $1 $2"
+  if grep -q "bitwise identical" cmp.txt; then echo "ok: $3: $(tail -1 cmp.txt)"; else fail "$3: $(cat cmp.txt)"; fi
+}
+
+# started_training LOG: waits (up to 30 s) until a train run's stdout LOG has its setup lines.
+started_training() {
+  for _ in $(seq 300); do grep -q '^BLAS:' "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# rank_pid PATTERN RANK: the pid of the process matching PATTERN (pgrep -f) that is MPI rank RANK.
+rank_pid() {
+  local p
+  for p in $(pgrep -f "$1"); do
+    tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# conv_model: model.cfg, a small CNN for the 4x4 quadrant images (the checkpoint and multi-host tests).
+conv_model() {
+  cat >model.cfg <<'CFG'
+[input]   shape = 1,4,4
+[conv]    filters = 8  size = 3  pad = 1
+[relu]
+[maxpool] size = 2
+[dense]   outputs = 16
+[relu]
+[dense]   outputs = 10
+[softmax_cross_entropy]
+CFG
+}
+
+# wide_mlp_model: model.cfg, an MLP on the quadrant images whose steps take milliseconds, so that a
+# signal sent at a random moment lands mid-run (the stop and Slurm tests).
+wide_mlp_model() {
+  cat >model.cfg <<'CFG'
+[input]   shape = 1,4,4
+[dense]   outputs = 768
+[relu]
+[dense]   outputs = 768
+[relu]
+[dense]   outputs = 10
+[softmax_cross_entropy]
+CFG
+}

@@ -77,10 +77,7 @@ echo "mismatched models: exit $status after $(( $(date +%s) - start )) s: $(grep
   >out4.txt 2>&1 &
 launcher=$!
 for _ in $(seq 1 300); do [ -s "$work/long/metrics.csv" ] && break; sleep 0.1; done
-victim=""
-for pid in $(pgrep -f "run-dir $work/long"); do
-  if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$pid; fi
-done
+victim=$(rank_pid "run-dir $work/long" 1)
 if [ -z "$victim" ]; then
   fail "could not find rank 1"
 else

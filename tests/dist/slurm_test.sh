@@ -59,15 +59,7 @@ sinfo -h -o %t | grep -q idle ||
 echo "Slurm $(sinfo --version | cut -d' ' -f2) up: node $node, 2 CPUs"
 
 quadrant_data 2000
-cat >model.cfg <<'CFG'
-[input]   shape = 1,4,4
-[dense]   outputs = 768
-[relu]
-[dense]   outputs = 768
-[relu]
-[dense]   outputs = 10
-[softmax_cross_entropy]
-CFG
+wide_mlp_model
 export SHARDNET=$shardnet OPENBLAS_NUM_THREADS=1
 flags=(-m model.cfg -d data.h5 --epochs 100 --batch 256 --lr 0.02 --momentum 0.9 --max-steps 600)
 # exit_code JOB: the job's exit status as Slurm recorded it.
@@ -82,7 +74,7 @@ grep -q "batch 256 over 2 rank(s)" whole.out || fail "not 2 ranks: $(head -3 who
 
 # The same job, cancelled with SIGTERM to all its processes mid-run, then submitted again.
 job=$(sbatch --parsable -o cut.out "$script" "${flags[@]}" --run-dir cut)
-for _ in $(seq 300); do grep -q '^BLAS:' cut.out 2>/dev/null && break; sleep 0.1; done
+started_training cut.out
 sleep 0.$((RANDOM % 9 + 1))
 scancel --full --signal=TERM "$job"
 for _ in $(seq 600); do [ -z "$(squeue -h -j "$job" 2>/dev/null)" ] && break; sleep 0.1; done
@@ -94,10 +86,5 @@ echo "scancel --full --signal=TERM: job $job ended with exit status $status: $st
 [ -e cut/final.h5 ] && fail "the stopped job published final.h5"
 sbatch --wait -o cut.out "$script" "${flags[@]}" --run-dir cut >/dev/null || fail "resubmitted job: $(tail -5 cut.out)"
 grep -q "^resume: .*checkpoint-" cut.out || fail "the resubmitted job did not resume: $(tail -5 cut.out)"
-"$shardnet" compare whole/final.h5 cut/final.h5 >cmp.txt || fail "compare"
-if grep -q "bitwise identical" cmp.txt; then
-  echo "ok: cancelled and resubmitted vs undisturbed: $(tail -1 cmp.txt)"
-else
-  fail "cancelled and resubmitted differs from the undisturbed job: $(cat cmp.txt)"
-fi
+identical whole/final.h5 cut/final.h5 "cancelled and resubmitted vs undisturbed"
 finish

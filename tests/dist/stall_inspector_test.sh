@@ -24,11 +24,9 @@ stop_rank() {
   mpirun -np 2 --oversubscribe --bind-to none "$shardnet" train -m model.cfg -d data.h5 --epochs 1000 --batch 64 \
     --stall-timeout "$timeout" --stall-warning 3 --run-dir "$dir" >"$dir.log" 2>"$dir.err" &
   local job=$!
-  for _ in $(seq 300); do grep -q '^BLAS:' "$dir.log" 2>/dev/null && break; sleep 0.1; done
+  started_training "$dir.log"
   sleep 1
-  for p in $(pgrep -f "$shardnet train .*--run-dir $dir"); do
-    tr '\0' '\n' <"/proc/$p/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$rank" && pid=$p
-  done
+  pid=$(rank_pid "$shardnet train .*--run-dir $dir" "$rank")
   [ -n "$pid" ] || { fail "no rank $rank process found"; kill $job; return; }
   local stopped=$(date +%s.%N)
   kill -STOP "$pid"

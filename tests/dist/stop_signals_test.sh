@@ -6,15 +6,7 @@
 set -u
 source "$(dirname "$0")/../data/common.sh" "$1"
 quadrant_data 2000
-cat >model.cfg <<'CFG'
-[input]   shape = 1,4,4
-[dense]   outputs = 768
-[relu]
-[dense]   outputs = 768
-[relu]
-[dense]   outputs = 10
-[softmax_cross_entropy]
-CFG
+wide_mlp_model
 seed=${STOP_TEST_SEED:-$RANDOM}
 RANDOM=$seed
 echo "seed $seed (STOP_TEST_SEED=$seed repeats this run)"
@@ -23,16 +15,12 @@ common=(train -d data.h5 --epochs 100 --lr 0.02 --momentum 0.9)
 flags=("${common[@]}" -m model.cfg --batch 256 --max-steps $steps)
 
 # Waits until the job in $1 (its stdout) has started training, then a random 0.1 to 1.0 s more.
-wait_for_training() {  # (starts timing at the first step's setup line)
-  for _ in $(seq 300); do grep -q '^BLAS:' "$1" 2>/dev/null && break; sleep 0.1; done
+wait_for_training() {
+  started_training "$1"
   sleep "$(printf '0.%d' $((RANDOM % 10 + 1)))"
 }
 # stopped_step LOG: the global step of the "stopped ... (N steps done)" line.
 stopped_step() { sed -n 's/^stopped .*(\([0-9]*\) steps done).*/\1/p' "$1"; }
-identical() {  # A B what
-  "$shardnet" compare "$1" "$2" >cmp.txt || fail "compare $1 $2"
-  if grep -q "bitwise identical" cmp.txt; then echo "ok: $3: $(tail -1 cmp.txt)"; else fail "$3: $(cat cmp.txt)"; fi
-}
 
 mpirun -np 2 --oversubscribe --bind-to none "$shardnet" "${flags[@]}" --run-dir whole >whole.log 2>&1 ||
   fail "undisturbed run: $(tail -3 whole.log)"
@@ -42,9 +30,7 @@ victim=$((RANDOM % 2))
 mpirun -np 2 --oversubscribe --bind-to none "$shardnet" "${flags[@]}" --run-dir direct >direct.log 2>direct.err &
 job=$!
 wait_for_training direct.log
-for p in $(pgrep -f "$shardnet train .*--run-dir direct"); do
-  tr '\0' '\n' <"/proc/$p/environ" | grep -qx "OMPI_COMM_WORLD_RANK=$victim" && pid=$p
-done
+pid=$(rank_pid "$shardnet train .*--run-dir direct" "$victim")
 kill -TERM "$pid"
 wait $job
 status=$?

@@ -5,26 +5,13 @@
 set -u
 source "$(dirname "$0")/../data/common.sh" "$1"
 quadrant_data 2000
-cat >model.cfg <<'CFG'
-[input]   shape = 1,4,4
-[conv]    filters = 8  size = 3  pad = 1
-[relu]
-[maxpool] size = 2
-[dense]   outputs = 16
-[relu]
-[dense]   outputs = 10
-[softmax_cross_entropy]
-CFG
+conv_model
 
 # train RANKS RUN_DIR MAX_STEPS [flags...]
 train() {
   local ranks=$1 dir=$2 steps=$3; shift 3
   "$shardnet" launch -n "$ranks" -- train -m model.cfg -d data.h5 --epochs 3 --batch 64 --max-steps "$steps" \
     --checkpoint-every 7 --run-dir "$dir" "$@" >"$dir.log" 2>&1 || fail "train $ranks ranks $dir: $(tail -3 "$dir.log")"
-}
-identical() {  # A B what
-  "$shardnet" compare "$1" "$2" >cmp.txt || fail "compare $1 $2"
-  if grep -q "bitwise identical" cmp.txt; then echo "ok: $3: $(tail -1 cmp.txt)"; else fail "$3: $(cat cmp.txt)"; fi
 }
 
 # 1. 2k steps in one go vs k, stop, resume, k more (k = 40 crosses the 31-step epoch), bitwise.
@@ -96,10 +83,7 @@ long="--epochs 40 --batch 40 --checkpoint-every 25 --optimizer sgd --lr 0.05 --m
   >recovered.log 2>&1 &
 launcher=$!
 for _ in $(seq 1 300); do [ -s "$work/recovered/metrics.csv" ] && break; sleep 0.05; done
-victim=""
-for pid in $(pgrep -f "run-dir $work/recovered"); do
-  tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1' && victim=$pid
-done
+victim=$(rank_pid "run-dir $work/recovered" 1)
 [ -n "$victim" ] && kill -9 "$victim" || fail "could not find rank 1 to kill"
 wait $launcher || fail "the restarted job failed: $(tail -5 recovered.log)"
 grep -q "restart 1 of 1 from the latest checkpoint" recovered.log || fail "no restart announced: $(cat recovered.log)"
