@@ -212,7 +212,7 @@ void Dataset::check_labels() {
       max_label = std::max(max_label, v);
     }
   }
-  num_classes_ = class_names_.empty() ? max_label + 1 : static_cast<int64_t>(class_names_.size());
+  num_classes_ = class_names_.empty() ? int64_t{max_label} + 1 : static_cast<int64_t>(class_names_.size());
 }
 
 void Dataset::read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,
