@@ -90,6 +90,34 @@ void BatchNorm::add_channel_sums(const float* a, RowB row_b, int64_t n) {
   });
 }
 
+template <class RowB>
+void BatchNorm::exact_channel_sums(const float* a, RowB row_b, int64_t n) {
+  const int64_t c_n = channels_, s_n = spatial_, width = 2 * c_n;
+  per_image_.resize(static_cast<size_t>(n * width));
+  parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      for (int64_t i = 0; i < n; ++i) {
+        const int64_t offset = (i * c_n + c) * s_n;
+        double s1 = 0.0, s2 = 0.0;
+        add_row_sums(a + offset, row_b(c, offset), s_n, s1, s2);
+        per_image_[i * width + c] = s1;
+        per_image_[i * width + c_n + c] = s2;
+      }
+    }
+  });
+  exact_.resize(static_cast<size_t>(width + 1));
+  for (int64_t i = 0; i < n; ++i) exact_.add(std::span<const double>(per_image_).subspan(i * width, width));
+}
+
+void BatchNorm::reduce_exact() {
+  if (config_.sync && context_->collective != nullptr) {
+    ExactSum* sums[] = {&exact_};
+    context_->collective->sum_exact(sums);
+  }
+  sums_.resize(exact_.size());
+  exact_.result(sums_);
+}
+
 void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   y.reshape(x.shape());
@@ -106,11 +134,23 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
     return;
   }
   // sums_ = [sum x per channel, sum x^2 per channel, count]
-  sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
-  add_channel_sums(
-      x.data(), [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; }, n);
-  sums_[2 * c_n] = static_cast<double>(n * s_n);
-  reduce(sums_);
+  auto x_row = [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; };
+  if (exact()) {
+    if (!config_.sync) {
+      throw std::invalid_argument("batchnorm " + name() +
+                                  ": sync = 0 normalises each rank's slice, which changes with the rank count; "
+                                  "exact mode needs sync = 1");
+    }
+    exact_channel_sums(x.data(), x_row, n);
+    const double count = static_cast<double>(n * s_n);
+    exact_.add(std::span<const double>(&count, 1), static_cast<size_t>(2 * c_n));
+    reduce_exact();
+  } else {
+    sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
+    add_channel_sums(x.data(), x_row, n);
+    sums_[2 * c_n] = static_cast<double>(n * s_n);
+    reduce(sums_);
+  }
   count_ = sums_[2 * c_n];
   // One value per channel (a batch of one feature vector, over all ranks) has no variance: the
   // output would be beta whatever the input. PyTorch refuses it too.
@@ -147,19 +187,29 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients
   // (summed over ranks later with all gradients); the reduced ones shape dx.
-  sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
-  add_channel_sums(
-      dy.data(),
-      [&](int64_t c, int64_t offset) {
-        return [this, c, p = x.data() + offset](int64_t s) { return normalized(p[s], c); };
-      },
-      n);
-  for (int64_t c = 0; c < c_n; ++c) {
-    beta_.grad[c] = static_cast<float>(sums_[c]);
-    gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);
+  auto xhat_row = [&](int64_t c, int64_t offset) {
+    return [this, c, p = x.data() + offset](int64_t s) { return normalized(p[s], c); };
+  };
+  if (exact()) {
+    // Each image's sums are terms of the parameters' exact sums too.
+    exact_channel_sums(dy.data(), xhat_row, n);
+    const std::span<const double> images(per_image_);
+    for (int64_t i = 0; i < n; ++i) {
+      beta_.grain_sum.add(images.subspan(2 * i * c_n, c_n));
+      gamma_.grain_sum.add(images.subspan((2 * i + 1) * c_n, c_n));
+    }
+    if (dx == nullptr) return;
+    reduce_exact();
+  } else {
+    sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
+    add_channel_sums(dy.data(), xhat_row, n);
+    for (int64_t c = 0; c < c_n; ++c) {
+      beta_.grad[c] = static_cast<float>(sums_[c]);
+      gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);
+    }
+    if (dx == nullptr) return;
+    reduce(sums_);
   }
-  if (dx == nullptr) return;
-  reduce(sums_);
   dx->reshape(x.shape());
   parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {

@@ -33,6 +33,13 @@ class BatchNorm : public Layer {
   // sums_[channels + c]; a is (n, channels, spatial), row_b(c, offset) gives b of the row at offset.
   template <class RowB>
   void add_channel_sums(const float* a, RowB row_b, int64_t n);
+  // Exact mode: the same two sums with each image's sum (in double, in a fixed order) as one term
+  // of an exact sum (core/exact_sum.h), into exact_ (2 channels + 1 terms); per_image_ keeps the
+  // images' sums.
+  template <class RowB>
+  void exact_channel_sums(const float* a, RowB row_b, int64_t n);
+  // exact_ summed over ranks (when synchronised) into sums_.
+  void reduce_exact();
   float normalized(float x, int64_t channel) const;  // x-hat with the last training forward's statistics
   // Sums `values` over ranks when synchronised and a collective is bound.
   void reduce(std::vector<double>& values) const;
@@ -43,6 +50,8 @@ class BatchNorm : public Layer {
   Buffer running_mean_, running_var_;
   std::vector<float> mean_, inv_std_;  // per channel, of the last training-mode forward
   std::vector<double> sums_;
+  std::vector<double> per_image_;  // exact mode: (n, 2 channels) sums of each image
+  ExactSum exact_;
   double count_ = 0.0;  // samples x spatial positions in the (global) batch
 };
 

@@ -28,6 +28,11 @@ class Collective {
   virtual void finish_gradient_sum() {}
   // Element-wise sum over ranks, in place.
   virtual void sum(std::span<double> values) {}
+  // Exact mode: replaces each exact sum by its sum over ranks, in place (core/exact_sum.h).
+  virtual void sum_exact(std::span<ExactSum* const> sums) {}
+  // Exact mode's gradient sum, instead of the three calls above: the parameters' grain sums over
+  // ranks, in place, with the stop request riding along as it does in finish_gradient_sum().
+  virtual void sum_exact_gradients(std::span<ExactSum* const> sums) {}
   // Where to record communication spans; null: nowhere.
   virtual void set_timeline(Timeline* timeline) {}
 

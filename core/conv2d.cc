@@ -104,9 +104,9 @@ bool Conv2D::winograd_applies() const {
          geom_.pad_w == 1;
 }
 
-void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels, float* out,
-                               bool with_bias) {
-  const int64_t n = in.rows(), h = geom_.height, w = geom_.width, tiles = winograd_tiles(h, w);
+void Conv2D::winograd_convolve(const float* in, int64_t n, int64_t in_channels, const Tensor& u, int64_t out_channels,
+                               float* out, bool with_bias) {
+  const int64_t h = geom_.height, w = geom_.width, tiles = winograd_tiles(h, w);
   const int64_t per_block = winograd_images_per_block(n);
   const int64_t blocks = (n + per_block - 1) / per_block;
   scratch(compute_threads() - 1);
@@ -116,8 +116,7 @@ void Conv2D::winograd_convolve(const Tensor& in, int64_t in_channels, const Tens
       const int64_t first = b * per_block, count = std::min(per_block, n - first), columns = count * tiles;
       s.columns.reshape({kWinogradPoints, in_channels, columns});
       s.out.reshape({kWinogradPoints, out_channels, columns});
-      winograd_input_transform(in.data() + first * in_channels * h * w, count, in_channels, h, w, s.columns.data(),
-                               columns);
+      winograd_input_transform(in + first * in_channels * h * w, count, in_channels, h, w, s.columns.data(), columns);
       for (int p = 0; p < kWinogradPoints; ++p) {
         gemm(false, false, out_channels, columns, in_channels, 1.0f, u.data() + p * out_channels * in_channels,
              s.columns.data() + p * in_channels * columns, 0.0f, s.out.data() + p * out_channels * columns);
@@ -147,23 +146,32 @@ Conv2D::Scratch& Conv2D::scratch(int chunk) {
   return scratch_[static_cast<size_t>(chunk)];
 }
 
-const float* Conv2D::columns_of(const Tensor& x, int64_t first, int64_t count, Tensor& columns) const {
+const float* Conv2D::columns_of(const float* x, int64_t first, int64_t count, Tensor& columns) const {
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
   // A 1x1 convolution's columns of one image are the image itself, (C, H*W).
-  if (count == 1 && pointwise()) return x.data() + first * image_size;
+  if (count == 1 && pointwise()) return x + first * image_size;
   columns.reshape({geom_.col_rows(), count * geom_.col_cols()});
-  im2col_batch(geom_, x.data() + first * image_size, count, columns.data());
+  im2col_batch(geom_, x + first * image_size, count, columns.data());
   return columns.data();
 }
 
 void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
-  const int64_t n = x.rows(), f = config_.filters, pixels = geom_.col_cols();
-  assert(x.row_size() == geom_.channels * geom_.height * geom_.width);
+  const int64_t n = x.rows(), f = config_.filters, image_size = geom_.channels * geom_.height * geom_.width;
+  assert(x.row_size() == image_size);
   y.reshape({n, f, geom_.out_h(), geom_.out_w()});
   if (winograd_) {
     winograd_filters_.reshape({kWinogradPoints, f, geom_.channels});
     winograd_filter_transform(weight_.value.data(), f, geom_.channels, false, winograd_filters_.data());
-    winograd_convolve(x, geom_.channels, winograd_filters_, f, y.data(), config_.bias);
+  }
+  for_each_grain(n, [&](int64_t first, int64_t count) {
+    forward_images(x.data() + first * image_size, count, y.data() + first * y.row_size());
+  });
+}
+
+void Conv2D::forward_images(const float* x, int64_t n, float* y) {
+  const int64_t f = config_.filters, pixels = geom_.col_cols();
+  if (winograd_) {
+    winograd_convolve(x, n, geom_.channels, winograd_filters_, f, y, config_.bias);
     return;
   }
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
@@ -174,7 +182,7 @@ void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
     for (int64_t b = first_block; b < last_block; ++b) {
       const int64_t first = b * block, count = std::min(block, n - first);
       const float* columns = columns_of(x, first, count, s.columns);
-      float* out = y.data() + first * f * pixels;
+      float* out = y + first * f * pixels;
       if (count == 1) {
         gemm(false, false, f, pixels, geom_.col_rows(), 1.0f, weight_.value.data(), columns, 0.0f, out);
       } else {
@@ -204,13 +212,13 @@ void Conv2D::add_bias(float* out, int64_t images) const {
   }
 }
 
-void Conv2D::bias_gradient(const Tensor& dy) {
-  const int64_t n = dy.rows(), f = config_.filters, pixels = geom_.col_cols();
+void Conv2D::bias_gradient(const float* dy, int64_t n) {
+  const int64_t f = config_.filters, pixels = geom_.col_cols();
   parallel_for(f, 4, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
       float sum = 0.0f;
       for (int64_t i = 0; i < n; ++i) {
-        const float* src = dy.data() + (i * f + c) * pixels;
+        const float* src = dy + (i * f + c) * pixels;
         float s = 0.0f;
         for (int64_t p = 0; p < pixels; ++p) s += src[p];
         sum += s;
@@ -221,26 +229,32 @@ void Conv2D::bias_gradient(const Tensor& dy) {
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  const int64_t n = x.rows(), f = config_.filters, pixels = geom_.col_cols();
+  const int64_t n = x.rows(), f = config_.filters, image_size = geom_.channels * geom_.height * geom_.width;
+  if (dx != nullptr) dx->reshape(x.shape());
+  if (winograd_ && dx != nullptr) {
+    // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
+    winograd_filters_.reshape({kWinogradPoints, geom_.channels, f});
+    winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
+  }
+  for_each_grain(n, [&](int64_t first, int64_t count) {
+    backward_images(x.data() + first * image_size, dy.data() + first * dy.row_size(), count,
+                    dx != nullptr ? dx->data() + first * image_size : nullptr);
+    deposit_grain(params());
+  });
+}
+
+void Conv2D::backward_images(const float* x, const float* dy, int64_t n, float* dx) {
+  const int64_t f = config_.filters, pixels = geom_.col_cols();
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  if (config_.bias) bias_gradient(dy);
+  if (config_.bias) bias_gradient(dy, n);
   if (winograd_) {
-    winograd_weight_gradient(x, dy);
-    if (dx != nullptr) {
-      // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
-      dx->reshape(x.shape());
-      winograd_filters_.reshape({kWinogradPoints, geom_.channels, f});
-      winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
-      winograd_convolve(dy, f, winograd_filters_, geom_.channels, dx->data(), false);
-    }
+    winograd_weight_gradient(x, dy, n);
+    if (dx != nullptr) winograd_convolve(dy, n, f, winograd_filters_, geom_.channels, dx, false);
     return;
   }
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
-  if (dx != nullptr) {
-    dx->reshape(x.shape());
-    // col2im adds into dx; a 1x1 convolution's per-image GEMM writes it whole.
-    if (!pointwise() || block > 1) dx->zero();
-  }
+  // col2im adds into dx; a 1x1 convolution's per-image GEMM writes it whole.
+  if (dx != nullptr && (!pointwise() || block > 1)) std::fill_n(dx, n * image_size, 0.0f);
   // dW is summed over a fixed number of groups of blocks (whatever the thread count, so the
   // result does not depend on it); the compute threads take whole groups, then the groups' sums
   // are added in order. Group 0 sums into the gradient itself.
@@ -254,7 +268,7 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
         const int64_t first = b * block, count = std::min(block, n - first);
         const float* columns = columns_of(x, first, count, s.columns);
         // dy of the block as a (filters, count * pixels) matrix: for one image, dy itself.
-        const float* dy_block = dy.data() + first * f * pixels;
+        const float* dy_block = dy + first * f * pixels;
         if (count > 1) {
           s.out.reshape({f, count * pixels});
           for (int64_t i = 0; i < count; ++i) {
@@ -270,14 +284,14 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
         if (count == 1 && pointwise()) {
           // dL/dcolumns is dL/dx itself.
           gemm(true, false, geom_.col_rows(), pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
-               dx->data() + first * image_size);
+               dx + first * image_size);
           continue;
         }
         // The columns are free once dW is done: reuse their buffer for dL/dcolumns.
         s.columns.reshape({geom_.col_rows(), count * pixels});
         gemm(true, false, geom_.col_rows(), count * pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
              s.columns.data());
-        col2im_batch(geom_, s.columns.data(), count, dx->data() + first * image_size);
+        col2im_batch(geom_, s.columns.data(), count, dx + first * image_size);
       }
     }
   });
@@ -305,8 +319,8 @@ void Conv2D::add_gradient_groups(int64_t groups) {
   }
 }
 
-void Conv2D::winograd_weight_gradient(const Tensor& x, const Tensor& dy) {
-  const int64_t n = x.rows(), c_n = geom_.channels, f = config_.filters, h = geom_.height, w = geom_.width;
+void Conv2D::winograd_weight_gradient(const float* x, const float* dy, int64_t n) {
+  const int64_t c_n = geom_.channels, f = config_.filters, h = geom_.height, w = geom_.width;
   const int64_t tiles = winograd_tiles(h, w), per_block = winograd_images_per_block(n);
   const int64_t blocks = (n + per_block - 1) / per_block, groups = prepare_gradient_groups(blocks);
   parallel_chunks(groups, 1, [&](int chunk, int64_t first_group, int64_t last_group) {
@@ -319,8 +333,8 @@ void Conv2D::winograd_weight_gradient(const Tensor& x, const Tensor& dy) {
         const int64_t first = b * per_block, count = std::min(per_block, n - first), columns = count * tiles;
         s.columns.reshape({kWinogradPoints, c_n, columns});
         s.out.reshape({kWinogradPoints, f, columns});
-        winograd_input_transform(x.data() + first * c_n * h * w, count, c_n, h, w, s.columns.data(), columns);
-        winograd_gradient_transform(dy.data() + first * f * h * w, count, f, h, w, s.out.data(), columns);
+        winograd_input_transform(x + first * c_n * h * w, count, c_n, h, w, s.columns.data(), columns);
+        winograd_gradient_transform(dy + first * f * h * w, count, f, h, w, s.out.data(), columns);
         for (int p = 0; p < kWinogradPoints; ++p) {
           gemm(false, true, f, c_n, columns, 1.0f, s.out.data() + p * f * columns, s.columns.data() + p * c_n * columns,
                b == group_begin ? 0.0f : 1.0f, s.points.data() + p * f * c_n);

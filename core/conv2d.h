@@ -76,21 +76,25 @@ class Conv2D : public Layer {
   };
   int64_t images_per_block(int64_t batch) const;
   // The column matrix of images [first, first + count): written into `columns`, or x itself for a 1x1 conv.
-  const float* columns_of(const Tensor& x, int64_t first, int64_t count, Tensor& columns) const;
+  const float* columns_of(const float* x, int64_t first, int64_t count, Tensor& columns) const;
+  // The work of forward and backward on n images (the batch, or one grain of it in exact mode); dx
+  // may be null. Backward writes the parameter gradients of these images.
+  void forward_images(const float* x, int64_t n, float* y);
+  void backward_images(const float* x, const float* dy, int64_t n, float* dx);
   bool pointwise() const;  // 1x1, stride 1, no padding
   void add_bias(float* out, int64_t images) const;
-  void bias_gradient(const Tensor& dy);
+  void bias_gradient(const float* dy, int64_t n);
   Scratch& scratch(int chunk);    // one per compute thread, grown to the pool's size
   bool winograd_applies() const;  // 3x3, stride 1, pad 1
-  void winograd_weight_gradient(const Tensor& x, const Tensor& dy);
+  void winograd_weight_gradient(const float* x, const float* dy, int64_t n);
   int64_t winograd_images_per_block(int64_t batch) const;
   // dW's fixed groups: sized for `blocks`, each written through group_gradient(), then added in order.
   int64_t prepare_gradient_groups(int64_t blocks);
   float* group_gradient(int64_t group);
   void add_gradient_groups(int64_t groups);
   // Winograd convolution of `in` (n, in_channels, H, W) with transformed filters `u`.
-  void winograd_convolve(const Tensor& in, int64_t in_channels, const Tensor& u, int64_t out_channels, float* out,
-                         bool add_bias);
+  void winograd_convolve(const float* in, int64_t n, int64_t in_channels, const Tensor& u, int64_t out_channels,
+                         float* out, bool add_bias);
   // Adds to KernelStats::flops_saved what the im2col GEMM would have done beyond Winograd's GEMMs.
   void count_winograd_savings(int64_t out_channels, int64_t in_channels, int64_t images, int64_t columns) const;
 

@@ -38,7 +38,11 @@ void Dense::forward(const Tensor& x, Tensor& y, Mode) {
     y.reshape({x.rows(), steps_, outputs_});
   else
     y.reshape({n, outputs_});
-  gemm(false, true, n, outputs_, inputs_, 1.0f, x.data(), weight_.value.data(), 0.0f, y.data());
+  for_each_grain(x.rows(), [&](int64_t first, int64_t count) {
+    const int64_t row = first * steps_;
+    gemm(false, true, count * steps_, outputs_, inputs_, 1.0f, x.data() + row * inputs_, weight_.value.data(), 0.0f,
+         y.data() + row * outputs_);
+  });
   if (has_bias_) {
     const float* b = bias_.value.data();
     for (int64_t i = 0; i < n; ++i) {
@@ -50,7 +54,6 @@ void Dense::forward(const Tensor& x, Tensor& y, Mode) {
 }
 
 void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy_in, Tensor* dx) {
-  const int64_t n = x.rows() * steps_;
   const Tensor* dy_ptr = &dy_in;
   if (per_step_ && context_ != nullptr && !context_->lengths.empty()) {
     masked_dy_ = dy_in;
@@ -58,19 +61,25 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy_in, Tensor
     dy_ptr = &masked_dy_;
   }
   const Tensor& dy = *dy_ptr;
-  gemm(true, false, outputs_, inputs_, n, 1.0f, dy.data(), x.data(), 0.0f, weight_.grad.data());
-  if (has_bias_) {
-    float* db = bias_.grad.data();
-    bias_.grad.zero();
-    for (int64_t i = 0; i < n; ++i) {
-      const float* row = dy.data() + i * outputs_;
-      for (int64_t j = 0; j < outputs_; ++j) db[j] += row[j];
+  if (dx != nullptr) dx->reshape(x.shape());
+  for_each_grain(x.rows(), [&](int64_t first, int64_t count) {
+    const int64_t row = first * steps_, rows = count * steps_;
+    const float* dy_rows = dy.data() + row * outputs_;
+    gemm(true, false, outputs_, inputs_, rows, 1.0f, dy_rows, x.data() + row * inputs_, 0.0f, weight_.grad.data());
+    if (has_bias_) {
+      float* db = bias_.grad.data();
+      bias_.grad.zero();
+      for (int64_t i = 0; i < rows; ++i) {
+        const float* g = dy_rows + i * outputs_;
+        for (int64_t j = 0; j < outputs_; ++j) db[j] += g[j];
+      }
     }
-  }
-  if (dx != nullptr) {
-    dx->reshape(x.shape());
-    gemm(false, false, n, inputs_, outputs_, 1.0f, dy.data(), weight_.value.data(), 0.0f, dx->data());
-  }
+    deposit_grain(params());
+    if (dx != nullptr) {
+      gemm(false, false, rows, inputs_, outputs_, 1.0f, dy_rows, weight_.value.data(), 0.0f,
+           dx->data() + row * inputs_);
+    }
+  });
 }
 
 std::vector<Param*> Dense::params() {

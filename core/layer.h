@@ -1,6 +1,7 @@
 #pragma once
 // The layer interface: a differentiable function of one input with optional named parameters.
 // Shapes passed to setup() are per sample (no batch dimension); tensors carry the batch first.
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "core/batch_source.h"
+#include "core/exact_sum.h"
 #include "core/tensor.h"
 
 namespace shardnet {
@@ -25,6 +27,9 @@ struct StepContext {
   std::span<const int64_t> rows;
   Collective* collective = nullptr;  // null: one process
   std::span<const int32_t> lengths;  // sequence lengths of the batch (empty: all full length)
+  // Exact mode (train --exact): samples per grain, 0 when off. A batch is whole grains of this many
+  // consecutive samples (in evaluation the last may be shorter); see Layer::for_each_grain.
+  int64_t grain = 0;
 };
 
 // A learnable tensor and its gradient, with Caffe's per-parameter multipliers of the learning rate
@@ -36,6 +41,8 @@ struct Param {
   Tensor grad;
   float decay_mult = 1.0f;
   float lr_mult = 1.0f;
+  // Exact mode: the gradient's exact sum over the grains of the step (Layer::deposit_grain).
+  ExactSum grain_sum{};
 
   // A weight (weight decay applies by default) or a bias or shift (it does not); zeroed.
   static Param weight(std::string name, const Shape& shape) { return make(std::move(name), shape, 1.0f); }
@@ -105,6 +112,23 @@ class Layer {
     Shape s{batch};
     s.insert(s.end(), sample.begin(), sample.end());
     return s;
+  }
+
+  // Exact mode: calls fn(first, count) for each grain of a batch of n samples, otherwise once for
+  // the whole batch. A kernel that sums over samples (a weight gradient), or whose result for one
+  // sample could depend on how many others share its call (a GEMM's shape picks the BLAS code
+  // path), runs grain by grain: each grain then computes the same bits on whichever rank holds it.
+  template <class Fn>
+  void for_each_grain(int64_t n, Fn&& fn) const {
+    const int64_t grain = exact() ? context_->grain : std::max<int64_t>(n, 1);
+    for (int64_t first = 0; first < n; first += grain) fn(first, std::min(grain, n - first));
+  }
+  bool exact() const { return context_ != nullptr && context_->grain > 0; }
+  // Exact mode: adds the gradients just written (one grain's, or one sample's) to the parameters'
+  // exact sums, which are what the step sums over ranks. Otherwise nothing: the gradients are final.
+  void deposit_grain(const std::vector<Param*>& params) const {
+    if (!exact()) return;
+    for (Param* p : params) p->grain_sum.add(p->grad.span());
   }
 
  protected:

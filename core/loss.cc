@@ -52,7 +52,7 @@ LossStats SoftmaxCrossEntropy::forward(const Tensor& output, const Batch& batch)
       for (int64_t j = 0; j < k; ++j) mean_shifted += z[j] - zmax;
       mean_shifted /= static_cast<double>(k);
     }
-    stats.loss_sum += std::log(sum) - (1.0 - smoothing_) * (z[label] - zmax) - smoothing_ * mean_shifted;
+    stats.add_loss(std::log(sum) - (1.0 - smoothing_) * (z[label] - zmax) - smoothing_ * mean_shifted);
     stats.correct += arg == label ? 1 : 0;
   }
   return stats;
@@ -89,7 +89,7 @@ LossStats MeanSquaredError::forward(const Tensor& output, const Batch& batch) {
       const double e = output[i * d + j] - batch.targets[i * d + j];
       s += e * e;
     }
-    stats.loss_sum += s / static_cast<double>(d);
+    stats.add_loss(s / static_cast<double>(d));
   }
   return stats;
 }
@@ -133,7 +133,7 @@ LossStats SigmoidCrossEntropy::forward(const Tensor& output, const Batch& batch)
       sum += std::max(z, 0.0f) - z * y + std::log1p(std::exp(-std::abs(z)));
       right = right && ((z > 0.0f) == (y > 0.5f));
     }
-    stats.loss_sum += sum;
+    stats.add_loss(sum);
     stats.correct += right ? 1 : 0;
   }
   return stats;

@@ -6,6 +6,7 @@
 
 #include "core/batch.h"
 #include "core/batch_source.h"
+#include "core/exact_sum.h"
 #include "core/layer.h"
 
 namespace shardnet {
@@ -14,6 +15,21 @@ struct LossStats {
   double loss_sum = 0.0;
   int64_t correct = 0;  // classification only
   int64_t count = 0;
+  // The same sum of the samples' losses, exact (core/exact_sum.h): its total over batches and
+  // ranks is the same whichever batches and ranks held the samples. Epoch and test scores use it.
+  ExactSum exact_loss_sum{1};
+
+  void add_loss(double loss) {
+    loss_sum += loss;
+    exact_loss_sum.add(std::span<const double>(&loss, 1));
+  }
+  // Adds another batch's figures.
+  void add(const LossStats& other) {
+    loss_sum += other.loss_sum;
+    correct += other.correct;
+    count += other.count;
+    exact_loss_sum.add(other.exact_loss_sum);
+  }
 };
 
 class Loss {

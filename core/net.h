@@ -47,6 +47,9 @@ class Net {
   std::vector<Buffer*> buffers();
   // Layers that reduce across ranks (SyncBatchNorm) use this; null or unset: one process.
   void set_collective(Collective* collective) { context_.collective = collective; }
+  // Exact mode's samples per grain (StepContext::grain); 0: off.
+  void set_grain(int64_t grain) { context_.grain = grain; }
+  int64_t grain() const { return context_.grain; }
   int64_t param_count();
 
   // While `times` is not null, adds each layer's forward and backward time to times[layer] (one

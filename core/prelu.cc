@@ -32,23 +32,26 @@ void PReLU::forward(const Tensor& x, Tensor& y, Mode) {
 
 void PReLU::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
   if (dx != nullptr) dx->reshape(x.shape());
-  slope_.grad.zero();
   const float* in = x.data();
   const float* g = dy.data();
-  for (int64_t block = 0; block < x.rows() * channels_; ++block) {
-    const int64_t c = block % channels_;
-    const float a = slope_.value[c];
-    double da = 0.0;
-    for (int64_t i = block * inner_; i < (block + 1) * inner_; ++i) {
-      if (in[i] > 0.0f) {
-        if (dx != nullptr) (*dx)[i] = g[i];
-      } else {
-        if (dx != nullptr) (*dx)[i] = a * g[i];
-        da += static_cast<double>(g[i]) * in[i];
+  for_each_grain(x.rows(), [&](int64_t first, int64_t count) {
+    slope_.grad.zero();
+    for (int64_t block = first * channels_; block < (first + count) * channels_; ++block) {
+      const int64_t c = block % channels_;
+      const float a = slope_.value[c];
+      double da = 0.0;
+      for (int64_t i = block * inner_; i < (block + 1) * inner_; ++i) {
+        if (in[i] > 0.0f) {
+          if (dx != nullptr) (*dx)[i] = g[i];
+        } else {
+          if (dx != nullptr) (*dx)[i] = a * g[i];
+          da += static_cast<double>(g[i]) * in[i];
+        }
       }
+      slope_.grad[c] += static_cast<float>(da);
     }
-    slope_.grad[c] += static_cast<float>(da);
-  }
+    deposit_grain({&slope_});
+  });
 }
 
 std::string PReLU::describe() const {

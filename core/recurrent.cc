@@ -218,7 +218,10 @@ void Recurrent::forward(const Tensor& x, Tensor& y, Mode mode) {
 void Recurrent::forward_direction(Direction& d, const Tensor& in, Tensor& out, int64_t offset) {
   const int64_t n = in.rows(), t = steps_, h = config_.hidden, gh = gates() * h, width = h * directions();
   d.proj.reshape({n * t, gh});
-  gemm(false, true, n * t, gh, d.inputs, 1.0f, in.data(), d.w_ih.value.data(), 0.0f, d.proj.data());
+  for_each_grain(n, [&](int64_t first, int64_t count) {
+    gemm(false, true, count * t, gh, d.inputs, 1.0f, in.data() + first * t * d.inputs, d.w_ih.value.data(), 0.0f,
+         d.proj.data() + first * t * gh);
+  });
   add_to_rows(d.proj.data(), n * t, gh, d.b_ih.value.data());
   d.states.reshape({t + 1, n, h});
   std::fill_n(d.states.data(), n * h, 0.0f);
@@ -233,7 +236,10 @@ void Recurrent::forward_direction(Direction& d, const Tensor& in, Tensor& out, i
   for (int64_t s = 0; s < t; ++s) {
     const float* h_prev_all = d.states.data() + s * n * h;
     float* h_next_all = d.states.data() + (s + 1) * n * h;
-    gemm(false, true, n, gh, h, 1.0f, h_prev_all, d.w_hh.value.data(), 0.0f, scratch_.data());
+    for_each_grain(n, [&](int64_t first, int64_t count) {
+      gemm(false, true, count, gh, h, 1.0f, h_prev_all + first * h, d.w_hh.value.data(), 0.0f,
+           scratch_.data() + first * gh);
+    });
     add_to_rows(scratch_.data(), n, gh, d.b_hh.value.data());
     for (int64_t i = 0; i < n; ++i) {
       const float* h_prev = h_prev_all + i * h;
@@ -380,17 +386,40 @@ void Recurrent::backward_direction(Direction& d, const Tensor& in, const Tensor&
       }
     }
     // d h_prev += d(W_hh h_prev) / d h_prev; rows past a sample's end have dr = 0 and keep dh.
-    gemm(false, false, n, h, gh, 1.0f, d_rec, d.w_hh.value.data(), 0.0f, scratch_.data());
+    for_each_grain(n, [&](int64_t first, int64_t count) {
+      gemm(false, false, count, h, gh, 1.0f, d_rec + first * gh, d.w_hh.value.data(), 0.0f,
+           scratch_.data() + first * h);
+    });
     for (int64_t j = 0; j < n * h; ++j) d_state_[j] += scratch_[j];
   }
-  // States 0..T-1 are the h_prev of steps 0..T-1.
-  gemm(true, false, gh, h, t * n, 1.0f, d.d_rec.data(), d.states.data(), 0.0f, d.w_hh.grad.data());
-  column_sums(d.d_rec.data(), t * n, gh, d.b_hh.grad.data());
-  gemm(true, false, gh, d.inputs, n * t, 1.0f, d.d_proj.data(), in.data(), 0.0f, d.w_ih.grad.data());
-  column_sums(d.d_proj.data(), n * t, gh, d.b_ih.grad.data());
-  if (d_in != nullptr) {
-    gemm(false, false, n * t, d.inputs, gh, 1.0f, d.d_proj.data(), d.w_ih.value.data(), 1.0f, d_in->data());
+  if (!exact()) {
+    // States 0..T-1 are the h_prev of steps 0..T-1.
+    gemm(true, false, gh, h, t * n, 1.0f, d.d_rec.data(), d.states.data(), 0.0f, d.w_hh.grad.data());
+    column_sums(d.d_rec.data(), t * n, gh, d.b_hh.grad.data());
   }
+  std::vector<float> step_sums(exact() ? static_cast<size_t>(gh) : 0);
+  for_each_grain(n, [&](int64_t first, int64_t count) {
+    if (exact()) {
+      // The grain's rows of each step: its recurrent gradients, step by step in order.
+      for (int64_t s = 0; s < t; ++s) {
+        const float* d_rec = d.d_rec.data() + (s * n + first) * gh;
+        gemm(true, false, gh, h, count, 1.0f, d_rec, d.states.data() + (s * n + first) * h, s == 0 ? 0.0f : 1.0f,
+             d.w_hh.grad.data());
+        column_sums(d_rec, count, gh, step_sums.data());
+        if (s == 0) std::fill_n(d.b_hh.grad.data(), gh, 0.0f);
+        for (int64_t j = 0; j < gh; ++j) d.b_hh.grad[j] += step_sums[static_cast<size_t>(j)];
+      }
+    }
+    const float* d_proj = d.d_proj.data() + first * t * gh;
+    gemm(true, false, gh, d.inputs, count * t, 1.0f, d_proj, in.data() + first * t * d.inputs, 0.0f,
+         d.w_ih.grad.data());
+    column_sums(d_proj, count * t, gh, d.b_ih.grad.data());
+    deposit_grain({&d.w_ih, &d.w_hh, &d.b_ih, &d.b_hh});
+    if (d_in != nullptr) {
+      gemm(false, false, count * t, d.inputs, gh, 1.0f, d_proj, d.w_ih.value.data(), 1.0f,
+           d_in->data() + first * t * d.inputs);
+    }
+  });
 }
 
 Embedding::Embedding(std::string name, int64_t vocab, int64_t dim) : Layer(std::move(name)), vocab_(vocab), dim_(dim) {
@@ -441,12 +470,18 @@ void Embedding::forward(const Tensor& x, Tensor& y, Mode) {
 void Embedding::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
   const int64_t n = x.rows(), t = steps_;
   const std::span<const int32_t> lengths = context_ ? context_->lengths : std::span<const int32_t>();
-  table_.grad.zero();
+  if (!exact()) table_.grad.zero();
   for (int64_t i = 0; i < n; ++i) {
     const int64_t length = sequence_length(lengths, i, t, name());
     for (int64_t s = 0; s < length; ++s) {
-      float* row = table_.grad.data() + static_cast<int64_t>(x[i * t + s]) * dim_;
+      const int64_t id = static_cast<int64_t>(x[i * t + s]);
       const float* g = dy.data() + (i * t + s) * dim_;
+      // Exact mode: each token's gradient is a term of the table's exact sum (only its row).
+      if (exact()) {
+        table_.grain_sum.add(std::span<const float>(g, static_cast<size_t>(dim_)), static_cast<size_t>(id * dim_));
+        continue;
+      }
+      float* row = table_.grad.data() + id * dim_;
       for (int64_t j = 0; j < dim_; ++j) row[j] += g[j];
     }
   }

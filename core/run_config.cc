@@ -59,6 +59,9 @@ void RunConfig::validate() const {
   require(train.eval_batch > 0, "eval-batch must be positive");
   require(train.checkpoint_every >= 0, "checkpoint-every must be >= 0");
   require(train.clip_norm >= 0.0f, "clip-norm must be >= 0");
+  require(train.exact_grain >= 0, "exact-grain must be positive");
+  require(train.exact_grain == 0 || grad_compression == GradCompression::kNone,
+          "exact mode sums the gradients exactly and --grad-compression rounds them on the way: choose one");
   train.lr.for_run(train.epochs).validate();
   optimizer.validate();
   require(val_fraction >= 0.0 && val_fraction < 1.0, "val-fraction must be in [0, 1)");
@@ -74,7 +77,7 @@ void RunConfig::validate() const {
 
 std::vector<RunConfig::Field> RunConfig::fields() const {
   const bool what = false, how = true;  // what the run computes; how it is carried out
-  return {
+  std::vector<Field> all = {
       {"model", model_path, how},
       {"data", data_path, how},
       {"test", text(test_path), how},
@@ -111,6 +114,9 @@ std::vector<RunConfig::Field> RunConfig::fields() const {
       {"stall-timeout", text(stall_timeout), how},
       {"timeline", text(timeline_path), how},
   };
+  // Only in exact mode, so that checkpoints of normal runs (before there was one) still match.
+  if (train.exact_grain > 0) all.push_back({"exact-grain", text(train.exact_grain), what});
+  return all;
 }
 
 std::string run_config_text(const RunConfig& config, const std::vector<RunConfig::Field>& extra) {

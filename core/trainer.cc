@@ -37,7 +37,17 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
   }
   Tensor first_output;
   int64_t first, last;
-  shard_range(source.size(), collective.rank(), collective.world_size(), first, last);
+  const int64_t grain = net.grain();
+  if (grain > 0) {
+    // Exact mode: shards and batches of whole grains, so that every grain (the last one of the
+    // data set may be short) is one call of the same shape at any rank count.
+    shard_range((source.size() + grain - 1) / grain, collective.rank(), collective.world_size(), first, last);
+    first = std::min(first * grain, source.size());
+    last = std::min(last * grain, source.size());
+    batch_size = std::max(grain, batch_size / grain * grain);
+  } else {
+    shard_range(source.size(), collective.rank(), collective.world_size(), first, last);
+  }
   LossStats total;
   Batch batch;
   std::vector<int64_t> rows;
@@ -58,13 +68,21 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
     } else {
       s = net.forward_loss(batch, Mode::kEval);
     }
-    total.loss_sum += s.loss_sum;
-    total.correct += s.correct;
-    total.count += s.count;
+    total.add(s);
   }
-  double sums[3] = {total.loss_sum, static_cast<double>(total.correct), static_cast<double>(total.count)};
-  collective.sum(sums);
-  return LossStats{sums[0], static_cast<int64_t>(sums[1]), static_cast<int64_t>(sums[2])};
+  return sum_over_ranks(total, collective);
+}
+
+LossStats sum_over_ranks(const LossStats& local, Collective& collective) {
+  LossStats total = local;
+  double counts[2] = {static_cast<double>(local.correct), static_cast<double>(local.count)};  // exact below 2^53
+  collective.sum(counts);
+  ExactSum* loss[] = {&total.exact_loss_sum};
+  collective.sum_exact(loss);
+  total.loss_sum = total.exact_loss_sum.result(0);
+  total.correct = static_cast<int64_t>(counts[0]);
+  total.count = static_cast<int64_t>(counts[1]);
+  return total;
 }
 
 // Scales all gradients so that their global L2 norm is at most `max_norm` (every rank holds the
@@ -87,10 +105,20 @@ Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, const T
   if (!(options_.clip_norm >= 0.0f)) throw std::invalid_argument("clip-norm must be >= 0");
   net_.set_seed(options_.seed);
   net_.set_collective(&collective_);
+  if (options_.exact_grain < 0) throw std::invalid_argument("the exact grain must be positive");
+  const int64_t grains_per_batch = options_.exact_grain * collective_.world_size();
+  if (options_.exact_grain > 0 && options_.global_batch % grains_per_batch != 0) {
+    throw std::invalid_argument(
+        "exact mode needs whole grains on every rank: the batch of " + std::to_string(options_.global_batch) +
+        " is not a multiple of grain " + std::to_string(options_.exact_grain) + " x " +
+        std::to_string(collective_.world_size()) + " ranks = " + std::to_string(grains_per_batch));
+  }
+  net_.set_grain(options_.exact_grain);
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
   if (options_.global_batch <= 0) throw std::invalid_argument("the batch must be positive");
   params_ = net_.params();
   for (size_t i = 0; i < net_.size(); ++i) layer_params_.push_back(net_.layer(i).params());
+  for (Param* p : params_) grain_sums_.push_back(&p->grain_sum);
 }
 
 LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
@@ -103,14 +131,27 @@ LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
     if (timeline_) timeline_->add(name, Timeline::kCompute, phase_start, now);
     phase_start = now;
   };
-  const LossStats s = net_.forward_loss(batch, Mode::kTrain);
+  LossStats s = net_.forward_loss(batch, Mode::kTrain);
   end_phase("forward", t.forward);
   if (!std::isfinite(s.loss_sum)) throw DivergedError("the training loss is " + std::to_string(s.loss_sum));
-  collective_.start_gradient_sum(params_);
-  net_.backward(batch, 1.0f / static_cast<float>(options_.global_batch),
-                [&](size_t layer) { collective_.gradients_ready(layer_params_[layer]); });
-  end_phase("backward", t.backward);
-  collective_.finish_gradient_sum();
+  const float scale = 1.0f / static_cast<float>(options_.global_batch);
+  if (options_.exact_grain > 0) {
+    for (Param* p : params_) {
+      if (p->grain_sum.size() == static_cast<size_t>(p->grad.numel()))
+        p->grain_sum.clear();
+      else
+        p->grain_sum.resize(static_cast<size_t>(p->grad.numel()));
+    }
+    net_.backward(batch, scale);
+    end_phase("backward", t.backward);
+    collective_.sum_exact_gradients(grain_sums_);
+    for (Param* p : params_) p->grain_sum.result(p->grad.span());
+  } else {
+    collective_.start_gradient_sum(params_);
+    net_.backward(batch, scale, [&](size_t layer) { collective_.gradients_ready(layer_params_[layer]); });
+    end_phase("backward", t.backward);
+    collective_.finish_gradient_sum();
+  }
   end_phase("allreduce wait", t.sync_wait);
   if (options_.clip_norm > 0.0f) clip_gradients(params_, options_.clip_norm);
   optimizer_.step(params_, lr);
@@ -203,9 +244,7 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
       throw DivergedError(std::string(e.what()) + " at epoch " + std::to_string(epoch + 1) + ", step " +
                           std::to_string(at.step + 1) + ": training diverged (try a smaller learning rate)");
     }
-    epoch_stats.loss_sum += s.loss_sum;
-    epoch_stats.correct += s.correct;
-    epoch_stats.count += s.count;
+    epoch_stats.add(s);
     ++at.global_step;
     observer.on_step(StepReport{epoch, at.step, steps, at.global_step,
                                 s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
@@ -230,13 +269,12 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
   report.sync_wait_seconds = phases.sync_wait;
   report.optimizer_seconds = phases.optimizer;
   report.lr = options_.lr.at(static_cast<double>(epoch));
-  double sums[3] = {epoch_stats.loss_sum, static_cast<double>(epoch_stats.correct),
-                    static_cast<double>(epoch_stats.count)};
-  collective_.sum(sums);
-  if (sums[2] > 0) {
-    report.train_loss = sums[0] / sums[2];
-    report.train_accuracy = net_.loss()->is_classifier() ? sums[1] / sums[2] : std::nan("");
-    report.samples_per_second = sums[2] / std::max(report.seconds, 1e-9);
+  const LossStats total = sum_over_ranks(epoch_stats, collective_);
+  if (total.count > 0) {
+    const double count = static_cast<double>(total.count);
+    report.train_loss = total.loss_sum / count;
+    report.train_accuracy = net_.loss()->is_classifier() ? static_cast<double>(total.correct) / count : std::nan("");
+    report.samples_per_second = count / std::max(report.seconds, 1e-9);
   }
   return report;
 }

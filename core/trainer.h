@@ -35,6 +35,10 @@ class CheckpointSink {
   virtual void save(const TrainPosition& next) = 0;
 };
 
+// Exact mode's samples per grain unless told otherwise: batches of 16 x 2^k split evenly over
+// 1, 2, 4, ... ranks, and 96 over 1, 2, 3 and 6.
+constexpr int64_t kDefaultExactGrain = 16;
+
 struct TrainOptions {
   int64_t epochs = 1;
   int64_t global_batch = 64;
@@ -44,6 +48,10 @@ struct TrainOptions {
   int64_t eval_batch = 500;
   int64_t checkpoint_every = 0;  // steps between checkpoints (0: only at epoch ends and at the stop)
   float clip_norm = 0.0f;        // rescale the summed gradient to at most this global L2 norm (0: off)
+  // Exact mode (train --exact): samples per grain, 0 when off. Every sum over samples runs grain by
+  // grain into exact sums (core/exact_sum.h), so the run is bitwise the same at any rank count that
+  // gives every rank whole grains: the global batch must be a multiple of grain x ranks.
+  int64_t exact_grain = 0;
 };
 
 struct StepReport {
@@ -83,6 +91,10 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm);
 // loss (test-time augmentation).
 LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective,
                    bool flip_average = false);
+
+// Sums one rank's figures over the ranks; the loss through its exact sum, so that the total does
+// not depend on how the samples were split.
+LossStats sum_over_ranks(const LossStats& local, Collective& collective);
 
 // Where one step's time went (seconds), as fit() reports it per epoch.
 struct StepTimes {
@@ -149,6 +161,7 @@ class Trainer {
 
   std::vector<Param*> params_;
   std::vector<std::vector<Param*>> layer_params_;
+  std::vector<ExactSum*> grain_sums_;  // of params_, for exact mode
 
   Net& net_;
   Optimizer& optimizer_;

@@ -12,11 +12,10 @@ namespace {
 constexpr size_t kMaxCount = static_cast<size_t>(std::numeric_limits<int>::max()) / 2;
 
 template <typename T>
-void allreduce_chunks(std::span<T> values, MPI_Datatype type, const char* what) {
+void allreduce_chunks(std::span<T> values, MPI_Datatype type, const char* what, MPI_Op op = MPI_SUM) {
   for (size_t first = 0; first < values.size(); first += kMaxCount) {
     const size_t n = std::min(kMaxCount, values.size() - first);
-    mpi_check(MPI_Allreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(n), type, MPI_SUM, MPI_COMM_WORLD),
-              what);
+    mpi_check(MPI_Allreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(n), type, op, MPI_COMM_WORLD), what);
   }
 }
 }  // namespace
@@ -58,6 +57,16 @@ void Communicator::allreduce_sum(std::span<float> values) const {
 void Communicator::allreduce_sum(std::span<double> values) const {
   progress_->enter("MPI_Allreduce");
   if (size_ > 1) allreduce_chunks(values, MPI_DOUBLE, "MPI_Allreduce");
+}
+
+void Communicator::allreduce_sum(std::span<int64_t> values) const {
+  progress_->enter("MPI_Allreduce");
+  if (size_ > 1) allreduce_chunks(values, MPI_INT64_T, "MPI_Allreduce");
+}
+
+void Communicator::allreduce_max(std::span<int32_t> values) const {
+  progress_->enter("MPI_Allreduce");
+  if (size_ > 1) allreduce_chunks(values, MPI_INT32_T, "MPI_Allreduce", MPI_MAX);
 }
 
 std::vector<std::string> Communicator::gather(const std::string& text, int root) const {

@@ -51,6 +51,8 @@ class Communicator {
   // In-place element-wise sums over all ranks (chunked below 2^31 elements per call).
   void allreduce_sum(std::span<float> values) const;
   void allreduce_sum(std::span<double> values) const;
+  void allreduce_sum(std::span<int64_t> values) const;
+  void allreduce_max(std::span<int32_t> values) const;
   void broadcast(std::span<float> values, int root) const;
   void broadcast(std::string& text, int root) const;
   // Every rank's value, in rank order.

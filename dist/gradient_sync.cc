@@ -113,6 +113,38 @@ void GradientSync::finish_gradient_sum() {
   wait_seconds_ += std::chrono::duration<double>(Timeline::Clock::now() - start).count();
 }
 
+bool sum_exact_over_ranks(const Communicator& comm, std::span<ExactSum* const> sums, bool stop_requested) {
+  if (comm.size() == 1) return stop_requested;
+  std::vector<int32_t> tops;
+  tops.reserve(sums.size() + 1);
+  for (const ExactSum* s : sums) tops.push_back(s->top());
+  tops.push_back(stop_requested ? 1 : 0);
+  comm.allreduce_max(tops);
+  size_t limbs = 0;
+  for (size_t i = 0; i < sums.size(); ++i) {
+    sums[i]->align_to(tops[i]);
+    limbs += sums[i]->limbs().size();
+  }
+  // One call for all: a model has many small parameters.
+  std::vector<int64_t> packed;
+  packed.reserve(limbs);
+  for (ExactSum* s : sums) packed.insert(packed.end(), s->limbs().begin(), s->limbs().end());
+  comm.allreduce_sum(packed);
+  size_t at = 0;
+  for (ExactSum* s : sums) {
+    const std::span<int64_t> l = s->limbs();
+    std::copy_n(packed.begin() + static_cast<std::ptrdiff_t>(at), l.size(), l.begin());
+    at += l.size();
+  }
+  return tops.back() != 0;
+}
+
+void GradientSync::sum_exact_gradients(std::span<ExactSum* const> sums) {
+  const auto start = Timeline::Clock::now();
+  stop_agreed_ = sum_exact_over_ranks(comm_, sums, local_stop_requested());
+  if (timeline_) timeline_->add("exact sum", Timeline::kCommunication, start, Timeline::Clock::now());
+}
+
 void broadcast_parameters(const Communicator& comm, const std::vector<Param*>& params) {
   for (Param* p : params) comm.broadcast(p->value.span(), 0);
 }

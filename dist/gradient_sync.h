@@ -16,6 +16,11 @@
 
 namespace shardnet::dist {
 
+// Sums exact sums over ranks, in place: one MAX of their top bins (and of `stop_requested`), then
+// one 64-bit integer sum of their limbs, so the result does not depend on the ranks' order or
+// count. Returns whether any rank requested a stop.
+bool sum_exact_over_ranks(const Communicator& comm, std::span<ExactSum* const> sums, bool stop_requested);
+
 class GradientSync : public Collective {
  public:
   static constexpr size_t kDefaultBucketBytes = 4 << 20;
@@ -31,6 +36,8 @@ class GradientSync : public Collective {
   void gradients_ready(std::span<Param* const> params) override;
   void finish_gradient_sum() override;
   void sum(std::span<double> values) override { comm_.allreduce_sum(values); }
+  void sum_exact(std::span<ExactSum* const> sums) override { sum_exact_over_ranks(comm_, sums, false); }
+  void sum_exact_gradients(std::span<ExactSum* const> sums) override;
   void set_timeline(Timeline* timeline) override { timeline_ = timeline; }
   bool stop_agreed() const override { return comm_.size() == 1 ? local_stop_requested() : stop_agreed_; }
 

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/blas_kernel.h"
 #include "core/gemm.h"
 #include "core/model_file.h"
 #include "io/dataset_writer.h"
@@ -37,6 +38,7 @@ TrainingRun::TrainingRun(const Communicator& comm, RunConfig config, Log log)
                                   {"test data", test_data_ ? describe_dataset(*test_data_) : "none"},
                                   {"run configuration", run_config_text(config_)}});
   resume_or_initialize();
+  if (config_.train.exact_grain > 0) report_exact_mode_kernels();
   if (comm_.rank() == 0) {
     std::filesystem::create_directories(config_.run_dir);
     std::ofstream(config_.run_dir + "/model.cfg") << model_text_;
@@ -59,8 +61,38 @@ io::CheckpointMeta TrainingRun::run_meta() const {
   meta.seed = config_.train.seed;
   meta.world_size = comm_.size();
   // The training data by content: a moved file is the same run, another data set is not.
-  meta.run_config = run_config_text(config_, {{"training data", describe_dataset(*train_data_), false}});
+  std::vector<RunConfig::Field> extra = {{"training data", describe_dataset(*train_data_), false}};
+  // Exact mode's bits depend on the BLAS kernel: a resume on another one is reported, not refused.
+  if (config_.train.exact_grain > 0) extra.push_back({kExactKernelKey, blas_info().corename, true});
+  meta.run_config = run_config_text(config_, extra);
   return meta;
+}
+
+void TrainingRun::report_exact_mode_kernels() {
+  const std::string mine = blas_info().corename;
+  const auto kernels = comm_.gather(mine, 0);
+  if (!log_) return;
+  log_("exact mode: grains of " + std::to_string(config_.train.exact_grain) +
+       " samples, gradients and statistics summed exactly; BLAS kernel " + mine);
+  std::string others;
+  for (size_t r = 1; r < kernels.size(); ++r) {
+    if (kernels[r] != kernels[0])
+      others += (others.empty() ? "" : ", ") + ("rank " + std::to_string(r) + " " + kernels[r]);
+  }
+  if (!others.empty()) {
+    log_(
+        "warning: exact mode: rank 0 runs BLAS kernel " + kernels[0] + " but " + others +
+        ": sums stay exact, but the grains on those ranks may round differently, so the run is not bitwise the same as "
+        "on one kernel");
+  }
+  if (resumed_ && resumed_->meta.run_config.size() > 0) {
+    const auto saved = parse_run_config_text(resumed_->meta.run_config);
+    const auto was = saved.find(kExactKernelKey);
+    if (was != saved.end() && was->second != mine) {
+      log_("warning: exact mode: " + resumed_->path + " was written by a run on BLAS kernel " + was->second +
+           ", this one runs " + mine + ": the resumed run is not bitwise the uninterrupted one");
+    }
+  }
 }
 
 void TrainingRun::load_data() {

@@ -72,6 +72,9 @@ class TrainingRun {
   io::CheckpointMeta run_meta() const;
   void load_data();
   void resume_or_initialize();
+  // Exact mode: says so, and warns when ranks, or the checkpoint resumed, ran another BLAS kernel.
+  void report_exact_mode_kernels();
+  static constexpr const char* kExactKernelKey = "blas-kernel";
   // Rank 0's resume decision (and then its state) to every rank.
   void share_resume_point();
   void start_timeline();

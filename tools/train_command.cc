@@ -30,7 +30,9 @@ void print_summary(const dist::TrainingRun& run, const ProgressReporter& reporte
   if (run.published_final())
     std::printf("saved %s/final.h5; %s\n", c.run_dir.c_str(), run.checkpoint_summary().c_str());
   std::printf("%s\n", reporter.phase_summary().c_str());
-  if (ranks > 1) {
+  if (ranks > 1 && c.train.exact_grain > 0) {
+    std::printf("gradients: summed exactly over the ranks after backward (exact mode)\n");
+  } else if (ranks > 1) {
     std::printf("gradients: %zu bucket(s) of up to %g MiB per step, summed while backward runs\n", run.bucket_count(),
                 c.bucket_mb);
   }

@@ -45,6 +45,9 @@ void add_train_options(po::options_description& options, RunConfig& c) {
       ("l1", field(&o.l1, "l1"), "L1 regularisation (weights, not biases)")
       ("weight-decay", field(&o.weight_decay, "weight-decay"), "L2 weight decay (weights, not biases)")
       ("clip-norm", field(&t.clip_norm, "clip-norm"), "clip the gradient to this global L2 norm (0: off)")
+      ("exact", "exact mode: bitwise the same training at every rank count that gives each rank whole grains")
+      ("exact-grain", po::value<int64_t>()->default_value(kDefaultExactGrain),
+       "exact mode's samples per grain (implies --exact); the batch must be a multiple of grain x ranks")
       ("lr-schedule", field(&t.lr.kind, "lr-schedule"), "constant | step | exponential | cosine | linear")
       ("warmup-epochs", field(&t.lr.warmup_epochs, "warmup-epochs"), "linear warm-up from lr/10 over this many epochs")
       ("lr-step", field(&t.lr.step_epochs, "lr-step"), "step: epochs between decays")
@@ -92,6 +95,9 @@ void finish_train_options(const po::variables_map& vm, RunConfig& c) {
   c.optimizer.momentum = optional_float("momentum");
   c.optimizer.epsilon = optional_float("epsilon");
   c.overwrite = vm.count("overwrite") > 0;
+  const bool exact = vm.count("exact") > 0 || !vm["exact-grain"].defaulted();
+  c.train.exact_grain = exact ? vm["exact-grain"].as<int64_t>() : 0;
+  if (exact && c.train.exact_grain <= 0) throw po::error("--exact-grain must be positive");
 }
 
 }  // namespace shardnet::tools

@@ -127,4 +127,45 @@ status=$?
 grep -q "restart 1" diverged.log && fail "a diverged run was restarted"
 echo "ok: launch --max-restarts: usage error exit 2, diverged run exit 65, neither restarted"
 
+# 8. Exact mode: 1, 3 and 4 ranks train bitwise the same run (a model with SyncBN and dropout; batch
+# 96 in grains of 8 is whole grains at each), and a run saved at 4 ranks and resumed at 3 or at 1 is
+# bitwise the uninterrupted 4-rank run; the loss and accuracy columns of metrics.csv are identical.
+cat >exact.cfg <<'CFG'
+[input]     shape = 1,4,4
+[conv]      filters = 8  size = 3  pad = 1
+[batchnorm]
+[relu]
+[maxpool]   size = 2
+[dense]     outputs = 16
+[dropout]   rate = 0.2
+[relu]
+[dense]     outputs = 10
+[softmax_cross_entropy]
+CFG
+exact_train() {  # ranks run-dir max-steps [flags...]
+  local ranks=$1 dir=$2 steps=$3; shift 3
+  "$shardnet" launch -n "$ranks" -- train -m exact.cfg -d data.h5 --test data.h5 --epochs 3 --batch 96 --exact-grain 8 \
+    --max-steps "$steps" --optimizer adam --lr 0.003 --run-dir "$dir" "$@" >"$dir.log" 2>&1 ||
+    fail "exact train $ranks ranks $dir: $(tail -3 "$dir.log")"
+}
+scores() { cut -d, -f4-7,11,12 "$1/metrics.csv"; }  # train/test/val loss and accuracy
+exact_train 4 exact-4 50
+grep -q "^exact mode: grains of 8 samples" exact-4.log || fail "no exact-mode line: $(head -5 exact-4.log)"
+for ranks in 1 3; do
+  exact_train "$ranks" "exact-$ranks" 50
+  identical exact-4/final.h5 "exact-$ranks/final.h5" "exact mode: $ranks rank(s) vs 4, 50 steps"
+  [ "$(scores exact-4)" = "$(scores "exact-$ranks")" ] || fail "exact mode: metrics.csv scores differ at $ranks ranks"
+  exact_train 4 "exact-4to$ranks" 20  # an epoch's end: metrics.csv gets the same rows
+  exact_train "$ranks" "exact-4to$ranks" 50 --resume
+  identical exact-4/final.h5 "exact-4to$ranks/final.h5" "exact mode: saved at 4 ranks after 20 steps, resumed at $ranks"
+  [ "$(scores exact-4)" = "$(scores "exact-4to$ranks")" ] || fail "exact mode: resumed metrics.csv scores differ"
+done
+exact_train 1 exact-1-threads2 50 --threads 2
+identical exact-4/final.h5 exact-1-threads2/final.h5 "exact mode: 1 rank x 2 threads vs 4 ranks x 1 thread"
+[ "$(grep -c . exact-4/metrics.csv)" = 4 ] || fail "exact-4/metrics.csv has not 3 epochs: $(cat exact-4/metrics.csv)"
+# Normal mode at 3 ranks is not bitwise the 4-rank run: the comparison above can tell.
+"$shardnet" launch -n 3 -- train -m exact.cfg -d data.h5 --epochs 3 --batch 96 --max-steps 50 --optimizer adam \
+  --lr 0.003 --run-dir normal-3 >normal-3.log 2>&1 || fail "normal-mode run: $(tail -3 normal-3.log)"
+"$shardnet" compare exact-4/final.h5 normal-3/final.h5 | grep -q "bitwise identical" && fail "normal mode was bitwise too"
+
 finish
