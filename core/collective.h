@@ -30,9 +30,15 @@ class Collective {
   virtual void sum(std::span<double> values) {}
   // Exact mode: replaces each exact sum by its sum over ranks, in place (core/exact_sum.h).
   virtual void sum_exact(std::span<ExactSum* const> sums) {}
-  // Exact mode's gradient sum, instead of the three calls above: the parameters' grain sums over
-  // ranks, in place, with the stop request riding along as it does in finish_gradient_sum().
-  virtual void sum_exact_gradients(std::span<ExactSum* const> sums) {}
+  // Exact mode's gradient sum, instead of the three calls above: exact_gradients_ready() as each
+  // layer's backward has finished its parameters' grain sums (Param::grain_sum, last layer first),
+  // finish_exact_gradient_sum() before the gradients are read. The grain sums are summed over
+  // ranks exactly; the stop request rides along as it does in finish_gradient_sum().
+  virtual void exact_gradients_ready(std::span<Param* const> params) {}
+  // Writes every parameter's gradient: its grain sum (over all ranks) rounded to float.
+  virtual void finish_exact_gradient_sum(const std::vector<Param*>& params) {
+    for (Param* p : params) p->grain_sum.result(p->grad.span());
+  }
   // Where to record communication spans; null: nowhere.
   virtual void set_timeline(Timeline* timeline) {}
 

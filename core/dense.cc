@@ -1,5 +1,6 @@
 #include "core/dense.h"
 
+#include <algorithm>
 #include <cassert>
 
 #include "core/gemm.h"
@@ -62,10 +63,13 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy_in, Tensor
   }
   const Tensor& dy = *dy_ptr;
   if (dx != nullptr) dx->reshape(x.shape());
+  if (exact()) exact_weight_gradient(x, dy);
   for_each_grain(x.rows(), [&](int64_t first, int64_t count) {
     const int64_t row = first * steps_, rows = count * steps_;
     const float* dy_rows = dy.data() + row * outputs_;
-    gemm(true, false, outputs_, inputs_, rows, 1.0f, dy_rows, x.data() + row * inputs_, 0.0f, weight_.grad.data());
+    if (!exact()) {
+      gemm(true, false, outputs_, inputs_, rows, 1.0f, dy_rows, x.data() + row * inputs_, 0.0f, weight_.grad.data());
+    }
     if (has_bias_) {
       float* db = bias_.grad.data();
       bias_.grad.zero();
@@ -73,13 +77,28 @@ void Dense::backward(const Tensor& x, const Tensor&, const Tensor& dy_in, Tensor
         const float* g = dy_rows + i * outputs_;
         for (int64_t j = 0; j < outputs_; ++j) db[j] += g[j];
       }
+      deposit_grain({&bias_});
     }
-    deposit_grain(params());
     if (dx != nullptr) {
       gemm(false, false, rows, inputs_, outputs_, 1.0f, dy_rows, weight_.value.data(), 0.0f,
            dx->data() + row * inputs_);
     }
   });
+}
+
+void Dense::exact_weight_gradient(const Tensor& x, const Tensor& dy) {
+  const int64_t panel = std::max<int64_t>(1, kExactPanelValues / inputs_);
+  for (int64_t first_output = 0; first_output < outputs_; first_output += panel) {
+    const int64_t rows = std::min(panel, outputs_ - first_output);
+    float* grad = weight_.grad.data() + first_output * inputs_;
+    for_each_grain(x.rows(), [&](int64_t first, int64_t count) {
+      const int64_t row = first * steps_;
+      gemm(true, false, rows, inputs_, count * steps_, 1.0f, dy.data() + row * outputs_ + first_output, outputs_,
+           x.data() + row * inputs_, inputs_, 0.0f, grad, inputs_);
+      weight_.grain_sum.add(std::span<const float>(grad, static_cast<size_t>(rows * inputs_)),
+                            static_cast<size_t>(first_output * inputs_));
+    });
+  }
 }
 
 std::vector<Param*> Dense::params() {

@@ -23,6 +23,11 @@ class Dense : public Layer {
   Param& bias() { return bias_; }
 
  private:
+  // Exact mode: each grain's weight gradient into its exact sum, a panel of output rows at a time
+  // through all grains, so that the panel's sums (16 bytes a value) stay in cache between grains.
+  void exact_weight_gradient(const Tensor& x, const Tensor& dy);
+  static constexpr int64_t kExactPanelValues = 1 << 14;
+
   int64_t inputs_ = 0, outputs_, steps_ = 1;
   bool has_bias_, per_step_;
   Tensor masked_dy_;

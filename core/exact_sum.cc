@@ -52,82 +52,54 @@ void ExactSum::align_to(int32_t top) {
   top_ = top;
 }
 
+namespace {
+// The largest magnitude's bit pattern (for IEEE floats ordered as the magnitudes; NaN and infinity
+// above every finite value) and the pattern where non-finite values start.
+uint64_t largest_bits(std::span<const float> values, uint64_t& non_finite) {
+  non_finite = 0x7f800000u;
+  uint32_t largest = 0;
+  for (float v : values) largest = std::max(largest, std::bit_cast<uint32_t>(v) & 0x7fffffffu);
+  return largest;
+}
+uint64_t largest_bits(std::span<const double> values, uint64_t& non_finite) {
+  non_finite = kExponentMask;
+  uint64_t largest = 0;
+  for (double v : values) largest = std::max(largest, std::bit_cast<uint64_t>(v) & ~(uint64_t{1} << 63));
+  return largest;
+}
+double from_bits(uint64_t bits, const float*) { return std::bit_cast<float>(static_cast<uint32_t>(bits)); }
+double from_bits(uint64_t bits, const double*) { return std::bit_cast<double>(bits); }
+}  // namespace
+
+// Each term's pieces: x = v / 2^(lsb + 32) is exact in double (a power-of-two scaling that stays
+// in double's normal range for any float; for a double it can only underflow where both pieces are
+// 0 anyway) with |x| < 2^32; the high piece is trunc(x), the low one trunc((x - trunc(x)) 2^32),
+// both exact and with the term's sign. Written without branches, so that it vectorises.
 template <class T>
 void ExactSum::add_values(std::span<const T> values, size_t offset) {
   if (offset + values.size() > size_) throw std::out_of_range("ExactSum::add: values past the end");
   if (top_ == kNonFinite) return;
-  double largest = 0.0;
-  for (T v : values) {
-    const double d = static_cast<double>(v);
-    if ((std::bit_cast<uint64_t>(d) & kExponentMask) == kExponentMask) {  // NaN or infinity
-      align_to(kNonFinite);
-      return;
-    }
-    largest = std::max(largest, std::fabs(d));
-  }
-  if (largest == 0.0) return;
-  align_to(bin_of(largest));
-  const int lsb = lsb_exponent(top_);
-  int64_t* h = hi() + offset;
-  int64_t* l = lo() + offset;
-  for (size_t i = 0; i < values.size(); ++i) {
-    const uint64_t bits = std::bit_cast<uint64_t>(static_cast<double>(values[i]));
-    const uint64_t exponent = (bits & kExponentMask) >> 52;
-    const uint64_t fraction = bits & ((uint64_t{1} << 52) - 1);
-    // |v| = mantissa * 2^power exactly.
-    const uint64_t mantissa = exponent == 0 ? fraction : fraction | (uint64_t{1} << 52);
-    const int power = exponent == 0 ? -1074 : static_cast<int>(exponent) - 1075;
-    const int shift = power - lsb;  // at most 11: |v| < 2^(lsb + 64)
-    uint64_t magnitude;
-    if (shift >= 0)
-      magnitude = mantissa << shift;
-    else
-      magnitude = shift <= -64 ? 0 : mantissa >> -shift;
-    const int64_t high = static_cast<int64_t>(magnitude >> kBinBits);
-    const int64_t low = static_cast<int64_t>(magnitude & kLowMask);
-    if (bits >> 63) {
-      h[i] -= high;
-      l[i] -= low;
-    } else {
-      h[i] += high;
-      l[i] += low;
-    }
-  }
-}
-
-// The float path (every gradient) without branches, so that it vectorises: the largest magnitude
-// from the bit patterns (for floats, ordered as the magnitudes; NaN and infinity above all finite
-// ones), then each term's fixed-point magnitude by a shift left or right of its 24-bit mantissa.
-void ExactSum::add(std::span<const float> values, size_t offset) {
-  if (offset + values.size() > size_) throw std::out_of_range("ExactSum::add: values past the end");
-  if (top_ == kNonFinite) return;
-  const float* v = values.data();
-  const size_t n = values.size();
-  uint32_t largest = 0;
-  for (size_t i = 0; i < n; ++i) largest = std::max(largest, std::bit_cast<uint32_t>(v[i]) & 0x7fffffffu);
-  if (largest >= 0x7f800000u) {
+  uint64_t non_finite = 0;
+  const uint64_t largest = largest_bits(values, non_finite);
+  if (largest >= non_finite) {
     align_to(kNonFinite);
     return;
   }
   if (largest == 0) return;
-  align_to(bin_of(static_cast<double>(std::bit_cast<float>(largest))));
-  const int lsb = lsb_exponent(top_);
+  align_to(bin_of(from_bits(largest, values.data())));
+  const double scale = std::ldexp(1.0, -(lsb_exponent(top_) + kBinBits));
+  const T* v = values.data();
   int64_t* __restrict h = hi() + offset;
   int64_t* __restrict l = lo() + offset;
-  for (size_t i = 0; i < n; ++i) {
-    const uint32_t b = std::bit_cast<uint32_t>(v[i]);
-    const uint32_t exponent = (b >> 23) & 0xffu;
-    const uint64_t mantissa = (b & 0x7fffffu) | (exponent != 0 ? 0x800000u : 0u);
-    // |v| = mantissa * 2^(max(exponent, 1) - 150); shifted to units of 2^lsb.
-    const int64_t shift = static_cast<int64_t>(std::max<uint32_t>(exponent, 1u)) - 150 - lsb;
-    const uint64_t left = static_cast<uint64_t>(std::max<int64_t>(shift, 0));
-    const uint64_t right = static_cast<uint64_t>(std::min<int64_t>(std::max<int64_t>(-shift, 0), 63));
-    const uint64_t magnitude = (mantissa << left) >> right;
-    const int64_t negative = -static_cast<int64_t>(b >> 31);  // all ones for a negative term
-    h[i] += (static_cast<int64_t>(magnitude >> kBinBits) ^ negative) - negative;
-    l[i] += (static_cast<int64_t>(magnitude & kLowMask) ^ negative) - negative;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double x = static_cast<double>(v[i]) * scale;
+    const int64_t high = static_cast<int64_t>(x);
+    h[i] += high;
+    l[i] += static_cast<int64_t>((x - static_cast<double>(high)) * 0x1p32);
   }
 }
+
+void ExactSum::add(std::span<const float> values, size_t offset) { add_values(values, offset); }
 void ExactSum::add(std::span<const double> values, size_t offset) { add_values(values, offset); }
 
 void ExactSum::add(const ExactSum& other) {
@@ -143,26 +115,58 @@ void ExactSum::add(const ExactSum& other) {
   }
 }
 
+namespace {
+// The canonical form high * 2^32 + low with low in [0, 2^32) is a function of the sum alone, so its
+// rounding to double is too; `unit` is 2^lsb (a power of two: multiplying by it rounds only where
+// the result leaves double's normal range, and then the same way every time).
+double units_to_double(int64_t high, int64_t low, double unit) {
+  high += low >> kBinBits;  // arithmetic shift: floor
+  return (static_cast<double>(high) * 0x1p32 + static_cast<double>(static_cast<uint64_t>(low) & kLowMask)) * unit;
+}
+
+// 2^lsb as two factors: the low limb's unit can be below double's range (a sum of tiny terms only),
+// so 2^-600 at most first and the rest after, each exact or rounding the same way every time.
+struct Scale {
+  double unit, rest;
+  explicit Scale(int lsb) : unit(std::ldexp(1.0, std::max(lsb, -600))), rest(std::ldexp(1.0, std::min(lsb + 600, 0))) {}
+};
+}  // namespace
+
 double ExactSum::result(size_t i) const {
   assert(i < size_);
   if (top_ == kNonFinite) return std::numeric_limits<double>::quiet_NaN();
   if (top_ == kEmpty) return 0.0;
-  // The canonical form high * 2^32 + low with low in [0, 2^32): a function of the sum alone, so
-  // its rounding to double is too.
-  const int64_t low = lo()[i];
-  const int64_t high = hi()[i] + (low >> kBinBits);  // arithmetic shift: floor
-  const double units = std::ldexp(static_cast<double>(high), kBinBits) + static_cast<double>(low & kLowMask);
-  return std::ldexp(units, lsb_exponent(top_));
+  const Scale scale(lsb_exponent(top_));
+  return units_to_double(hi()[i], lo()[i], scale.unit) * scale.rest;
+}
+
+template <class T>
+void ExactSum::write_results(int32_t top, const int64_t* high, const int64_t* low, std::span<T> out) {
+  if (top == kNonFinite || top == kEmpty) {
+    std::fill(out.begin(), out.end(), top == kEmpty ? T(0) : std::numeric_limits<T>::quiet_NaN());
+    return;
+  }
+  const Scale scale(lsb_exponent(top));
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<T>(units_to_double(high[i], low[i], scale.unit) * scale.rest);
+  }
 }
 
 void ExactSum::result(std::span<double> out) const {
   if (out.size() != size_) throw std::invalid_argument("ExactSum::result: sizes differ");
-  for (size_t i = 0; i < size_; ++i) out[i] = result(i);
+  write_results(top_, hi(), lo(), out);
 }
 
 void ExactSum::result(std::span<float> out) const {
   if (out.size() != size_) throw std::invalid_argument("ExactSum::result: sizes differ");
-  for (size_t i = 0; i < size_; ++i) out[i] = static_cast<float>(result(i));
+  write_results(top_, hi(), lo(), out);
+}
+
+void ExactSum::round_limbs(int32_t top, std::span<const int64_t> high, std::span<const int64_t> low,
+                           std::span<float> out) {
+  if (high.size() != out.size() || low.size() != out.size())
+    throw std::invalid_argument("ExactSum::round_limbs: sizes differ");
+  write_results(top, high.data(), low.data(), out);
 }
 
 }  // namespace shardnet

@@ -57,10 +57,18 @@ class ExactSum {
   int32_t top() const { return top_; }
   void align_to(int32_t top);
   std::span<int64_t> limbs() { return limbs_; }
+  std::span<int64_t> high_limbs() { return {hi(), size_}; }
+  std::span<int64_t> low_limbs() { return {lo(), size_}; }
+  // What result() gives for limbs with this top that were summed elsewhere (one rank's block of
+  // the elements, in the sum over ranks).
+  static void round_limbs(int32_t top, std::span<const int64_t> high, std::span<const int64_t> low,
+                          std::span<float> out);
 
  private:
   template <class T>
   void add_values(std::span<const T> values, size_t offset);
+  template <class T>
+  static void write_results(int32_t top, const int64_t* high, const int64_t* low, std::span<T> out);
   int64_t* hi() { return limbs_.data(); }
   int64_t* lo() { return limbs_.data() + size_; }
   const int64_t* hi() const { return limbs_.data(); }

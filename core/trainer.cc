@@ -118,7 +118,6 @@ Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, const T
   if (options_.global_batch <= 0) throw std::invalid_argument("the batch must be positive");
   params_ = net_.params();
   for (size_t i = 0; i < net_.size(); ++i) layer_params_.push_back(net_.layer(i).params());
-  for (Param* p : params_) grain_sums_.push_back(&p->grain_sum);
 }
 
 LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
@@ -142,10 +141,9 @@ LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
       else
         p->grain_sum.resize(static_cast<size_t>(p->grad.numel()));
     }
-    net_.backward(batch, scale);
+    net_.backward(batch, scale, [&](size_t layer) { collective_.exact_gradients_ready(layer_params_[layer]); });
     end_phase("backward", t.backward);
-    collective_.sum_exact_gradients(grain_sums_);
-    for (Param* p : params_) p->grain_sum.result(p->grad.span());
+    collective_.finish_exact_gradient_sum(params_);
   } else {
     collective_.start_gradient_sum(params_);
     net_.backward(batch, scale, [&](size_t layer) { collective_.gradients_ready(layer_params_[layer]); });

@@ -161,7 +161,6 @@ class Trainer {
 
   std::vector<Param*> params_;
   std::vector<std::vector<Param*>> layer_params_;
-  std::vector<ExactSum*> grain_sums_;  // of params_, for exact mode
 
   Net& net_;
   Optimizer& optimizer_;

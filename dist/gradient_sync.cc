@@ -139,10 +139,53 @@ bool sum_exact_over_ranks(const Communicator& comm, std::span<ExactSum* const> s
   return tops.back() != 0;
 }
 
-void GradientSync::sum_exact_gradients(std::span<ExactSum* const> sums) {
+// A layer's tops are agreed by a non-blocking MAX (with the stop request riding along) that
+// completes while the next layer is differentiated; then its limbs' sums start. On every rank the
+// same sequence: MAX(layer 1), [layer 2 ready] sums(layer 1), MAX(layer 2), ...
+void GradientSync::exact_gradients_ready(std::span<Param* const> params) {
+  if (params.empty() || comm_.size() == 1) return;
+  start_agreed_exact_sums();
+  ExactTops& next = exact_tops_.emplace();
+  next.params.assign(params.begin(), params.end());
+  for (const Param* p : params) next.tops.push_back(p->grain_sum.top());
+  next.tops.push_back(local_stop_requested() ? 1 : 0);
+  next.max.start(comm_, next.tops);
+  // MPI moves non-blocking sums along only inside its calls.
+  for (size_t i = 0; i < exact_started_; ++i) exact_sums_[i].test();
+}
+
+void GradientSync::start_agreed_exact_sums() {
+  if (!exact_tops_) return;
+  ExactTops& agreed = *exact_tops_;
+  agreed.max.wait();
+  stop_agreed_ = agreed.tops.back() != 0;
+  exact_stop_shared_ = true;
+  for (size_t i = 0; i < agreed.params.size(); ++i) {
+    agreed.params[i]->grain_sum.align_to(agreed.tops[i]);
+    // The sums are kept from step to step: their receive buffers stay allocated (and paged in).
+    if (exact_started_ == exact_sums_.size()) exact_sums_.emplace_back();
+    exact_sums_[exact_started_++].start(comm_, *agreed.params[i]);
+  }
+  exact_tops_.reset();
+}
+
+void GradientSync::finish_exact_gradient_sum(const std::vector<Param*>& params) {
+  if (comm_.size() == 1) {
+    Collective::finish_exact_gradient_sum(params);
+    return;
+  }
   const auto start = Timeline::Clock::now();
-  stop_agreed_ = sum_exact_over_ranks(comm_, sums, local_stop_requested());
-  if (timeline_) timeline_->add("exact sum", Timeline::kCommunication, start, Timeline::Clock::now());
+  start_agreed_exact_sums();
+  if (!exact_stop_shared_) {  // a model without parameters still agrees on stops
+    int32_t stop = local_stop_requested() ? 1 : 0;
+    comm_.allreduce_max(std::span<int32_t>(&stop, 1));
+    stop_agreed_ = stop != 0;
+  }
+  for (size_t i = 0; i < exact_started_; ++i) exact_sums_[i].gather(comm_);
+  for (size_t i = 0; i < exact_started_; ++i) exact_sums_[i].wait();
+  exact_started_ = 0;
+  exact_stop_shared_ = false;
+  if (timeline_) timeline_->add("exact sums", Timeline::kCommunication, start, Timeline::Clock::now());
 }
 
 void broadcast_parameters(const Communicator& comm, const std::vector<Param*>& params) {

@@ -13,6 +13,7 @@
 #include "core/trainer.h"
 #include "dist/communicator.h"
 #include "dist/compressed_sum.h"
+#include "dist/exact_gradient_sum.h"
 
 namespace shardnet::dist {
 
@@ -37,7 +38,8 @@ class GradientSync : public Collective {
   void finish_gradient_sum() override;
   void sum(std::span<double> values) override { comm_.allreduce_sum(values); }
   void sum_exact(std::span<ExactSum* const> sums) override { sum_exact_over_ranks(comm_, sums, false); }
-  void sum_exact_gradients(std::span<ExactSum* const> sums) override;
+  void exact_gradients_ready(std::span<Param* const> params) override;
+  void finish_exact_gradient_sum(const std::vector<Param*>& params) override;
   void set_timeline(Timeline* timeline) override { timeline_ = timeline; }
   bool stop_agreed() const override { return comm_.size() == 1 ? local_stop_requested() : stop_agreed_; }
 
@@ -87,6 +89,18 @@ class GradientSync : public Collective {
   double wait_seconds_ = 0.0;
   int64_t buckets_sent_ = 0;
   bool stop_agreed_ = false;
+  // Exact mode: the last layer's tops being agreed, the integer sums in flight, and whether this
+  // step's stop request was shared yet.
+  struct ExactTops {
+    std::vector<Param*> params;
+    std::vector<int32_t> tops;  // one per parameter, then the stop request
+    PendingMax max;
+  };
+  void start_agreed_exact_sums();
+  std::optional<ExactTops> exact_tops_;
+  std::vector<ExactGradientSum> exact_sums_;  // the first exact_started_ are this step's
+  size_t exact_started_ = 0;
+  bool exact_stop_shared_ = false;
 };
 
 // Makes every rank start from rank 0's parameters.

@@ -69,6 +69,7 @@ struct TimeOptions {
   int64_t batch = 64, iterations = 50, warmup = 5, reference = 2048;
   int threads = 0;
   double bucket_mb = 4.0;
+  int64_t exact_grain = 0;  // exact mode (train --exact): samples per grain; 0: off
 };
 
 // What the timed steps measured (this rank).
@@ -90,6 +91,7 @@ Timing time_steps(const TimeOptions& o, const dist::Communicator& comm, Net& net
   dist::GradientSync sync(comm, static_cast<size_t>(o.bucket_mb * (1 << 20)));
   TrainOptions train;
   train.global_batch = o.batch * comm.size();
+  train.exact_grain = o.exact_grain;
   Trainer trainer(net, *optimizer, sync, train);
   Batch input;
   if (!data) fill_random_batch(net, o.batch, input);
@@ -193,7 +195,9 @@ TimeOptions parse_time_options(const Args& args, bool& help) {
       ("threads", po::value(&o.threads)->default_value(o.threads), "compute threads (0: OPENBLAS_NUM_THREADS or all cores)")
       ("bucket-mb", po::value(&o.bucket_mb)->default_value(o.bucket_mb), "gradient allreduce bucket size (MiB)")
       ("reference-gemm", po::value(&o.reference)->default_value(o.reference),
-       "size N of the N x N x N sgemm the GEMM rates are compared with (0: skip)");
+       "size N of the N x N x N sgemm the GEMM rates are compared with (0: skip)")
+      ("exact", "time exact mode's steps (train --exact)")
+      ("exact-grain", po::value<int64_t>()->default_value(kDefaultExactGrain), "exact mode's samples per grain");
   // clang-format on
   po::variables_map vm;
   help =
@@ -202,6 +206,12 @@ TimeOptions parse_time_options(const Args& args, bool& help) {
     throw UsageError("--batch and --iterations must be positive");
   }
   if (!help && !(o.bucket_mb > 0.0)) throw UsageError("--bucket-mb must be positive");
+  if (!help && (vm.count("exact") > 0 || !vm["exact-grain"].defaulted())) {
+    o.exact_grain = vm["exact-grain"].as<int64_t>();
+    if (o.exact_grain <= 0 || o.batch % o.exact_grain != 0) {
+      throw UsageError("--exact needs a --batch (per rank) that is a multiple of --exact-grain");
+    }
+  }
   return o;
 }
 
