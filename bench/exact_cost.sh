@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What exact mode (--exact, grains of 16) costs a training step against the normal mode: the MNIST
 # CNN (batch 128) and the CIFAR-10 fast model (batch 1024), each in one process and on 2 ranks, all
-# at 1 thread per rank. Exact and normal runs alternate (exact, normal, exact, ...) so that drift of
+# at 1 thread per rank; then the MNIST CNN on 2 ranks with grains of 32 and 64. Exact and normal runs alternate (exact, normal, exact, ...) so that drift of
 # the machine's speed hits both alike; the medians of the runs' "time per step" and their ratio.
 #   bench/exact_cost.sh [pairs] [mnist steps] [cifar steps]
 set -euo pipefail
@@ -21,19 +21,23 @@ step_ms() {  # ranks steps model data batch train-flags... -> the run's time per
     sed -n 's/^time per step \([0-9.]*\) ms.*/\1/p'
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-compare() {  # name ranks steps model data batch train-flags...
-  local name=$1; shift
+compare() {  # name grain ranks steps model data batch train-flags...
+  local name=$1 grain=$2; shift 2
   local exact=() normal=()
   for _ in $(seq "$pairs"); do
-    exact+=("$(step_ms "$@" --exact)")
+    exact+=("$(step_ms "$@" --exact-grain "$grain")")
     normal+=("$(step_ms "$@")")
   done
   awk -v n="$name" -v r="$1" -v a="$(median "${exact[@]}")" -v b="$(median "${normal[@]}")" -v e="${exact[*]}" \
-    -v o="${normal[*]}" 'BEGIN { printf "%-16s %d rank(s): exact %9.2f ms, normal %9.2f ms per step: %+6.2f%%   (exact: %s; normal: %s)\n", n, r, a, b, 100 * (a / b - 1), e, o }'
+    -v o="${normal[*]}" 'BEGIN { printf "%-20s %d rank(s): exact %9.2f ms, normal %9.2f ms per step: %+6.2f%%   (exact: %s; normal: %s)\n", n, r, a, b, 100 * (a / b - 1), e, o }'
 }
 cifar_flags=(--optimizer nesterov --momentum 0.85 --lr 0.2 --weight-decay 0.00153)
+mnist() { compare "MNIST CNN G=$1" "$1" "$2" "$mnist_steps" examples/mnist/cnn.cfg data/mnist/mnist-train.h5 128 --lr 0.05 --momentum 0.9; }
 for ranks in 1 2; do
-  compare "MNIST CNN" "$ranks" "$mnist_steps" examples/mnist/cnn.cfg data/mnist/mnist-train.h5 128 --lr 0.05 --momentum 0.9
-  compare "CIFAR-10 fast" "$ranks" "$cifar_steps" examples/cifar10/fast.cfg data/cifar10/cifar10-train.h5 1024 \
+  mnist 16 "$ranks"
+  compare "CIFAR fast G=16" 16 "$ranks" "$cifar_steps" examples/cifar10/fast.cfg data/cifar10/cifar10-train.h5 1024 \
     "${cifar_flags[@]}"
 done
+# Larger grains: fewer, larger terms (batch 128 on 2 ranks: 4, 2 and 1 grain(s) per rank).
+mnist 32 2
+mnist 64 2

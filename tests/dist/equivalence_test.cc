@@ -62,8 +62,8 @@ double relative_difference(const std::vector<float>& a, const std::vector<float>
 // is therefore looser than plain SGD's. So is the bound of a max-pooled ReLU net without BatchNorm
 // (`kinks`): 20 steps make ~10^8 max-pool comparisons, so a few pairs within 1e-7 of each other are
 // expected, and summation noise that flips one routes one sample's gradient to the neighbouring
-// pixel (measured on a Xeon: 1.85e-4 at 2 ranks, 6e-8 at 4; on an EPYC below 1e-7). Issue 19's
-// exact mode is what makes these runs equal.
+// pixel (measured on a Xeon: 1.85e-4 at 2 ranks, 6e-8 at 4; on an EPYC below 1e-7). Exact mode
+// (tests/dist/exact_mode_test.cc) makes such runs byte-identical.
 void expect_equivalent(const char* name, const char* model, const std::string& optimizer, size_t bucket_bytes,
                        bool kinks = false) {
   const double bound = optimizer == "adam" || kinks ? 1e-3 : 1e-5;

@@ -163,6 +163,19 @@ done
 exact_train 1 exact-1-threads2 50 --threads 2
 identical exact-4/final.h5 exact-1-threads2/final.h5 "exact mode: 1 rank x 2 threads vs 4 ranks x 1 thread"
 [ "$(grep -c . exact-4/metrics.csv)" = 4 ] || fail "exact-4/metrics.csv has not 3 epochs: $(cat exact-4/metrics.csv)"
+# Another BLAS kernel (OPENBLAS_CORETYPE=Prescott, the generic one every x86-64 CPU runs) on one
+# rank, or in the run that resumes, is reported: its grains may round differently.
+mpirun --allow-run-as-root -np 1 -x OPENBLAS_CORETYPE=Prescott "$shardnet" train -m exact.cfg -d data.h5 --batch 96 \
+  --exact-grain 8 --max-steps 5 --run-dir mixed : -np 1 "$shardnet" train -m exact.cfg -d data.h5 --batch 96 \
+  --exact-grain 8 --max-steps 5 --run-dir mixed >mixed.log 2>&1 || fail "mixed kernels: $(tail -3 mixed.log)"
+grep -q "warning: exact mode: rank 0 runs BLAS kernel Prescott but rank 1 " mixed.log ||
+  fail "no warning about the ranks' kernels: $(grep -i kernel mixed.log)"
+OPENBLAS_CORETYPE=Prescott "$shardnet" train -m exact.cfg -d data.h5 --batch 96 --exact-grain 8 --max-steps 5 \
+  --run-dir kernel >kernel.log 2>&1 || fail "Prescott run: $(tail -3 kernel.log)"
+"$shardnet" train -m exact.cfg -d data.h5 --batch 96 --exact-grain 8 --max-steps 10 --run-dir kernel --resume \
+  >kernel.log 2>&1 || fail "resume on another kernel: $(tail -3 kernel.log)"
+grep -q "warning: exact mode: .* was written by a run on BLAS kernel Prescott, this one runs" kernel.log ||
+  fail "no warning about the checkpoint's kernel: $(cat kernel.log)"
 # Normal mode at 3 ranks is not bitwise the 4-rank run: the comparison above can tell.
 "$shardnet" launch -n 3 -- train -m exact.cfg -d data.h5 --epochs 3 --batch 96 --max-steps 50 --optimizer adam \
   --lr 0.003 --run-dir normal-3 >normal-3.log 2>&1 || fail "normal-mode run: $(tail -3 normal-3.log)"
