@@ -22,11 +22,7 @@ std::vector<float> train(const char* model, const std::string& optimizer, Collec
                          size_t* buckets = nullptr) {
   auto net = parse_model(model, "model");
   net->initialize(5);
-  OptimizerConfig oc;
-  oc.kind = parse_optimizer_kind(optimizer);
-  oc.momentum = 0.9f;
-  oc.weight_decay = 1e-4f;
-  auto opt = make_optimizer(oc);
+  auto opt = test_optimizer(optimizer);
   TrainOptions options;
   options.global_batch = 64;
   options.epochs = 2;

@@ -39,11 +39,7 @@ void append(std::vector<float>& out, const Tensor& t) { out.insert(out.end(), t.
 Outcome train(const char* model, const std::string& optimizer, Collective& collective, int64_t batch) {
   auto net = parse_model(model, "model");
   net->initialize(5);
-  OptimizerConfig oc;
-  oc.kind = parse_optimizer_kind(optimizer);
-  oc.momentum = 0.9f;
-  oc.weight_decay = 1e-4f;
-  auto opt = make_optimizer(oc);
+  auto opt = test_optimizer(optimizer);
   TrainOptions options;
   options.global_batch = batch;
   options.epochs = 3;

@@ -2,9 +2,12 @@
 // What the multi-rank training tests train: synthetic data sets whose row i is a pure function of
 // i (so every rank "reads" only its rows) and small models with every kind of layer that sums over
 // samples or couples them (BatchNorm, dropout, augmentation, recurrence, masking).
+#include <memory>
 #include <span>
+#include <string>
 
 #include "core/batch_source.h"
+#include "core/optimizer.h"
 #include "core/random.h"
 
 namespace shardnet {
@@ -109,5 +112,14 @@ constexpr const char* kCifarFast =
     "[batchnorm] lr_mult = 0,64 decay_mult = 0,0.015625\n[gelu]\n[maxpool] size = 3\n"
     "[dense] outputs = 10 bias = 0 init = pytorch\n[scale] factor = 0.1111111\n[softmax_cross_entropy] smoothing = "
     "0.2\n";
+
+// The optimizer the tests train with, by name: momentum 0.9 where it has one, weight decay 1e-4.
+inline std::unique_ptr<Optimizer> test_optimizer(const std::string& name) {
+  OptimizerConfig config;
+  config.kind = parse_optimizer_kind(name);
+  config.momentum = 0.9f;
+  config.weight_decay = 1e-4f;
+  return make_optimizer(config);
+}
 
 }  // namespace shardnet
