@@ -6,7 +6,6 @@
 #include <cassert>
 #include <cstdlib>
 #include <limits>
-#include <type_traits>
 
 namespace shardnet::dist {
 namespace {
@@ -107,23 +106,18 @@ PendingSum::~PendingSum() = default;
 PendingSum::PendingSum(PendingSum&&) noexcept = default;
 PendingSum& PendingSum::operator=(PendingSum&&) noexcept = default;
 
-template <class T>
-void PendingSum::start_chunks(const Communicator& comm, std::span<T> values) {
+void PendingSum::start(const Communicator& comm, std::span<float> values) {
   assert(!active());
   comm.progress().enter("MPI_Iallreduce");
-  const MPI_Datatype type = std::is_same_v<T, float> ? MPI_FLOAT : MPI_INT64_T;
   for (size_t first = 0; first < values.size(); first += kMaxCount) {
     const size_t n = std::min(kMaxCount, values.size() - first);
     MPI_Request request;
-    mpi_check(MPI_Iallreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(n), type, MPI_SUM, MPI_COMM_WORLD,
-                             &request),
+    mpi_check(MPI_Iallreduce(MPI_IN_PLACE, values.data() + first, static_cast<int>(n), MPI_FLOAT, MPI_SUM,
+                             MPI_COMM_WORLD, &request),
               "MPI_Iallreduce");
     requests_->handles.push_back(request);
   }
 }
-
-void PendingSum::start(const Communicator& comm, std::span<float> values) { start_chunks(comm, values); }
-void PendingSum::start(const Communicator& comm, std::span<int64_t> values) { start_chunks(comm, values); }
 
 bool PendingSum::test() {
   if (!active()) return true;

@@ -71,7 +71,7 @@ class Communicator {
   std::unique_ptr<Progress> progress_ = std::make_unique<Progress>();
 };
 
-// An in-place, non-blocking sum of floats (or 64-bit integers) over all ranks (MPI_Iallreduce, chunked like
+// An in-place, non-blocking sum of floats over all ranks (MPI_Iallreduce, chunked like
 // allreduce_sum). The values must not be touched until test() returns true or wait() returns.
 // Every rank starts its sums in the same order.
 class PendingSum {
@@ -82,16 +82,12 @@ class PendingSum {
   PendingSum& operator=(PendingSum&&) noexcept;
 
   void start(const Communicator& comm, std::span<float> values);
-  void start(const Communicator& comm, std::span<int64_t> values);
   // Lets MPI progress the sum; true once it is complete.
   bool test();
   void wait();
   bool active() const;
 
  private:
-  template <class T>
-  void start_chunks(const Communicator& comm, std::span<T> values);
-
   struct Requests;
   std::unique_ptr<Requests> requests_;
 };
