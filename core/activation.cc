@@ -137,6 +137,40 @@ void Flatten::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
   std::copy_n(dy.data(), dy.numel(), dx->data());
 }
 
+Reshape::Reshape(std::string name, Shape shape) : Layer(std::move(name)), wanted_(std::move(shape)) {
+  if (wanted_.empty()) throw std::invalid_argument("reshape: shape is empty");
+  if (std::count(wanted_.begin(), wanted_.end(), -1) > 1)
+    throw std::invalid_argument("reshape: at most one dimension may be -1");
+  for (int64_t d : wanted_)
+    if (d == 0 || d < -1) throw std::invalid_argument("reshape: dimensions must be positive (or one -1)");
+}
+
+Shape Reshape::setup(const Shape& input) {
+  const int64_t values = shape_numel(input);
+  int64_t known = 1;
+  for (int64_t d : wanted_)
+    if (d != -1) known *= d;
+  output_ = wanted_;
+  auto free = std::find(output_.begin(), output_.end(), -1);
+  if (free != output_.end() && known > 0 && values % known == 0) *free = values / known;
+  if (free != output_.end() ? values % known != 0 : known != values) {
+    throw ShapeError("reshape to " + shape_string(wanted_) + " needs a multiple of " + std::to_string(known) +
+                     " values per sample, the input " + shape_string(input) + " has " + std::to_string(values));
+  }
+  return output_;
+}
+
+void Reshape::forward(const Tensor& x, Tensor& y, Mode) {
+  y.reshape(batched(x.rows(), output_));
+  std::copy_n(x.data(), x.numel(), y.data());
+}
+
+void Reshape::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  dx->reshape(x.shape());
+  std::copy_n(dy.data(), dy.numel(), dx->data());
+}
+
 }  // namespace shardnet
 
 namespace {
@@ -174,6 +208,14 @@ SHARDNET_REGISTER_LAYERS(activation) {
   registry.add(
       plain_type<Softmax>("softmax", "softmax over each sample's values (for outputs; the losses fuse their own)"));
   registry.add(plain_type<Flatten>("flatten", "reshape each sample to one dimension", {2, 2, 2}));
+  registry.add(LayerType{"reshape",
+                         "each sample to the given shape of as many values (one dimension may be -1)",
+                         {int_list_option("shape", -1, kNoLimit, "per-sample shape, e.g. 16,7,7")},
+                         [](const std::string& name, const LayerOptions& o) {
+                           return std::make_unique<Reshape>(name, o.integers("shape"));
+                         },
+                         {},
+                         ExampleInput{{12}, {{"shape", "3,-1,2"}}}});
   registry.add(one_option_type<LeakyReLU>("leaky_relu", "x for x > 0, slope * x otherwise",
                                           float_option("slope", 0.01f, 0.0, 1.0, "slope for x < 0")));
   registry.add(one_option_type<ELU>("elu", "x for x > 0, alpha * (exp(x) - 1) otherwise",

@@ -128,4 +128,19 @@ class Flatten : public Layer {
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 };
 
+// Each sample to a given shape of as many values (PyTorch's view): one dimension may be -1, the
+// size that makes the count match. The values keep their order.
+class Reshape : public Layer {
+ public:
+  Reshape(std::string name, Shape shape);
+  std::string type() const override { return "reshape"; }
+  Shape setup(const Shape& input) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::string describe() const override { return "shape=" + shape_string(output_); }
+
+ private:
+  Shape wanted_, output_;
+};
+
 }  // namespace shardnet

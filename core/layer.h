@@ -77,6 +77,9 @@ class Layer {
   virtual std::string type() const = 0;
   const std::string& name() const { return name_; }
 
+  // Called before setup() with the layers added before this one: a layer that works with an
+  // earlier one it names (maxunpool with its maxpool) finds it here, or throws ShapeError.
+  virtual void connect(std::span<Layer* const> earlier) {}
   // Checks the input shape, sizes the parameters and returns the output shape (per sample).
   virtual Shape setup(const Shape& input) = 0;
   // Draws initial parameter values from `seed`.

@@ -55,10 +55,20 @@ std::vector<float> parse_floats(const std::string& text, const std::string& key)
   return values;
 }
 
+std::vector<int64_t> parse_ints(const std::string& text, const std::string& key) {
+  std::vector<int64_t> values;
+  std::stringstream in(text);
+  for (std::string part; std::getline(in, part, ',');) values.push_back(parse_int(part, key));
+  if (values.empty()) throw std::invalid_argument("'" + key + "' must be integers separated by commas, got ''");
+  return values;
+}
+
 void check_range(const OptionSpec& spec, double v, const std::string& text) {
   if (v < spec.min || v > spec.max) {
     auto number = [&](double x) {
-      return spec.kind == OptionKind::kInt ? std::to_string(static_cast<int64_t>(x)) : format_number(x);
+      return spec.kind == OptionKind::kInt || spec.kind == OptionKind::kIntList
+                 ? std::to_string(static_cast<int64_t>(x))
+                 : format_number(x);
     };
     const std::string range =
         std::isinf(spec.max) ? ">= " + number(spec.min) : "in [" + number(spec.min) + ", " + number(spec.max) + "]";
@@ -98,6 +108,16 @@ OptionSpec float_list_option(std::string key, std::string doc) {
                     std::move(doc)};
 }
 
+OptionSpec int_list_option(std::string key, int64_t min, int64_t max, std::string doc) {
+  return OptionSpec{
+      std::move(key), OptionKind::kIntList, std::nullopt, static_cast<double>(min), static_cast<double>(max), {},
+      std::move(doc)};
+}
+
+OptionSpec string_option(std::string key, std::optional<std::string> fallback, std::string doc) {
+  return OptionSpec{std::move(key), OptionKind::kString, std::move(fallback), 0, 0, {}, std::move(doc)};
+}
+
 std::vector<OptionSpec> weight_init_options() {
   return {choice_option("init", {"he", "xavier", "glorot", "normal", "pytorch"}, "he",
                         "weight initialiser (He normal, Glorot uniform, N(0, std), PyTorch's uniform)"),
@@ -129,7 +149,11 @@ void LayerOptions::set(const OptionSpec& spec, const std::string& text) {
     case OptionKind::kFloatList:
       for (float v : parse_floats(text, spec.key)) check_range(spec, v, format_number(v));
       break;
+    case OptionKind::kIntList:
+      for (int64_t v : parse_ints(text, spec.key)) check_range(spec, static_cast<double>(v), std::to_string(v));
+      break;
     case OptionKind::kString:
+      if (text.empty()) throw std::invalid_argument("'" + spec.key + "' must not be empty");
       break;
   }
   values_[spec.key] = text;
@@ -150,6 +174,9 @@ std::vector<float> LayerOptions::numbers(const std::string& key) const {
   const std::string& text = raw(key);
   return text.empty() ? std::vector<float>{} : parse_floats(text, key);
 }
+
+std::vector<int64_t> LayerOptions::integers(const std::string& key) const { return parse_ints(raw(key), key); }
+const std::string& LayerOptions::text(const std::string& key) const { return raw(key); }
 
 const LayerRegistry& LayerRegistry::instance() {
   static const LayerRegistry registry = [] {

@@ -25,7 +25,7 @@
 
 namespace shardnet {
 
-enum class OptionKind { kInt, kFloat, kBool, kChoice, kFloatList, kString };
+enum class OptionKind { kInt, kFloat, kBool, kChoice, kFloatList, kIntList, kString };
 
 struct OptionSpec {
   std::string key;
@@ -42,6 +42,10 @@ OptionSpec float_option(std::string key, float fallback, double min, double max,
 OptionSpec bool_option(std::string key, bool fallback, std::string doc);
 OptionSpec choice_option(std::string key, std::vector<std::string> choices, std::string fallback, std::string doc);
 OptionSpec float_list_option(std::string key, std::string doc);  // optional, empty by default
+// Integers separated by commas, each in [min, max]; required.
+OptionSpec int_list_option(std::string key, int64_t min, int64_t max, std::string doc);
+// Free text (a name); nullopt: required.
+OptionSpec string_option(std::string key, std::optional<std::string> fallback, std::string doc);
 // `init` and `std`: the weight initialiser of dense and conv layers.
 std::vector<OptionSpec> weight_init_options();
 InitSpec weight_init(const class LayerOptions& options);
@@ -55,6 +59,8 @@ class LayerOptions {
   bool flag(const std::string& key) const;
   const std::string& choice(const std::string& key) const;
   std::vector<float> numbers(const std::string& key) const;
+  std::vector<int64_t> integers(const std::string& key) const;
+  const std::string& text(const std::string& key) const;
   // Stores `text` for `spec` after checking it; throws std::invalid_argument naming the key.
   void set(const OptionSpec& spec, const std::string& text);
 
@@ -65,11 +71,14 @@ class LayerOptions {
 
 // How the all-types test feeds a layer: a per-sample input shape it accepts and what the values are.
 struct ExampleInput {
-  ExampleInput(Shape input = {}, std::vector<std::pair<std::string, std::string>> required = {}, int64_t vocab = 0)
-      : shape(std::move(input)), options(std::move(required)), token_vocab(vocab) {}
+  ExampleInput(Shape input = {}, std::vector<std::pair<std::string, std::string>> required = {}, int64_t vocab = 0,
+               std::string before = {})
+      : shape(std::move(input)), options(std::move(required)), token_vocab(vocab), preceding(std::move(before)) {}
   Shape shape;
   std::vector<std::pair<std::string, std::string>> options;  // values for the required options
   int64_t token_vocab = 0;  // > 0: the inputs are token ids below this (no input gradient)
+  // Model-file sections the layer needs before it (maxunpool's maxpool); `shape` is their input.
+  std::string preceding;
 };
 
 struct LayerType {

@@ -75,10 +75,24 @@ void MeanSquaredError::setup(const Shape& output) {
   if (output.empty()) throw ShapeError("mse needs a non-empty input");
 }
 
+const Tensor& MeanSquaredError::targets(const Batch& batch) const {
+  return target_ == RegressionTarget::kInput ? batch.data : batch.targets;
+}
+
+void MeanSquaredError::check_targets(const DataDescription& data, const Shape& output) const {
+  if (target_ == RegressionTarget::kLabels) return Loss::check_targets(data, output);
+  if (shape_numel(data.sample_shape) != shape_numel(output)) {
+    throw std::invalid_argument("/data rows have shape " + shape_string(data.sample_shape) + " but the model outputs " +
+                                shape_string(output) + ", which [mse] target = input compares them with");
+  }
+}
+
 LossStats MeanSquaredError::forward(const Tensor& output, const Batch& batch) {
-  if (batch.targets.numel() != output.numel()) {
-    throw std::invalid_argument("mse: targets have shape " + shape_string(batch.targets.shape()) +
-                                " but the model outputs " + shape_string(output.shape()));
+  const Tensor& target = targets(batch);
+  if (target.numel() != output.numel()) {
+    throw std::invalid_argument(std::string("mse: ") + (target_ == RegressionTarget::kInput ? "inputs" : "targets") +
+                                " have shape " + shape_string(target.shape()) + " but the model outputs " +
+                                shape_string(output.shape()));
   }
   const int64_t n = output.rows(), d = output.row_size();
   LossStats stats;
@@ -86,7 +100,7 @@ LossStats MeanSquaredError::forward(const Tensor& output, const Batch& batch) {
   for (int64_t i = 0; i < n; ++i) {
     double s = 0.0;
     for (int64_t j = 0; j < d; ++j) {
-      const double e = output[i * d + j] - batch.targets[i * d + j];
+      const double e = output[i * d + j] - target[i * d + j];
       s += e * e;
     }
     stats.add_loss(s / static_cast<double>(d));
@@ -95,10 +109,147 @@ LossStats MeanSquaredError::forward(const Tensor& output, const Batch& batch) {
 }
 
 void MeanSquaredError::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
+  const Tensor& target = targets(batch);
   const int64_t d = output.row_size();
   d_output.reshape(output.shape());
   const float k = 2.0f * scale / static_cast<float>(d);
-  for (int64_t i = 0; i < output.numel(); ++i) d_output[i] = k * (output[i] - batch.targets[i]);
+  for (int64_t i = 0; i < output.numel(); ++i) d_output[i] = k * (output[i] - target[i]);
+}
+
+namespace {
+// Class ids feeding `classes` outputs: throws naming what does not fit.
+void check_class_ids(const DataDescription& data, const Shape& output, const std::string& loss) {
+  if (!data.class_labels) {
+    throw std::invalid_argument("/label holds float targets, but the model ends in " + loss +
+                                ", which needs int32 class ids");
+  }
+  if (data.num_classes > shape_numel(output)) {
+    throw std::invalid_argument("has " + std::to_string(data.num_classes) + " classes but the model outputs " +
+                                std::to_string(shape_numel(output)));
+  }
+}
+
+// The checks every class-id loss makes on a batch; returns the label of sample i.
+int32_t checked_label(const Batch& batch, int64_t i, int64_t classes, const char* loss) {
+  const int32_t label = batch.labels[static_cast<size_t>(i)];
+  if (label < 0 || label >= std::max<int64_t>(classes, 2)) {
+    throw std::out_of_range(std::string(loss) + ": label " + std::to_string(label) + " is outside the " +
+                            std::to_string(std::max<int64_t>(classes, 2)) + " classes the model outputs");
+  }
+  return label;
+}
+
+void check_label_count(const Tensor& output, const Batch& batch, const char* loss) {
+  if (static_cast<int64_t>(batch.labels.size()) != output.rows()) {
+    throw std::invalid_argument(std::string(loss) + " needs one class id per sample");
+  }
+}
+
+void check_flat(const Shape& output, const char* loss) {
+  if (output.size() != 1) {
+    throw ShapeError(std::string(loss) + " needs a flat (classes) input, got " + shape_string(output) +
+                     " (add [flatten] and a [dense] layer)");
+  }
+}
+}  // namespace
+
+MulticlassHinge::MulticlassHinge(float margin) : margin_(margin) {
+  if (!(margin >= 0.0f)) throw std::invalid_argument("hinge: margin must be >= 0");
+}
+
+void MulticlassHinge::setup(const Shape& output) {
+  check_flat(output, "hinge");
+  if (output[0] < 2) throw ShapeError("hinge needs at least 2 class outputs, got " + shape_string(output));
+  classes_ = output[0];
+}
+
+void MulticlassHinge::check_targets(const DataDescription& data, const Shape& output) const {
+  check_class_ids(data, output, "hinge");
+}
+
+LossStats MulticlassHinge::forward(const Tensor& output, const Batch& batch) {
+  check_label_count(output, batch, "hinge");
+  const int64_t n = output.rows(), k = classes_;
+  LossStats stats;
+  stats.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* z = output.data() + i * k;
+    const int32_t label = checked_label(batch, i, k, "hinge");
+    double sum = 0.0;
+    for (int64_t j = 0; j < k; ++j)
+      if (j != label) sum += std::max(0.0f, margin_ - z[label] + z[j]);
+    stats.add_loss(sum);
+    stats.correct += std::max_element(z, z + k) - z == label ? 1 : 0;
+  }
+  return stats;
+}
+
+void MulticlassHinge::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
+  const int64_t n = output.rows(), k = classes_;
+  d_output.reshape(output.shape());
+  for (int64_t i = 0; i < n; ++i) {
+    const float* z = output.data() + i * k;
+    float* d = d_output.data() + i * k;
+    const int32_t label = batch.labels[static_cast<size_t>(i)];
+    float violations = 0.0f;
+    for (int64_t j = 0; j < k; ++j) {
+      const bool active = j != label && margin_ - z[label] + z[j] > 0.0f;
+      d[j] = active ? scale : 0.0f;
+      violations += active ? 1.0f : 0.0f;
+    }
+    d[label] = -scale * violations;
+  }
+}
+
+void PerceptronCriterion::setup(const Shape& output) {
+  check_flat(output, "perceptron");
+  classes_ = output[0];
+}
+
+void PerceptronCriterion::check_targets(const DataDescription& data, const Shape& output) const {
+  if (shape_numel(output) == 1 && data.class_labels && data.num_classes <= 2) return;  // the binary form
+  check_class_ids(data, output, "perceptron");
+}
+
+LossStats PerceptronCriterion::forward(const Tensor& output, const Batch& batch) {
+  check_label_count(output, batch, "perceptron");
+  const int64_t n = output.rows(), k = classes_;
+  LossStats stats;
+  stats.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* z = output.data() + i * k;
+    const int32_t label = checked_label(batch, i, k, "perceptron");
+    if (k == 1) {
+      const float signed_score = label == 1 ? z[0] : -z[0];
+      stats.add_loss(std::max(0.0f, -signed_score));
+      stats.correct += signed_score > 0.0f ? 1 : 0;
+      continue;
+    }
+    const int64_t best = std::max_element(z, z + k) - z;
+    stats.add_loss(static_cast<double>(z[best]) - z[label]);
+    stats.correct += best == label ? 1 : 0;
+  }
+  return stats;
+}
+
+void PerceptronCriterion::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
+  const int64_t n = output.rows(), k = classes_;
+  d_output.reshape(output.shape());
+  d_output.zero();
+  for (int64_t i = 0; i < n; ++i) {
+    const float* z = output.data() + i * k;
+    float* d = d_output.data() + i * k;
+    const int32_t label = batch.labels[static_cast<size_t>(i)];
+    if (k == 1) {
+      const float t = label == 1 ? 1.0f : -1.0f;
+      if (t * z[0] < 0.0f) d[0] = -scale * t;
+      continue;
+    }
+    const int64_t best = std::max_element(z, z + k) - z;
+    if (best == label) continue;
+    d[best] += scale;
+    d[label] -= scale;
+  }
 }
 
 void SigmoidCrossEntropy::setup(const Shape& output) {
@@ -160,15 +311,7 @@ void Loss::check_targets(const DataDescription& data, const Shape& output) const
 }
 
 void SoftmaxCrossEntropy::check_targets(const DataDescription& data, const Shape& output) const {
-  if (!data.class_labels) {
-    throw std::invalid_argument(
-        "/label holds float targets, but the model ends in softmax_cross_entropy, which needs "
-        "int32 class ids");
-  }
-  if (data.num_classes > shape_numel(output)) {
-    throw std::invalid_argument("has " + std::to_string(data.num_classes) + " classes but the model outputs " +
-                                std::to_string(shape_numel(output)));
-  }
+  check_class_ids(data, output, "softmax_cross_entropy");
 }
 
 void SigmoidCrossEntropy::check_targets(const DataDescription& data, const Shape& output) const {
@@ -192,11 +335,27 @@ SHARDNET_REGISTER_LAYERS(loss) {
                 [](const LayerOptions& o) { return std::make_unique<SoftmaxCrossEntropy>(o.number("smoothing")); },
                 ExampleInput{{5}}});
   registry.add(LayerType{"mse",
-                         "mean squared error against float targets (loss)",
+                         "mean squared error against float targets, or against the input (loss)",
+                         {choice_option("target", {"label", "input"}, "label",
+                                        "the data set's float /label, or the sample's own input (an autoencoder)")},
                          {},
-                         {},
-                         [](const LayerOptions&) { return std::make_unique<MeanSquaredError>(); },
+                         [](const LayerOptions& o) {
+                           return std::make_unique<MeanSquaredError>(
+                               o.choice("target") == "input" ? RegressionTarget::kInput : RegressionTarget::kLabels);
+                         },
                          ExampleInput{{2, 3}}});
+  registry.add(LayerType{"hinge",
+                         "multiclass SVM loss against int32 class ids: sum of max(0, margin - z_y + z_j) (loss)",
+                         {float_option("margin", 1.0f, 0.0, 1e6, "the margin the right class must win by")},
+                         {},
+                         [](const LayerOptions& o) { return std::make_unique<MulticlassHinge>(o.number("margin")); },
+                         ExampleInput{{4}}});
+  registry.add(LayerType{"perceptron",
+                         "perceptron criterion: max_j z_j - z_y (or max(0, -t z) on one output) (loss)",
+                         {},
+                         {},
+                         [](const LayerOptions&) { return std::make_unique<PerceptronCriterion>(); },
+                         ExampleInput{{4}}});
   registry.add(LayerType{"sigmoid_cross_entropy",
                          "sigmoid and binary cross-entropy: class ids 0/1 on one output, or targets in [0, 1] (loss)",
                          {},

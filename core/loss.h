@@ -67,14 +67,57 @@ class SoftmaxCrossEntropy : public Loss {
   Tensor probs_;
 };
 
+// What a regression loss compares the output with: the data set's float targets (/label), or the
+// sample's own input (an autoencoder; /label is then not read, and [augment] does not change it).
+enum class RegressionTarget { kLabels, kInput };
+
 // Mean squared error: per sample, the mean over its elements of (output - target)^2 (the loss of
 // PyTorch's nn.MSELoss on a batch of one).
 class MeanSquaredError : public Loss {
  public:
+  explicit MeanSquaredError(RegressionTarget target = RegressionTarget::kLabels) : target_(target) {}
   std::string type() const override { return "mse"; }
   void setup(const Shape& output) override;
+  void check_targets(const DataDescription& data, const Shape& output) const override;
   LossStats forward(const Tensor& output, const Batch& batch) override;
   void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+
+ private:
+  const Tensor& targets(const Batch& batch) const;
+  RegressionTarget target_;
+};
+
+// The multiclass SVM loss (Weston-Watkins, CS231n's): per sample sum over j != y of
+// max(0, margin - z_y + z_j). PyTorch's MultiMarginLoss is this divided by the number of classes.
+class MulticlassHinge : public Loss {
+ public:
+  explicit MulticlassHinge(float margin = 1.0f);
+  std::string type() const override { return "hinge"; }
+  void setup(const Shape& output) override;
+  bool is_classifier() const override { return true; }
+  void check_targets(const DataDescription& data, const Shape& output) const override;
+  LossStats forward(const Tensor& output, const Batch& batch) override;
+  void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+
+ private:
+  int64_t classes_ = 0;
+  float margin_;
+};
+
+// Rosenblatt's perceptron criterion: zero for a right answer, else how far it is from one. On K >= 2
+// outputs max_j z_j - z_y; on one output with class ids 0/1, max(0, -t z) with t = 2y - 1. Its
+// gradient moves only the wrongly classified samples (the perceptron's update rule, by SGD).
+class PerceptronCriterion : public Loss {
+ public:
+  std::string type() const override { return "perceptron"; }
+  void setup(const Shape& output) override;
+  bool is_classifier() const override { return true; }
+  void check_targets(const DataDescription& data, const Shape& output) const override;
+  LossStats forward(const Tensor& output, const Batch& batch) override;
+  void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+
+ private:
+  int64_t classes_ = 0;  // outputs; 1: the binary form
 };
 
 // Sigmoid fused with binary cross-entropy, stable for any logit: per element

@@ -20,6 +20,9 @@ Net::Net(Shape input_shape) : input_shape_(std::move(input_shape)) {
 
 void Net::add(std::unique_ptr<Layer> layer) {
   layer->bind(&context_);
+  std::vector<Layer*> earlier;
+  for (auto& l : layers_) earlier.push_back(l.get());
+  layer->connect(earlier);
   const Shape output = layer->setup(shapes_.back());
   // Parameters with their gradients and up to two optimizer slots, and one sample's output and its
   // gradient: a model that cannot fit one sample is refused here, not by the kernel's OOM killer.

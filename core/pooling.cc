@@ -145,6 +145,69 @@ void AvgPool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
   });
 }
 
+MaxUnpool::MaxUnpool(std::string name, std::string pool) : Layer(std::move(name)), pool_name_(std::move(pool)) {}
+
+void MaxUnpool::connect(std::span<Layer* const> earlier) {
+  for (Layer* layer : earlier) {
+    if (layer->name() != pool_name_) continue;
+    pool_ = dynamic_cast<const MaxPool*>(layer);
+    if (pool_ == nullptr) {
+      throw ShapeError("maxunpool: pool = " + pool_name_ + " is a [" + layer->type() + "], not a [maxpool]");
+    }
+    return;
+  }
+  std::string names;
+  for (Layer* layer : earlier)
+    if (layer->type() == "maxpool") names += (names.empty() ? "" : ", ") + layer->name();
+  throw ShapeError("maxunpool: no earlier layer is named '" + pool_name_ +
+                   "' (earlier maxpools: " + (names.empty() ? "none" : names) + ")");
+}
+
+Shape MaxUnpool::setup(const Shape& input) {
+  if (pool_ == nullptr) throw ShapeError("maxunpool: not connected to its pool '" + pool_name_ + "'");
+  if (input != pool_->output_shape()) {
+    throw ShapeError("maxunpool needs the shape " + pool_name_ + " puts out, " + shape_string(pool_->output_shape()) +
+                     ", got " + shape_string(input));
+  }
+  Shape out = pool_->input_shape();
+  planes_ = out[0];
+  in_plane_ = input[1] * input[2];
+  out_plane_ = out[1] * out[2];
+  return out;
+}
+
+void MaxUnpool::forward(const Tensor& x, Tensor& y, Mode) {
+  const std::vector<int32_t>& arg = pool_->argmax();
+  if (static_cast<int64_t>(arg.size()) != x.numel()) {
+    throw std::logic_error("maxunpool " + name() + ": " + pool_name_ + " did not run on this batch");
+  }
+  const int64_t n = x.rows();
+  y.reshape({n, planes_, out_plane_ / pool_->input_shape()[2], pool_->input_shape()[2]});
+  y.zero();
+  parallel_for(n * planes_, 8, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* in = x.data() + p * in_plane_;
+      const int32_t* at = arg.data() + p * in_plane_;
+      float* out = y.data() + p * out_plane_;
+      for (int64_t i = 0; i < in_plane_; ++i) out[at[i]] += in[i];
+    }
+  });
+}
+
+void MaxUnpool::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  if (dx == nullptr) return;
+  dx->reshape(x.shape());
+  const std::vector<int32_t>& arg = pool_->argmax();
+  parallel_for(x.rows() * planes_, 8, [&](int64_t first, int64_t last) {
+    for (int64_t p = first; p < last; ++p) {
+      const float* g = dy.data() + p * out_plane_;
+      const int32_t* at = arg.data() + p * in_plane_;
+      float* d = dx->data() + p * in_plane_;
+      for (int64_t i = 0; i < in_plane_; ++i) d[i] = g[at[i]];
+    }
+  });
+}
+
 }  // namespace shardnet
 
 namespace {
@@ -175,4 +238,11 @@ SHARDNET_REGISTER_LAYERS(pooling) {
       [](const std::string& name, const LayerOptions& o) { return std::make_unique<AvgPool>(name, pool_config(o)); },
       {},
       ExampleInput{{2, 6, 6}}});
+  registry.add(LayerType{
+      "maxunpool",
+      "max unpooling: values back to the argmax positions of a named earlier maxpool, zeros elsewhere",
+      {string_option("pool", std::nullopt, "name of the earlier [maxpool] whose argmax it uses")},
+      [](const std::string& name, const LayerOptions& o) { return std::make_unique<MaxUnpool>(name, o.text("pool")); },
+      {},
+      ExampleInput{{2, 6, 6}, {{"pool", "pool1"}}, 0, "[maxpool] name = pool1 size = 3 stride = 2"}});
 }

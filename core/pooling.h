@@ -47,6 +47,10 @@ class MaxPool : public Pool2D {
   std::string type() const override { return "maxpool"; }
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  // Per output element of the last forward, the index of its maximum within its input plane.
+  const std::vector<int32_t>& argmax() const { return argmax_; }
+  Shape input_shape() const { return {channels_, in_h_, in_w_}; }
+  Shape output_shape() const { return {channels_, out_h_, out_w_}; }
 
  private:
   // 2x2 windows with stride 2 and no padding (the common case), unrolled: 2.7x faster than the
@@ -63,6 +67,27 @@ class AvgPool : public Pool2D {
   std::string type() const override { return "avgpool"; }
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+};
+
+// Max unpooling (PyTorch's MaxUnpool2d, the decoder half of SegNet): each value goes back to the
+// position its named earlier maxpool took the maximum from in the same forward pass; every other
+// position is zero. Where overlapping windows chose the same position their values add up (the
+// adjoint of the pool's gather; PyTorch keeps one of them). Input: the pool's output shape, output:
+// its input shape.
+class MaxUnpool : public Layer {
+ public:
+  MaxUnpool(std::string name, std::string pool);
+  std::string type() const override { return "maxunpool"; }
+  void connect(std::span<Layer* const> earlier) override;
+  Shape setup(const Shape& input) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::string describe() const override { return "pool=" + pool_name_; }
+
+ private:
+  std::string pool_name_;
+  const MaxPool* pool_ = nullptr;
+  int64_t planes_ = 0, in_plane_ = 0, out_plane_ = 0;  // per sample; in = the pool's output
 };
 
 }  // namespace shardnet

@@ -104,5 +104,80 @@ TEST(MeanSquaredError, MatchesDefinitionAndGradients) {
   check_loss_gradients(loss, out, batch, 0.5f);
 }
 
+TEST(MeanSquaredError, TargetInputComparesWithTheSampleItself) {
+  MeanSquaredError loss(RegressionTarget::kInput);
+  loss.setup({1, 2, 2});
+  Batch batch;
+  batch.data = random_tensor({3, 1, 2, 2}, 4);
+  const Tensor out = random_tensor({3, 1, 2, 2}, 5);
+  double expected = 0.0;
+  for (int64_t i = 0; i < out.numel(); ++i) expected += std::pow(out[i] - batch.data[i], 2.0) / 4.0;
+  EXPECT_NEAR(loss.forward(out, batch).loss_sum, expected, 1e-6);
+  check_loss_gradients(loss, out, batch, 1.0f / 3);
+  // Any /label works (class ids too), but the input must have as many values as the output.
+  DataDescription data{"d.h5", {4}, true, 10, {}, 0};
+  EXPECT_NO_THROW(loss.check_targets(data, {1, 2, 2}));
+  data.sample_shape = {5};
+  EXPECT_THROW(loss.check_targets(data, {1, 2, 2}), std::invalid_argument);
+}
+
+Tensor logits(std::initializer_list<float> values, int64_t classes) {
+  Tensor z({static_cast<int64_t>(values.size()) / classes, classes});
+  std::copy(values.begin(), values.end(), z.data());
+  return z;
+}
+
+TEST(MulticlassHinge, MatchesTheSvmLossAndCountsCorrect) {
+  MulticlassHinge loss(1.0f);
+  loss.setup({3});
+  Batch batch;
+  batch.labels = {0, 1};
+  // Sample 0: label 0 scores 1; max(0, 1 - 1 + 2) + max(0, 1 - 1 + 0) = 2. Sample 1: label 1 scores 5,
+  // every margin met: 0.
+  const Tensor z = logits({1, 2, 0, 0, 5, 3}, 3);
+  const LossStats s = loss.forward(z, batch);
+  EXPECT_NEAR(s.loss_sum, 2.0, 1e-6);
+  EXPECT_EQ(s.correct, 1);
+  Tensor d;
+  loss.backward(z, batch, 1.0f, d);
+  const float expected[] = {-1, 1, 0, 0, 0, 0};  // one violation in sample 0; none in sample 1
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(d[i], expected[i]) << i;
+  MulticlassHinge wide(3.0f);  // a margin of 3: sample 1's class 2 (3 > 5 - 3) now violates it
+  wide.setup({3});
+  EXPECT_NEAR(wide.forward(z, batch).loss_sum, (3 - 1 + 2) + (3 - 1 + 0) + (3 - 5 + 3.0), 1e-6);
+  check_loss_gradients(wide, z, batch, 0.5f);
+}
+
+TEST(PerceptronCriterion, IsZeroWhenRightAndTheScoreGapWhenWrong) {
+  PerceptronCriterion loss;
+  loss.setup({3});
+  Batch batch;
+  batch.labels = {2, 1};
+  const Tensor z = logits({1, 4, 2, 0, 5, 3}, 3);  // sample 0 wrong by 4 - 2, sample 1 right
+  const LossStats s = loss.forward(z, batch);
+  EXPECT_NEAR(s.loss_sum, 2.0, 1e-6);
+  EXPECT_EQ(s.correct, 1);
+  Tensor d;
+  loss.backward(z, batch, 1.0f, d);
+  const float expected[] = {0, 1, -1, 0, 0, 0};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(d[i], expected[i]) << i;
+}
+
+TEST(PerceptronCriterion, BinaryFormOnOneOutput) {
+  PerceptronCriterion loss;
+  loss.setup({1});
+  Batch batch;
+  batch.labels = {1, 0, 0};
+  const Tensor z = logits({-0.5f, -2.0f, 1.5f}, 1);  // wrong, right, wrong
+  const LossStats s = loss.forward(z, batch);
+  EXPECT_NEAR(s.loss_sum, 0.5 + 1.5, 1e-6);
+  EXPECT_EQ(s.correct, 1);
+  check_loss_gradients(loss, z, batch, 1.0f);
+  DataDescription two_classes{"d.h5", {4}, true, 2, {}, 0};
+  EXPECT_NO_THROW(loss.check_targets(two_classes, {1}));
+  two_classes.num_classes = 3;
+  EXPECT_THROW(loss.check_targets(two_classes, {1}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace shardnet

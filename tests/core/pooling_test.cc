@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "core/model_file.h"
 #include "tests/gradient_checker.h"
 
 namespace shardnet {
@@ -99,6 +100,45 @@ TEST(Pool, RejectsFlatInputAndOversizedWindow) {
   MaxPool pool("pool", PoolConfig{4, 0, 0});
   EXPECT_THROW(pool.setup({10}), ShapeError);
   EXPECT_THROW(pool.setup({1, 3, 3}), ShapeError);
+}
+
+}  // namespace
+}  // namespace shardnet
+
+namespace shardnet {
+namespace {
+
+TEST(MaxUnpool, PutsValuesBackWhereThePoolFoundTheMaxima) {
+  auto net = parse_model("[input] shape = 1,2,4\n[maxpool] name = p size = 2\n[maxunpool] pool = p\n[flatten]\n[mse]\n",
+                         "unpool.cfg");
+  EXPECT_EQ(net->shape_after(1), (Shape{1, 2, 4}));
+  Tensor x({1, 1, 2, 4});
+  const float values[] = {1, 9, 3, 2, 4, 0, 8, 7};
+  for (int i = 0; i < 8; ++i) x[i] = values[i];
+  const Tensor& y = net->forward(x, Mode::kEval);
+  const float expected[] = {0, 9, 0, 0, 0, 0, 8, 0};  // the pool's (9, 8) at their positions
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(y[i], expected[i]) << i;
+}
+
+TEST(MaxUnpool, NamesWhatIsWrongWithItsPool) {
+  try {
+    parse_model("[input] shape = 1,4,4\n[maxpool] name = p\n[maxunpool] pool = q\n[flatten]\n[mse]\n", "m.cfg");
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("no earlier layer is named 'q' (earlier maxpools: p)"), std::string::npos)
+        << e.what();
+  }
+  try {
+    parse_model("[input] shape = 1,4,4\n[avgpool] name = p\n[maxunpool] pool = p\n[flatten]\n[mse]\n", "m.cfg");
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a [avgpool], not a [maxpool]"), std::string::npos) << e.what();
+  }
+  // The unpool must get the pool's output shape (here it gets the conv's 3 channels).
+  EXPECT_THROW(parse_model("[input] shape = 1,4,4\n[maxpool] name = p\n[conv] filters = 3 size = 1\n"
+                           "[maxunpool] pool = p\n[flatten]\n[mse]\n",
+                           "m.cfg"),
+               ModelError);
 }
 
 }  // namespace

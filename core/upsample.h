@@ -1,0 +1,36 @@
+#pragma once
+// Upsampling of (C, H, W) maps by an integer factor, as PyTorch's nn.Upsample(scale_factor,
+// mode): nearest (each value repeated factor x factor times) or bilinear with align_corners =
+// False (source coordinate (o + 0.5) / factor - 0.5, clamped at the edges). No parameters.
+#include <vector>
+
+#include "core/layer.h"
+
+namespace shardnet {
+
+enum class UpsampleMode { kNearest, kBilinear };
+
+class Upsample : public Layer {
+ public:
+  Upsample(std::string name, int64_t factor, UpsampleMode mode);
+  std::string type() const override { return "upsample"; }
+  Shape setup(const Shape& input) override;
+  void forward(const Tensor& x, Tensor& y, Mode mode) override;
+  void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
+  std::string describe() const override;
+
+ private:
+  // One output row's (or column's) two source indices and their weights (nearest: one, weight 1).
+  struct Tap {
+    int64_t low = 0, high = 0;
+    float low_weight = 1.0f, high_weight = 0.0f;
+  };
+  std::vector<Tap> taps(int64_t in_size) const;
+
+  int64_t factor_;
+  UpsampleMode mode_;
+  int64_t channels_ = 0, in_h_ = 0, in_w_ = 0;
+  std::vector<Tap> rows_, cols_;
+};
+
+}  // namespace shardnet
