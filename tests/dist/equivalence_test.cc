@@ -95,6 +95,11 @@ TEST(Equivalence, CifarFastModelFeatures) {
   expect_equivalent("CIFAR fast-model features (lr_mult, dirac, alternating flip, scale)", kCifarFast, "nesterov",
                     4 << 20);
 }
+TEST(Equivalence, DecoderLayersHingeLoss) {
+  expect_equivalent("deconv+maxunpool+upsample+reshape, hinge", kDecoderHinge, "sgd", 4 << 20, /*kinks=*/true);
+}
+// The perceptron's gradient jumps where a sample's decision flips: a kink like max-pooling's.
+TEST(Equivalence, PerceptronCriterion) { expect_equivalent("perceptron", kPerceptron, "sgd", 4 << 20, true); }
 TEST(Equivalence, RowLstm) { expect_equivalent("row-by-row LSTM", kRowLstm, "sgd", 4 << 20); }
 TEST(Equivalence, MaskedBidirectionalGruDropout) {
   expect_equivalent("masked BiGRU+dropout", kTokenGru, "sgd", 16 << 10);

@@ -106,6 +106,7 @@ TEST(ExactMode, CnnSyncBatchNormDropoutAugmentSgdMomentum) {
 TEST(ExactMode, CnnSyncBatchNormDropoutAugmentAdam) {
   expect_bitwise_equal("CNN+SyncBN+dropout+augment", kCnnBnDropout, "adam");
 }
+TEST(ExactMode, DecoderLayersHingeAdam) { expect_bitwise_equal("decoder+hinge", kDecoderHinge, "adam"); }
 TEST(ExactMode, RowLstmSgdMomentum) { expect_bitwise_equal("row-by-row LSTM", kRowLstm, "momentum"); }
 TEST(ExactMode, RowLstmAdam) { expect_bitwise_equal("row-by-row LSTM", kRowLstm, "adam"); }
 TEST(ExactMode, MaskedBidirectionalGruSgdMomentum) {

@@ -79,6 +79,15 @@ constexpr const char* kCnn =
     "[conv] filters = 64 size = 5 pad = 2\n[relu]\n[maxpool] size = 2\n[dense] outputs = 512\n[relu]\n"
     "[dense] outputs = 10\n[softmax_cross_entropy]\n";
 
+// An encoder-decoder with every decoder layer (deconv, maxunpool of a named pool, bilinear upsample,
+// reshape) ending in the multiclass hinge loss; and a perceptron on the flattened pixels.
+constexpr const char* kDecoderHinge =
+    "[input] shape = 1,28,28\n[conv] filters = 8 size = 3 pad = 1\n[relu]\n[maxpool] name = pool1 size = 2\n"
+    "[conv] filters = 8 size = 3 pad = 1\n[relu]\n[maxpool] size = 2\n[deconv] filters = 8 size = 2 stride = 2\n"
+    "[relu]\n[maxunpool] pool = pool1\n[avgpool] size = 4\n[upsample] factor = 2 mode = bilinear\n"
+    "[reshape] shape = 8,-1\n[flatten]\n[dense] outputs = 10\n[hinge]\n";
+constexpr const char* kPerceptron = "[input] shape = 1,28,28\n[reshape] shape = 784\n[dense] outputs = 10\n[perceptron]\n";
+
 // SyncBatchNorm, dropout and augmentation: every source of batch coupling and randomness.
 constexpr const char* kCnnBnDropout =
     "[input] shape = 1,28,28\n[augment] shift = 2 flip = 1\n[conv] filters = 8 size = 5 pad = 2\n[batchnorm]\n"
