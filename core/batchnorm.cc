@@ -121,6 +121,7 @@ void BatchNorm::reduce_exact() {
 void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   y.reshape(x.shape());
+  last_forward_eval_ = mode == Mode::kEval;
   if (mode == Mode::kEval) {
     for (int64_t c = 0; c < c_n; ++c) {
       const float scale = gamma_.value[c] / std::sqrt(running_var_.value[c] + config_.epsilon);
@@ -182,7 +183,30 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   });
 }
 
+// After an evaluation forward (inspecting a trained net: saliency, Grad-CAM) the layer is the
+// affine map y = gamma (x - running mean) / sqrt(running var + eps) + beta.
+void BatchNorm::eval_backward(const Tensor& x, const Tensor& dy, Tensor* dx) {
+  const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
+  if (dx != nullptr) dx->reshape(x.shape());
+  for (int64_t c = 0; c < c_n; ++c) {
+    const float inv_std = 1.0f / std::sqrt(running_var_.value[c] + config_.epsilon);
+    double sum_dy = 0.0, sum_dy_xhat = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* in = x.data() + (i * c_n + c) * s_n;
+      const float* g = dy.data() + (i * c_n + c) * s_n;
+      for (int64_t s = 0; s < s_n; ++s) {
+        sum_dy += g[s];
+        sum_dy_xhat += g[s] * (in[s] - running_mean_.value[c]) * inv_std;
+        if (dx != nullptr) dx->data()[(i * c_n + c) * s_n + s] = g[s] * gamma_.value[c] * inv_std;
+      }
+    }
+    beta_.grad[c] = static_cast<float>(sum_dy);
+    gamma_.grad[c] = static_cast<float>(sum_dy_xhat);
+  }
+}
+
 void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
+  if (last_forward_eval_) return eval_backward(x, dy, dx);
   assert(mean_.size() == static_cast<size_t>(channels_));  // backward follows a training-mode forward
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients

@@ -49,6 +49,8 @@ class BatchNorm : public Layer {
   Param gamma_, beta_;
   Buffer running_mean_, running_var_;
   std::vector<float> mean_, inv_std_;  // per channel, of the last training-mode forward
+  bool last_forward_eval_ = false;     // backward then differentiates the fixed affine map
+  void eval_backward(const Tensor& x, const Tensor& dy, Tensor* dx);
   std::vector<double> sums_;
   std::vector<double> per_image_;  // exact mode: (n, 2 channels) sums of each image
   ExactSum exact_;

@@ -124,11 +124,24 @@ LossStats Net::forward_loss(const Batch& batch, Mode mode) {
 
 void Net::backward(const Batch& batch, float scale, const std::function<void(size_t)>& layer_done) {
   assert(input_ == &batch.data && !layers_.empty());
-  const size_t last = layers_.size() - 1;
-  loss_->backward(outputs_[last], batch, scale, grads_[last]);
-  for (size_t i = last + 1; i-- > 0;) {
-    const Tensor& x = i == 0 ? batch.data : outputs_[i - 1];
-    Tensor* dx = i == 0 ? nullptr : &grads_[i - 1];
+  loss_->backward(outputs_.back(), batch, scale, grads_.back());
+  propagate(batch.data, nullptr, layer_done);
+}
+
+void Net::backward_from(const Tensor& d_output, Tensor* d_input) {
+  if (input_ == nullptr || layers_.empty()) throw std::logic_error("Net::backward_from needs a forward first");
+  if (d_output.shape() != outputs_.back().shape()) {
+    throw std::invalid_argument("Net::backward_from: the gradient has shape " + shape_string(d_output.shape()) +
+                                ", the output " + shape_string(outputs_.back().shape()));
+  }
+  grads_.back() = d_output;
+  propagate(*input_, d_input, {});
+}
+
+void Net::propagate(const Tensor& input, Tensor* d_input, const std::function<void(size_t)>& layer_done) {
+  for (size_t i = layers_.size(); i-- > 0;) {
+    const Tensor& x = i == 0 ? input : outputs_[i - 1];
+    Tensor* dx = i == 0 ? d_input : &grads_[i - 1];
     {
       std::optional<LayerClock> clock;
       if (layer_times_) clock.emplace(&(*layer_times_)[i].backward_seconds, &(*layer_times_)[i].backward_kernels);

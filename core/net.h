@@ -64,8 +64,18 @@ class Net {
   // `layer_done(i)`, when given, runs as soon as layer i's parameter gradients are final (last
   // layer first), so that their communication can start while the layers below still run.
   void backward(const Batch& batch, float scale, const std::function<void(size_t)>& layer_done = {});
+  // Back-propagates a given gradient of the net's output (after forward(), in either mode) and
+  // writes d(output)/d(input) contracted with it into `d_input` when not null: saliency maps,
+  // Grad-CAM, and objectives other than the loss. Overwrites the parameter gradients.
+  void backward_from(const Tensor& d_output, Tensor* d_input = nullptr);
+  // After forward(): layer i's output; after a backward: the gradient with respect to it.
+  const Tensor& output(size_t layer) const { return outputs_[layer]; }
+  const Tensor& output_gradient(size_t layer) const { return grads_[layer]; }
 
  private:
+  // The backward pass from grads_.back() down to layer 0, whose dx goes to d_input (null: none).
+  void propagate(const Tensor& input, Tensor* d_input, const std::function<void(size_t)>& layer_done);
+
   StepContext context_;
   Shape input_shape_;
   std::vector<Shape> shapes_;  // shapes_[0] = input, shapes_[i + 1] = output of layer i

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "core/background_task.h"
@@ -30,17 +31,22 @@ void flip_images(Tensor& x, int64_t width) {
 }
 }  // namespace
 
-LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective, bool flip_average) {
-  if (flip_average && net.input_shape().size() != 3) {
+namespace {
+void check_flip_average(const Net& net) {
+  if (net.input_shape().size() != 3) {
     throw std::invalid_argument("flip averaging needs image inputs (channels, height, width), the model takes " +
                                 shape_string(net.input_shape()));
   }
-  Tensor first_output;
-  int64_t first, last;
-  const int64_t grain = net.grain();
+}
+
+// Calls fn(batch) for this rank's share of `source` in batches. In exact mode (grain > 0) the
+// shards and batches are whole grains, so that every grain (the last one of the data set may be
+// short) is one call of the same shape at any rank count.
+template <class Fn>
+void for_each_evaluation_batch(BatchSource& source, int64_t batch_size, int64_t grain, Collective& collective,
+                               Fn&& fn) {
+  int64_t first = 0, last = 0;
   if (grain > 0) {
-    // Exact mode: shards and batches of whole grains, so that every grain (the last one of the
-    // data set may be short) is one call of the same shape at any rank count.
     shard_range((source.size() + grain - 1) / grain, collective.rank(), collective.world_size(), first, last);
     first = std::min(first * grain, source.size());
     last = std::min(last * grain, source.size());
@@ -48,7 +54,6 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
   } else {
     shard_range(source.size(), collective.rank(), collective.world_size(), first, last);
   }
-  LossStats total;
   Batch batch;
   std::vector<int64_t> rows;
   for (int64_t begin = first; begin < last; begin += batch_size) {
@@ -57,19 +62,86 @@ LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective
     for (int64_t i = begin; i < end; ++i) rows[i - begin] = i;
     source.read(rows, batch);
     batch.rows = rows;
-    LossStats s;
-    if (flip_average) {
-      first_output = net.forward(batch.data, Mode::kEval);
-      flip_images(batch.data, net.input_shape().back());
-      Tensor& both = first_output;
-      const Tensor& mirrored = net.forward(batch.data, Mode::kEval);
-      for (int64_t i = 0; i < both.numel(); ++i) both[i] = 0.5f * (both[i] + mirrored[i]);
-      s = net.loss()->forward(both, batch);
-    } else {
-      s = net.forward_loss(batch, Mode::kEval);
-    }
-    total.add(s);
+    fn(batch);
   }
+}
+
+// The net's evaluation output for `batch`, averaged with that of the mirrored images when asked.
+// Leaves batch.data mirrored after a flip average.
+const Tensor& evaluation_output(Net& net, Batch& batch, bool flip_average, Tensor& scratch) {
+  if (!flip_average) return net.forward(batch.data, Mode::kEval);
+  scratch = net.forward(batch.data, Mode::kEval);
+  flip_images(batch.data, net.input_shape().back());
+  const Tensor& mirrored = net.forward(batch.data, Mode::kEval);
+  for (int64_t i = 0; i < scratch.numel(); ++i) scratch[i] = 0.5f * (scratch[i] + mirrored[i]);
+  flip_images(batch.data, net.input_shape().back());
+  return scratch;
+}
+
+// Softmax of each row of `logits` added into `sum` (rows of `classes`).
+void add_probabilities(const Tensor& logits, int64_t classes, Tensor& sum) {
+  for (int64_t i = 0; i < logits.rows(); ++i) {
+    const float* z = logits.data() + i * classes;
+    float* out = sum.data() + i * classes;
+    const float top = *std::max_element(z, z + classes);
+    double total = 0.0;
+    for (int64_t j = 0; j < classes; ++j) total += std::exp(static_cast<double>(z[j] - top));
+    for (int64_t j = 0; j < classes; ++j)
+      out[j] += static_cast<float>(std::exp(static_cast<double>(z[j] - top)) / total);
+  }
+}
+}  // namespace
+
+LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective, bool flip_average) {
+  if (flip_average) check_flip_average(net);
+  LossStats total;
+  Tensor scratch;
+  for_each_evaluation_batch(source, batch_size, net.grain(), collective, [&](Batch& batch) {
+    if (!flip_average) {
+      total.add(net.forward_loss(batch, Mode::kEval));
+      return;
+    }
+    total.add(net.loss()->forward(evaluation_output(net, batch, true, scratch), batch));
+  });
+  return sum_over_ranks(total, collective);
+}
+
+LossStats evaluate_ensemble(std::span<Net* const> members, BatchSource& source, int64_t batch_size,
+                            Collective& collective, bool flip_average) {
+  if (members.empty()) throw std::invalid_argument("an ensemble needs at least one member");
+  Net& first = *members.front();
+  for (Net* member : members) {
+    if (flip_average) check_flip_average(*member);
+    if (member->input_shape() != first.input_shape() || member->output_shape() != first.output_shape()) {
+      throw std::invalid_argument("ensemble members differ: input " + shape_string(member->input_shape()) + " output " +
+                                  shape_string(member->output_shape()) + " vs input " +
+                                  shape_string(first.input_shape()) + " output " + shape_string(first.output_shape()));
+    }
+  }
+  const bool probabilities = first.loss()->type() == "softmax_cross_entropy";
+  const int64_t outputs = shape_numel(first.output_shape());
+  const float share = 1.0f / static_cast<float>(members.size());
+  LossStats total;
+  Tensor scratch, average;
+  for_each_evaluation_batch(source, batch_size, first.grain(), collective, [&](Batch& batch) {
+    Shape shape = first.output_shape();
+    shape.insert(shape.begin(), batch.size());
+    average.reshape(shape);
+    average.zero();
+    for (Net* member : members) {
+      const Tensor& out = evaluation_output(*member, batch, flip_average, scratch);
+      if (probabilities) {
+        add_probabilities(out, outputs, average);
+      } else {
+        for (int64_t i = 0; i < out.numel(); ++i) average[i] += out[i];
+      }
+    }
+    for (float& v : average.span()) v *= share;
+    // Softmax of log p is p: the loss of the log of the averaged probabilities is -log p(label).
+    if (probabilities)
+      for (float& v : average.span()) v = std::log(std::max(v, std::numeric_limits<float>::min()));
+    total.add(first.loss()->forward(average, batch));
+  });
   return sum_over_ranks(total, collective);
 }
 

@@ -92,6 +92,14 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm);
 LossStats evaluate(Net& net, BatchSource& source, int64_t batch_size, Collective& collective,
                    bool flip_average = false);
 
+// Scores an ensemble on `source` as evaluate() scores one net: members that end in
+// softmax_cross_entropy average their class probabilities (the loss is then the negative log of the
+// averaged probability of the label), others average their outputs before the first member's loss.
+// Every member takes the same input and gives outputs of the same shape (else
+// std::invalid_argument); exact mode uses the first member's grain.
+LossStats evaluate_ensemble(std::span<Net* const> members, BatchSource& source, int64_t batch_size,
+                            Collective& collective, bool flip_average = false);
+
 // Sums one rank's figures over the ranks; the loss through its exact sum, so that the total does
 // not depend on how the samples were split.
 LossStats sum_over_ranks(const LossStats& local, Collective& collective);

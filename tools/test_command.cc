@@ -1,4 +1,6 @@
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "core/model_file.h"
 #include "core/trainer.h"
@@ -14,12 +16,14 @@ namespace shardnet::tools {
 
 int test_command(const Args& args) {
   po::options_description options("test options");
-  std::string model_path, weights, data_path;
+  std::string model_path, data_path;
+  std::vector<std::string> weights;
   int64_t batch = 500;
   int threads = 0;
   // clang-format off
   options.add_options()
-      ("weights,w", po::value(&weights)->required(), "checkpoint (HDF5) to evaluate")
+      ("weights,w", po::value(&weights)->required(),
+       "checkpoint (HDF5) to evaluate; several: their ensemble (class probabilities averaged)")
       ("data,d", po::value(&data_path)->required(), "data set (HDF5)")
       ("model,m", po::value(&model_path), "model file (default: the model text stored in the checkpoint)")
       ("batch,b", po::value(&batch)->default_value(500), "evaluation batch size")
@@ -27,31 +31,56 @@ int test_command(const Args& args) {
       ("flip", "average each image's output with that of its mirror image (test-time augmentation)");
   // clang-format on
   po::variables_map vm;
-  if (!parse_options(args, "usage: shardnet test --weights FILE --data FILE [--model FILE]", options, vm)) return 0;
+  if (!parse_options(args, "usage: shardnet test --weights FILE [--weights FILE...] --data FILE [--model FILE]",
+                     options, vm)) {
+    return 0;
+  }
   if (batch <= 0) throw UsageError("--batch must be positive");
   set_threads(threads);
 
   dist::Communicator comm;
   return run_on_all_ranks(comm, [&] {
-    std::string model_text, model_name = model_path;
-    if (model_path.empty()) {
-      model_text = io::read_checkpoint_meta(weights).model_text;
-      model_name = weights + " (stored model)";
-    } else {
-      model_text = read_text_file(model_path);
+    // Each member with its own stored model text (or the one --model file for all).
+    std::vector<std::unique_ptr<Net>> nets;
+    std::string model_text;
+    for (const std::string& member : weights) {
+      std::string text = model_path.empty() ? io::read_checkpoint_meta(member).model_text : read_text_file(model_path);
+      const std::string model_name = model_path.empty() ? member + " (stored model)" : model_path;
+      auto net = parse_model(text, model_name);
+      if (vm.count("flip") && net->input_shape().size() != 3) {
+        throw std::runtime_error("--flip: flip averaging needs image inputs (channels, height, width), " + model_name +
+                                 " takes " + shape_string(net->input_shape()));
+      }
+      io::load_checkpoint(member, *net, nullptr);
+      model_text += text;
+      nets.push_back(std::move(net));
     }
-    auto net = parse_model(model_text, model_name);
-    if (vm.count("flip") && net->input_shape().size() != 3) {
-      throw std::runtime_error("--flip: flip averaging needs image inputs (channels, height, width), " + model_name +
-                               " takes " + shape_string(net->input_shape()));
-    }
-    io::load_checkpoint(weights, *net, nullptr);
     io::Dataset data(data_path);
-    net->check_data(data.description(), model_name);
+    for (size_t i = 0; i < nets.size(); ++i) {
+      nets[i]->check_data(data.description(), model_path.empty() ? weights[i] + " (stored model)" : model_path);
+    }
     dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", dist::describe_dataset(data)}});
     dist::GradientSync sums(comm);
-    const LossStats t = evaluate(*net, data, batch, sums, vm.count("flip") > 0);
-    if (comm.rank() == 0) print_test_result(*net, t);
+    const bool flip = vm.count("flip") > 0;
+    if (nets.size() == 1) {
+      const LossStats t = evaluate(*nets.front(), data, batch, sums, flip);
+      if (comm.rank() == 0) print_test_result(*nets.front(), t);
+      return 0;
+    }
+    std::vector<Net*> members;
+    for (auto& net : nets) {
+      members.push_back(net.get());
+      const LossStats t = evaluate(*net, data, batch, sums, flip);
+      if (comm.rank() == 0) {
+        std::printf("%s: ", weights[members.size() - 1].c_str());
+        print_test_result(*net, t);
+      }
+    }
+    const LossStats t = evaluate_ensemble(members, data, batch, sums, flip);
+    if (comm.rank() == 0) {
+      std::printf("ensemble of %zu: ", members.size());
+      print_test_result(*nets.front(), t);
+    }
     return 0;
   });
 }

@@ -266,3 +266,48 @@ TEST(Trainer, EarlyStoppingOnAValidationSplit) {
 
 }  // namespace
 }  // namespace shardnet
+
+namespace shardnet {
+namespace {
+
+// Two untrained nets (different seeds) as an ensemble: the score from their averaged softmax
+// probabilities, computed here by hand; one member alone scores as evaluate() does.
+TEST(EvaluateEnsemble, AveragesTheMembersClassProbabilities) {
+  auto a = parse_model(kMlp, "a"), b = parse_model(kMlp, "b");
+  a->initialize(1);
+  b->initialize(2);
+  BlobSource test(300, 3);
+  Collective single;
+  Batch all;
+  std::vector<int64_t> rows(300);
+  for (int64_t i = 0; i < 300; ++i) rows[i] = i;
+  test.read(rows, all);
+  const Tensor za = a->forward(all.data, Mode::kEval), zb = b->forward(all.data, Mode::kEval);
+  int64_t correct = 0;
+  double loss = 0.0;
+  for (int64_t i = 0; i < 300; ++i) {
+    double p[4], sa = 0.0, sb = 0.0;
+    for (int j = 0; j < 4; ++j) {
+      sa += std::exp(za[i * 4 + j]);
+      sb += std::exp(zb[i * 4 + j]);
+    }
+    for (int j = 0; j < 4; ++j) p[j] = 0.5 * (std::exp(za[i * 4 + j]) / sa + std::exp(zb[i * 4 + j]) / sb);
+    correct += std::max_element(p, p + 4) - p == all.labels[i] ? 1 : 0;
+    loss -= std::log(p[all.labels[i]]);
+  }
+  std::vector<Net*> both = {a.get(), b.get()};
+  const LossStats e = evaluate_ensemble(both, test, 64, single);
+  EXPECT_EQ(e.count, 300);
+  EXPECT_EQ(e.correct, correct);
+  EXPECT_NEAR(e.loss_sum, loss, 1e-3);
+  std::vector<Net*> one = {a.get()};
+  const LossStats alone = evaluate_ensemble(one, test, 64, single), direct = evaluate(*a, test, 64, single);
+  EXPECT_EQ(alone.correct, direct.correct);
+  EXPECT_NEAR(alone.loss_sum, direct.loss_sum, 1e-3);
+  auto other_input = parse_model("[input] shape = 3\n[dense] outputs = 4\n[softmax_cross_entropy]\n", "c");
+  std::vector<Net*> mismatched = {a.get(), other_input.get()};
+  EXPECT_THROW(evaluate_ensemble(mismatched, test, 64, single), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace shardnet
