@@ -17,6 +17,7 @@ int launch_command(const Args& args);
 int compare_command(const Args& args);
 int time_command(const Args& args);
 int layers_command(const Args& args);
+int visualize_command(const Args& args);
 
 // Thrown for a wrong command line; main() prints it with a hint to use --help.
 class UsageError : public std::runtime_error {

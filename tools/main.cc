@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  compare   how far apart two checkpoints are\n"
     "  time      time a model's training step, layer by layer\n"
     "  layers    list the layer and loss types of model files, with their options\n"
+    "  visualize PNGs of a trained net: filters, feature maps, saliency, Grad-CAM, reconstructions\n"
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"train", train_command},     {"test", test_command},     {"convert", convert_command},
       {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command},
-      {"time", time_command},       {"layers", layers_command}};
+      {"time", time_command},       {"layers", layers_command}, {"visualize", visualize_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
     std::cerr << "shardnet: error: unknown command '" << name << "' (try shardnet --help)\n";
     return 2;
   }
-  const std::set<std::string> computing = {"train", "test", "time"};
+  const std::set<std::string> computing = {"train", "test", "time", "visualize"};
   if (!blas_note.empty() && computing.count(name) && first_rank_on_host()) std::cerr << blas_note << "\n";
   try {
     return command->second(Args(argv + 2, argv + argc));

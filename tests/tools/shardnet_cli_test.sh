@@ -26,6 +26,28 @@ expect_ok "test" "$shardnet" test --weights run/final.h5 --data data.h5
 grep -q 'test accuracy 100.00%' out.txt || fail "test does not reproduce the accuracy: $(cat out.txt)"
 expect_ok "test with flip averaging" "$shardnet" test --weights run/final.h5 --data data.h5 --flip
 grep -q '^test accuracy' out.txt || fail "test --flip prints no accuracy: $(cat out.txt)"
+expect_ok "test an ensemble" "$shardnet" test --weights run/final.h5 --weights run/final.h5 --data data.h5
+grep -q '^ensemble of 2: test accuracy 100.00%' out.txt || fail "test of an ensemble: $(cat out.txt)"
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]; }
+expect_ok "visualize" "$shardnet" visualize --weights run/final.h5 --data data.h5 --row 3 --out vis
+grep -q '^row 3: label .*, explaining class .*Grad-CAM on maxpool1' out.txt || fail "visualize: $(cat out.txt)"
+for f in filters saliency gradcam feature_maps/00_conv1; do is_png "vis/$f.png" || fail "visualize wrote no $f.png"; done
+expect_error "visualize a row past the end" "data.h5: --row 200 is outside its 200 rows" \
+  "$shardnet" visualize --weights run/final.h5 --data data.h5 --row 200 --out vis
+cat >autoencoder.cfg <<'CFG'
+[input]     shape = 1,4,4
+[conv]      filters = 4  size = 3  pad = 1
+[relu]
+[maxpool]   name = down
+[maxunpool] pool = down
+[deconv]    filters = 1  size = 3  pad = 1
+[mse]       target = input
+CFG
+expect_ok "train an autoencoder" "$shardnet" train -m autoencoder.cfg -d data.h5 -t data.h5 --epochs 2 --batch 20 \
+  --run-dir ae
+grep -q 'test loss' out.txt || fail "the autoencoder reports no test loss: $(cat out.txt)"
+expect_ok "visualize reconstructions" "$shardnet" visualize --weights ae/final.h5 --data data.h5 --out ae-vis
+is_png ae-vis/reconstructions.png || fail "visualize wrote no reconstructions.png"
 cat >whiten.cfg <<'CFG'
 [input]   shape = 1,4,4
 [conv]    filters = 8  size = 2  whiten = 1  lr_mult = 0,1
