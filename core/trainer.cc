@@ -189,7 +189,24 @@ Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, const T
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
   if (options_.global_batch <= 0) throw std::invalid_argument("the batch must be positive");
   params_ = net_.params();
-  for (size_t i = 0; i < net_.size(); ++i) layer_params_.push_back(net_.layer(i).params());
+  for (size_t i = 0; i < net_.size(); ++i) {
+    layer_params_.push_back(net_.layer(i).params());
+    if (options_.log_grad_norms && !layer_params_.back().empty()) step_norms_.push_back({net_.layer(i).name()});
+  }
+}
+
+void Trainer::measure_layer_norms() {
+  size_t at = 0;
+  for (const auto& params : layer_params_) {
+    if (params.empty()) continue;
+    double gradient = 0.0, weight = 0.0;
+    for (const Param* p : params) {
+      for (float g : p->grad.span()) gradient += static_cast<double>(g) * g;
+      for (float w : p->value.span()) weight += static_cast<double>(w) * w;
+    }
+    step_norms_[at].gradient = std::sqrt(gradient);
+    step_norms_[at++].weight = std::sqrt(weight);
+  }
 }
 
 LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
@@ -223,6 +240,7 @@ LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
     collective_.finish_gradient_sum();
   }
   end_phase("allreduce wait", t.sync_wait);
+  if (options_.log_grad_norms) measure_layer_norms();
   if (options_.clip_norm > 0.0f) clip_gradients(params_, options_.clip_norm);
   optimizer_.step(params_, lr);
   end_phase("optimizer", t.optimizer);
@@ -286,6 +304,8 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
   double wait = 0.0;
   LossStats epoch_stats;
   StepTimes phases;
+  std::vector<LayerNorms> epoch_norms = step_norms_;
+  for (LayerNorms& n : epoch_norms) n.gradient = 0.0;
   // Batch `step` is read into reader.buffers[step % 2] on a background thread while step - 1 trains.
   auto read_async = [&](int64_t step, int64_t at_global_step) {
     reader.task.start([&train, &sampler, &reader, this, epoch, step, at_global_step] {
@@ -317,7 +337,11 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
     epoch_stats.add(s);
     ++at.global_step;
     observer.on_step(StepReport{epoch, at.step, steps, at.global_step,
-                                s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr});
+                                s.count ? s.loss_sum / static_cast<double>(s.count) : 0.0, lr, step_norms_});
+    for (size_t i = 0; i < step_norms_.size(); ++i) {
+      epoch_norms[i].gradient += step_norms_[i].gradient;
+      epoch_norms[i].weight = step_norms_[i].weight;
+    }
     if (collective_.stop_agreed()) {  // fit() checkpoints where it stopped
       stop_agreed_ = true;
       ++at.step;
@@ -330,6 +354,9 @@ EpochReport Trainer::train_epoch(BatchSource& train, const ShardSampler& sampler
   }
   reader.task.wait();
   EpochReport report;
+  report.layer_norms = epoch_norms;
+  for (LayerNorms& n : report.layer_norms)
+    n.gradient /= static_cast<double>(std::max<int64_t>(at.step - first_step, 1));
   report.epoch = epoch;
   report.steps = at.step - first_step;
   report.seconds = seconds_since(epoch_start);

@@ -52,12 +52,23 @@ struct TrainOptions {
   // grain into exact sums (core/exact_sum.h), so the run is bitwise the same at any rank count that
   // gives every rank whole grains: the global batch must be a multiple of grain x ranks.
   int64_t exact_grain = 0;
+  // Each layer's gradient and weight L2 norms after every step's gradient sum (Nielsen's learning
+  // speed per layer): in StepReport and, averaged over the epoch's steps, in EpochReport.
+  bool log_grad_norms = false;
+};
+
+// One layer's (all its parameters') L2 norms: of the summed gradient of the mean loss, before
+// clipping, and of the weights the step started from.
+struct LayerNorms {
+  std::string layer;
+  double gradient = 0.0, weight = 0.0;
 };
 
 struct StepReport {
   int64_t epoch = 0, step = 0, steps_per_epoch = 0, global_step = 0;
   double loss = 0.0;  // mean loss of this rank's slice of the batch
   float lr = 0.0f;
+  std::span<const LayerNorms> layer_norms;  // with TrainOptions::log_grad_norms: the layers with parameters
 };
 
 struct EpochReport {
@@ -75,6 +86,8 @@ struct EpochReport {
   double data_wait_seconds = 0.0, forward_seconds = 0.0, backward_seconds = 0.0;
   double sync_wait_seconds = 0.0, optimizer_seconds = 0.0;
   float lr = 0.0f;
+  // With TrainOptions::log_grad_norms: per layer with parameters, the mean over the epoch's steps.
+  std::vector<LayerNorms> layer_norms;
 };
 
 class TrainObserver {
@@ -167,8 +180,12 @@ class Trainer {
   // Adds the test and validation scores; sets stopped_early when patience ran out.
   void score_epoch(BatchSource* test, EpochReport& report);
 
+  // Fills step_norms_ from the summed gradients (log_grad_norms).
+  void measure_layer_norms();
+
   std::vector<Param*> params_;
   std::vector<std::vector<Param*>> layer_params_;
+  std::vector<LayerNorms> step_norms_;
 
   Net& net_;
   Optimizer& optimizer_;

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools
           libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
           iproute2 slurmctld slurmd slurm-client munge  # the multi-host and Slurm tests
+          gnuplot-nox  # the plots of examples/ (docs/*.png)
           ${SHARDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

@@ -26,7 +26,15 @@ class ProgressReporter : public TrainObserver {
  private:
   int64_t epochs_, global_batch_;
   bool enabled_, terminal_;
+  // The header of a CSV file (written before its first row, with a column pair per layer's norms);
+  // a file being continued must have the same one.
+  void write_header(std::ofstream& file, const std::string& path, bool continuing, std::string header,
+                    std::span<const LayerNorms> norms);
+
   std::ofstream csv_, steps_csv_;
+  std::string csv_path_, steps_path_;
+  bool csv_continuing_ = false, steps_continuing_ = false, csv_started_ = false, steps_started_ = false;
+  std::vector<double> window_norms_;  // the window's sum of each layer's gradient norm
   int64_t log_every_ = 0;
   double window_loss_ = 0.0;
   int64_t window_count_ = 0;

@@ -59,6 +59,8 @@ void add_train_options(po::options_description& options, RunConfig& c) {
        "early stopping: stop when the validation loss has not improved for this many epochs (0: never)")
       ("log-every", field(&c.log_every, "log-every"),
        "write the mean training loss of every N steps to steps.csv in the run directory (0: off)")
+      ("log-grad-norms", "each layer's gradient and weight L2 norms: per epoch in metrics.csv, per --log-every "
+                         "window in steps.csv")
       ("max-steps", field(&t.max_steps, "max-steps"), "stop after this many steps (0: no limit)")
       ("eval-batch", field(&t.eval_batch, "eval-batch"), "batch size for evaluation")
       ("threads", field(&c.threads, "threads"), "compute threads (0: OPENBLAS_NUM_THREADS or all cores)")
@@ -95,6 +97,7 @@ void finish_train_options(const po::variables_map& vm, RunConfig& c) {
   c.optimizer.momentum = optional_float("momentum");
   c.optimizer.epsilon = optional_float("epsilon");
   c.overwrite = vm.count("overwrite") > 0;
+  c.train.log_grad_norms = vm.count("log-grad-norms") > 0;
   const bool exact = vm.count("exact") > 0 || !vm["exact-grain"].defaulted();
   c.train.exact_grain = exact ? vm["exact-grain"].as<int64_t>() : 0;
   if (exact && c.train.exact_grain <= 0) throw po::error("--exact-grain must be positive");

@@ -311,3 +311,49 @@ TEST(EvaluateEnsemble, AveragesTheMembersClassProbabilities) {
 
 }  // namespace
 }  // namespace shardnet
+
+namespace shardnet {
+namespace {
+
+class NormRecorder : public TrainObserver {
+ public:
+  void on_step(const StepReport& s) override { last.assign(s.layer_norms.begin(), s.layer_norms.end()); }
+  void on_epoch(const EpochReport& e) override { epoch = e.layer_norms; }
+  std::vector<LayerNorms> last, epoch;
+};
+
+// The norms reported after the last step are those of the gradients and weights the net holds then
+// (SGD with a vanishing lr leaves both as the step found them); the epoch's are the mean over its steps.
+TEST(Trainer, LogsEachLayersGradientAndWeightNorms) {
+  auto net = parse_model(kMlp, "mlp");
+  net->initialize(1);
+  OptimizerConfig oc;
+  oc.kind = OptimizerKind::kSgd;
+  auto opt = make_optimizer(oc);
+  TrainOptions options;
+  options.global_batch = 32;
+  options.lr.base = 1e-30f;  // far below the weights' precision: the steps leave them as they are
+  options.log_grad_norms = true;
+  BlobSource train(32 * 3, 1);
+  Collective single;
+  NormRecorder recorder;
+  Trainer(*net, *opt, single, options).fit(train, nullptr, recorder);
+  ASSERT_EQ(recorder.last.size(), 2u) << "the two dense layers; relu has no parameters";
+  EXPECT_EQ(recorder.last[0].layer, "dense1");
+  for (size_t layer = 0; layer < 2; ++layer) {
+    double g = 0.0, w = 0.0;
+    for (const Param* p : net->layer(layer * 2).params()) {
+      for (float v : p->grad.span()) g += static_cast<double>(v) * v;
+      for (float v : p->value.span()) w += static_cast<double>(v) * v;
+    }
+    EXPECT_NEAR(recorder.last[layer].gradient, std::sqrt(g), 1e-6 * std::sqrt(g));
+    EXPECT_NEAR(recorder.last[layer].weight, std::sqrt(w), 1e-6 * std::sqrt(w));
+    EXPECT_GT(recorder.last[layer].gradient, 0.0);
+    // Every step sees the same weights but another batch: the mean differs from the last.
+    EXPECT_NE(recorder.epoch[layer].gradient, recorder.last[layer].gradient);
+    EXPECT_GT(recorder.epoch[layer].gradient, 0.0);
+  }
+}
+
+}  // namespace
+}  // namespace shardnet

@@ -28,6 +28,13 @@ expect_ok "test with flip averaging" "$shardnet" test --weights run/final.h5 --d
 grep -q '^test accuracy' out.txt || fail "test --flip prints no accuracy: $(cat out.txt)"
 expect_ok "test an ensemble" "$shardnet" test --weights run/final.h5 --weights run/final.h5 --data data.h5
 grep -q '^ensemble of 2: test accuracy 100.00%' out.txt || fail "test of an ensemble: $(cat out.txt)"
+expect_ok "train --log-grad-norms" "$shardnet" train -m model.cfg -d data.h5 --epochs 1 --batch 20 --run-dir gn \
+  --log-grad-norms --log-every 2
+head -1 gn/metrics.csv | grep -q ',grad_norm/conv1,weight_norm/conv1,grad_norm/dense1,weight_norm/dense1$' ||
+  fail "metrics.csv lacks the norm columns: $(head -1 gn/metrics.csv)"
+[ "$(awk -F, 'NR == 2 { print NF }' gn/steps.csv)" = 8 ] || fail "steps.csv rows lack the norms: $(cat gn/steps.csv)"
+expect_error "resume without the norms of a run that logged them" "gn/metrics.csv: its columns differ" \
+  "$shardnet" train -m model.cfg -d data.h5 --epochs 2 --batch 20 --run-dir gn --resume
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ]; }
 expect_ok "visualize" "$shardnet" visualize --weights run/final.h5 --data data.h5 --row 3 --out vis
 grep -q '^row 3: label .*, explaining class .*Grad-CAM on maxpool1' out.txt || fail "visualize: $(cat out.txt)"
