@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/batch.h"
 
@@ -10,12 +11,13 @@ namespace shardnet {
 
 // Checked against a model before training (Net::check_data): one line names what does not fit.
 struct DataDescription {
-  std::string source;         // the file, for messages
-  Shape sample_shape;         // per-sample input shape
-  bool class_labels = false;  // int32 class ids; else float targets of target_shape
-  int64_t num_classes = 0;    // with class labels: the largest id + 1
-  Shape target_shape;         // float targets only
-  int64_t vocab_size = 0;     // tokens in the data set's vocabulary (0: not token data)
+  std::string source;               // the file, for messages
+  Shape sample_shape;               // per-sample input shape
+  bool class_labels = false;        // int32 class ids; else float targets of target_shape
+  int64_t num_classes = 0;          // with class labels: the largest id + 1
+  Shape target_shape;               // float targets only
+  int64_t vocab_size = 0;           // tokens in the data set's vocabulary (0: not token data)
+  std::vector<float> token_counts;  // how often each vocabulary token occurs (empty: not recorded)
 };
 
 class BatchSource {

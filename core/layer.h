@@ -99,6 +99,9 @@ class Layer {
   // Hooks for the layers that read the data themselves (Net calls them; the defaults do nothing).
   // As the first layer: throws std::invalid_argument when the data set cannot feed it.
   virtual void check_input_data(const DataDescription& data) const {}
+  // As the first layer, after check_input_data: takes what it needs from the data's description
+  // (the skip-gram layer its noise distribution from the word counts).
+  virtual void adopt_data(const DataDescription& data) {}
   // The first layer's inputs are token ids below this (an embedding); 0: real values.
   virtual int64_t input_vocab() const { return 0; }
   // True for a layer that changes samples only in training (augmentation): a layer after it

@@ -254,11 +254,19 @@ void PerceptronCriterion::backward(const Tensor& output, const Batch& batch, flo
 
 void SigmoidCrossEntropy::setup(const Shape& output) {
   if (output.empty()) throw ShapeError("sigmoid_cross_entropy needs a non-empty input");
+  outputs_ = shape_numel(output);
 }
 
 float SigmoidCrossEntropy::target(const Batch& batch, int64_t i) const {
   if (batch.labels.empty()) return batch.targets[i];
-  const int32_t label = batch.labels[static_cast<size_t>(i)];
+  const int32_t label = batch.labels[static_cast<size_t>(i / outputs_)];
+  if (outputs_ > 1) {
+    if (label < 0 || label >= outputs_) {
+      throw std::out_of_range("sigmoid_cross_entropy: label " + std::to_string(label) + " is outside the " +
+                              std::to_string(outputs_) + " outputs");
+    }
+    return i % outputs_ == label ? 1.0f : 0.0f;
+  }
   if (label != 0 && label != 1) {
     throw std::out_of_range("sigmoid_cross_entropy: label " + std::to_string(label) + " is not 0 or 1");
   }
@@ -267,11 +275,10 @@ float SigmoidCrossEntropy::target(const Batch& batch, int64_t i) const {
 
 LossStats SigmoidCrossEntropy::forward(const Tensor& output, const Batch& batch) {
   const int64_t n = output.rows(), d = output.row_size();
-  if (!batch.labels.empty() ? !(d == 1 && static_cast<int64_t>(batch.labels.size()) == n)
+  if (!batch.labels.empty() ? static_cast<int64_t>(batch.labels.size()) != n
                             : batch.targets.numel() != output.numel()) {
     throw std::invalid_argument(
-        "sigmoid_cross_entropy needs a 0/1 class id per sample for one output, or float "
-        "targets shaped like the output " +
+        "sigmoid_cross_entropy needs a class id per sample, or float targets shaped like the output " +
         shape_string(output.shape()));
   }
   LossStats stats;
@@ -316,10 +323,11 @@ void SoftmaxCrossEntropy::check_targets(const DataDescription& data, const Shape
 
 void SigmoidCrossEntropy::check_targets(const DataDescription& data, const Shape& output) const {
   if (!data.class_labels) return Loss::check_targets(data, output);
-  if (shape_numel(output) != 1 || data.num_classes > 2) {
+  const int64_t outputs = shape_numel(output);
+  if (outputs == 1 ? data.num_classes > 2 : data.num_classes > outputs) {
     throw std::invalid_argument("has " + std::to_string(data.num_classes) +
                                 " classes, but the model ends in sigmoid_cross_entropy on " + shape_string(output) +
-                                " outputs: class ids need one output and 2 classes");
+                                " outputs: class ids need one output and 2 classes, or one output per class");
   }
 }
 

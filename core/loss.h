@@ -122,8 +122,9 @@ class PerceptronCriterion : public Loss {
 
 // Sigmoid fused with binary cross-entropy, stable for any logit: per element
 // max(z, 0) - z y + log(1 + exp(-|z|)), summed over a sample's outputs. Targets are class ids 0/1
-// for a single output, or float targets in [0, 1] shaped like the output. A sample counts as right
-// when every output is on the side of 0 its target is on.
+// for a single output, class ids on K > 1 outputs (one against the rest: target 1 on the class's
+// output, 0 on the others; the skip-gram layer's labels), or float targets in [0, 1] shaped like the
+// output. A sample counts as right when every output is on the side of 0 its target is on.
 class SigmoidCrossEntropy : public Loss {
  public:
   std::string type() const override { return "sigmoid_cross_entropy"; }
@@ -134,7 +135,8 @@ class SigmoidCrossEntropy : public Loss {
   void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
 
  private:
-  float target(const Batch& batch, int64_t i) const;
+  float target(const Batch& batch, int64_t i) const;  // of output element i of the batch
+  int64_t outputs_ = 0;                               // per sample
 };
 
 }  // namespace shardnet

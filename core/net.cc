@@ -151,7 +151,7 @@ void Net::propagate(const Tensor& input, Tensor* d_input, const std::function<vo
   }
 }
 
-void Net::check_data(const DataDescription& data, const std::string& model_name) const {
+void Net::check_data(const DataDescription& data, const std::string& model_name) {
   auto fail = [&](const std::string& what) {
     throw std::runtime_error(data.source + ": " + what + " (model " + model_name + ")");
   };
@@ -170,6 +170,7 @@ void Net::check_data(const DataDescription& data, const std::string& model_name)
   try {
     if (!layers_.empty()) layers_.front()->check_input_data(data);
     loss_->check_targets(data, output_shape());
+    if (!layers_.empty()) layers_.front()->adopt_data(data);
   } catch (const std::invalid_argument& e) {
     fail(e.what());
   }

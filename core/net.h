@@ -27,7 +27,8 @@ class Net {
   void set_loss(std::unique_ptr<Loss> loss);
   // Throws std::runtime_error "<data>: <what does not fit> (<model_name>)" when the data set's
   // inputs, labels or vocabulary cannot feed this net.
-  void check_data(const DataDescription& data, const std::string& model_name) const;
+  // Then the first layer adopts what it needs from the description (Layer::adopt_data).
+  void check_data(const DataDescription& data, const std::string& model_name);
   // Data-dependent initialisation after initialize(): every layer that asks for it
   // (Layer::initializes_from_data) gets the first `samples` rows of `data` (the same rows on every
   // rank, so all compute the same parameters); only augmentation may come before such a layer.

@@ -91,6 +91,7 @@ Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(p
       throw DatasetError(e.what());
     }
   }
+  if (has_link(file_.get(), "/counts")) read_token_counts();
   // In doubles: the product of absurd dimensions must not wrap around to a small size.
   const double row_bytes =
       static_cast<double>(shape_numel(sample_shape_)) * (data_type_ == ElementType::kUint8 ? 1 : 4) +
@@ -327,9 +328,27 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   }
 }
 
+void Dataset::read_token_counts() {
+  if (vocab_.empty()) throw DatasetError(path_ + ": /counts without a /vocab to count");
+  token_counts_.resize(vocab_.size());
+  try {
+    read_float_dataset(file_.get(), "/counts", {vocab_.size()}, token_counts_.data(), path_);
+  } catch (const Hdf5Error& e) {
+    throw DatasetError(std::string(e.what()) + " (/counts needs one count per /vocab entry, " +
+                       std::to_string(vocab_.size()) + ")");
+  }
+  for (size_t i = 0; i < token_counts_.size(); ++i) {
+    if (!(token_counts_[i] >= 0.0f) || !std::isfinite(token_counts_[i])) {
+      throw DatasetError(path_ + ": /counts row " + std::to_string(i) + " is " + std::to_string(token_counts_[i]) +
+                         " (counts must be finite and >= 0)");
+    }
+  }
+}
+
 DataDescription Dataset::description() const {
   return DataDescription{path_,        sample_shape_, class_labels_,
-                         num_classes_, target_shape_, static_cast<int64_t>(vocab_.size())};
+                         num_classes_, target_shape_, static_cast<int64_t>(vocab_.size()),
+                         token_counts_};
 }
 
 }  // namespace shardnet::io

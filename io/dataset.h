@@ -58,6 +58,7 @@ class Dataset : public BatchSource {
 
  private:
   void check_labels();
+  void read_token_counts();
   void check_label(int64_t row, int32_t value) const;
   void check_length(int64_t row, int32_t value) const;
   // Throws DatasetError naming the row of the first NaN or infinity in `values` (rows of sorted_).
@@ -80,6 +81,7 @@ class Dataset : public BatchSource {
   H5Id length_;
   std::vector<int32_t> raw_lengths_;
   std::vector<std::string> vocab_;
+  std::vector<float> token_counts_;  // /counts, when the file has one
   // Rows, labels and targets, either the whole data set (in_memory_) or the last batch's sorted rows.
   bool in_memory_ = false;
   std::vector<int64_t> sorted_;

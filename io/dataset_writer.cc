@@ -154,6 +154,10 @@ void DatasetWriter::write_vocab(const std::vector<std::string>& tokens) {
   write_string_dataset(file_.get(), "/vocab", tokens);
 }
 
+void DatasetWriter::write_float_array(const std::string& name, const std::vector<float>& values) {
+  write_float_dataset(file_.get(), name, {values.size()}, values.data());
+}
+
 void DatasetWriter::set_string_attribute(const std::string& name, const std::string& value) {
   write_string_attribute(file_.get(), name, value);
 }

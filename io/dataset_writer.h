@@ -48,6 +48,8 @@ class DatasetWriter {
   void append_lengths(const int32_t* lengths, int64_t rows);
 
   void write_vocab(const std::vector<std::string>& tokens);  // /vocab (V,) UTF-8 strings
+  // A 1-d float32 data set of its own (e.g. /counts of a vocabulary's words).
+  void write_float_array(const std::string& name, const std::vector<float>& values);
 
   // Extra attributes on "/" (e.g. per-column mean and std of a normalised series).
   void set_string_attribute(const std::string& name, const std::string& value);

@@ -18,6 +18,8 @@ int compare_command(const Args& args);
 int time_command(const Args& args);
 int layers_command(const Args& args);
 int visualize_command(const Args& args);
+int neighbours_command(const Args& args);
+int export_command(const Args& args);
 
 // Thrown for a wrong command line; main() prints it with a hint to use --help.
 class UsageError : public std::runtime_error {

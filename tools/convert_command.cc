@@ -8,6 +8,7 @@
 #include "io/idx.h"
 #include "io/image_folder.h"
 #include "io/sine_series.h"
+#include "io/skipgram_pairs.h"
 #include "io/text_tokens.h"
 #include "tools/commands.h"
 #include "tools/options.h"
@@ -316,6 +317,45 @@ int convert_text(const Args& args) {
   return 0;
 }
 
+int convert_skipgram(const Args& args) {
+  po::options_description options("convert skipgram options");
+  std::string out;
+  std::vector<std::string> files;
+  io::SkipGramOptions o;
+  bool keep_case = false;
+  // clang-format off
+  options.add_options()
+      ("out", po::value(&out)->required(), "output data set (HDF5)")
+      ("files", po::value(&files)->multitoken()->required(), "text files, one sentence per line")
+      ("window", po::value(&o.window)->default_value(5), "most words on each side paired with a word")
+      ("min-count", po::value(&o.min_count)->default_value(5), "words seen fewer times are left out")
+      ("max-vocab", po::value(&o.max_vocab)->default_value(0), "keep only this many most frequent words (0: all)")
+      ("subsample", po::value(&o.subsample)->default_value(1e-3, "1e-3"),
+       "frequent-word subsampling threshold t (0: off)")
+      ("keep-case", po::bool_switch(&keep_case), "do not lower-case the text")
+      ("seed", po::value(&o.seed)->default_value(1), "seed of the subsampling and window draws");
+  // clang-format on
+  po::positional_options_description positional;
+  positional.add("out", 1).add("files", -1);
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet convert skipgram OUT.h5 FILE... [options]", options, vm, &positional))
+    return 0;
+  o.lowercase = !keep_case;
+  if (o.window < 1) throw UsageError("--window must be at least 1");
+  if (o.min_count < 1) throw UsageError("--min-count must be at least 1");
+  if (o.max_vocab < 0) throw UsageError("--max-vocab must be >= 0");
+  if (!(o.subsample >= 0.0)) throw UsageError("--subsample must be >= 0");
+  create_parent_directory(out);
+  const io::SkipGramSummary s = io::convert_skipgram(files, out, o);
+  std::printf(
+      "wrote %s: %lld pairs from %lld sentences, %lld words (%lld in the vocabulary of %lld, %lld kept by "
+      "subsampling)\n",
+      out.c_str(), static_cast<long long>(s.pairs), static_cast<long long>(s.sentences),
+      static_cast<long long>(s.words), static_cast<long long>(s.in_vocabulary), static_cast<long long>(s.vocabulary),
+      static_cast<long long>(s.kept));
+  return 0;
+}
+
 // "HxW" or "N" (square) -> (H, W).
 std::pair<int64_t, int64_t> parse_size(const std::string& text) {
   const auto number = [&](const std::string& part) {
@@ -413,6 +453,7 @@ int convert_command(const Args& args) {
       "  text OUT_PREFIX FILE...                      labelled text, one file per class -> token ids,\n"
       "                                               OUT_PREFIX-{train,val,test}.h5\n"
       "  images ROOT OUT.h5                           ROOT/<class>/*.{jpg,jpeg,png} -> OUT.h5 (N, C, H, W) uint8\n"
+      "  skipgram OUT.h5 FILE...                      text, one sentence per line -> word2vec's skip-gram pairs\n"
       "`shardnet convert FORMAT --help` shows a format's options.\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::printf("%s", usage.c_str());
@@ -425,7 +466,8 @@ int convert_command(const Args& args) {
   if (args[0] == "sine") return convert_sine(rest);
   if (args[0] == "text") return convert_text(rest);
   if (args[0] == "images") return convert_images(rest);
-  throw UsageError("unknown format '" + args[0] + "' (expected mnist, idx, csv, sine, text or images)");
+  if (args[0] == "skipgram") return convert_skipgram(rest);
+  throw UsageError("unknown format '" + args[0] + "' (expected mnist, idx, csv, sine, text, images or skipgram)");
 }
 
 }  // namespace shardnet::tools

@@ -26,6 +26,8 @@ constexpr const char* kUsage =
     "  time      time a model's training step, layer by layer\n"
     "  layers    list the layer and loss types of model files, with their options\n"
     "  visualize PNGs of a trained net: filters, feature maps, saliency, Grad-CAM, reconstructions\n"
+    "  neighbours  the nearest words of a trained net's word vectors, by cosine\n"
+    "  export    write a trained net's word vectors in the word2vec text format\n"
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 
@@ -44,9 +46,12 @@ int main(int argc, char** argv) {
   shardnet::flush_denormals_on_this_thread();  // also done before the libraries load; see float_mode.h
   const std::string blas_note = shardnet::ensure_best_blas_kernel(argv);  // may restart the program
   const std::map<std::string, int (*)(const Args&)> commands = {
-      {"train", train_command},     {"test", test_command},     {"convert", convert_command},
-      {"inspect", inspect_command}, {"launch", launch_command}, {"compare", compare_command},
-      {"time", time_command},       {"layers", layers_command}, {"visualize", visualize_command}};
+      {"train", train_command},         {"test", test_command},
+      {"convert", convert_command},     {"inspect", inspect_command},
+      {"launch", launch_command},       {"compare", compare_command},
+      {"time", time_command},           {"layers", layers_command},
+      {"visualize", visualize_command}, {"neighbours", neighbours_command},
+      {"export", export_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

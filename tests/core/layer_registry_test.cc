@@ -15,6 +15,7 @@ namespace {
 const std::map<std::string, std::string>& gradient_exemptions() {
   static const std::map<std::string, std::string> exempt = {
       {"embedding", "inputs are token ids: no input gradient (the table's gradient is checked)"},
+      {"skipgram", "inputs are token ids: no input gradient (both tables' gradients are checked)"},
   };
   return exempt;
 }
@@ -121,7 +122,7 @@ void check_loss_type(const LayerType& type) {
   batch.data = Tensor(shape);
   const int64_t outputs = shape_numel(type.example.shape);
   // Class ids where the loss takes them for this output shape, float targets in [0, 1] otherwise.
-  DataDescription labels{"example", type.example.shape, true, std::min<int64_t>(outputs, 2), {}, 0};
+  DataDescription labels{"example", type.example.shape, true, std::min<int64_t>(outputs, 2), {}, 0, {}};
   bool takes_labels = true;
   try {
     loss->check_targets(labels, type.example.shape);

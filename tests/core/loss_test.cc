@@ -115,7 +115,7 @@ TEST(MeanSquaredError, TargetInputComparesWithTheSampleItself) {
   EXPECT_NEAR(loss.forward(out, batch).loss_sum, expected, 1e-6);
   check_loss_gradients(loss, out, batch, 1.0f / 3);
   // Any /label works (class ids too), but the input must have as many values as the output.
-  DataDescription data{"d.h5", {4}, true, 10, {}, 0};
+  DataDescription data{"d.h5", {4}, true, 10, {}, 0, {}};
   EXPECT_NO_THROW(loss.check_targets(data, {1, 2, 2}));
   data.sample_shape = {5};
   EXPECT_THROW(loss.check_targets(data, {1, 2, 2}), std::invalid_argument);
@@ -173,10 +173,28 @@ TEST(PerceptronCriterion, BinaryFormOnOneOutput) {
   EXPECT_NEAR(s.loss_sum, 0.5 + 1.5, 1e-6);
   EXPECT_EQ(s.correct, 1);
   check_loss_gradients(loss, z, batch, 1.0f);
-  DataDescription two_classes{"d.h5", {4}, true, 2, {}, 0};
+  DataDescription two_classes{"d.h5", {4}, true, 2, {}, 0, {}};
   EXPECT_NO_THROW(loss.check_targets(two_classes, {1}));
   two_classes.num_classes = 3;
   EXPECT_THROW(loss.check_targets(two_classes, {1}), std::invalid_argument);
+}
+
+// Class ids on K outputs: one binary classifier per output, target 1 on the label's (skip-gram's
+// context at output 0, its noise words after it).
+TEST(SigmoidCrossEntropy, ClassIdsOnSeveralOutputsAreOneAgainstTheRest) {
+  SigmoidCrossEntropy loss;
+  loss.setup({3});
+  Batch batch;
+  batch.labels = {0, 2};
+  const Tensor z = logits({2, -1, -3, 1, -2, 0.5f}, 3);
+  auto bce = [](double z, double y) { return std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::abs(z))); };
+  const double expected = bce(2, 1) + bce(-1, 0) + bce(-3, 0) + bce(1, 0) + bce(-2, 0) + bce(0.5, 1);
+  const LossStats s = loss.forward(z, batch);
+  EXPECT_NEAR(s.loss_sum, expected, 1e-5);
+  EXPECT_EQ(s.correct, 1);  // sample 1's output 0 is on the wrong side
+  check_loss_gradients(loss, z, batch, 0.5f);
+  batch.labels = {0, 3};
+  EXPECT_THROW(loss.forward(z, batch), std::out_of_range);
 }
 
 }  // namespace

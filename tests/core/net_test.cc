@@ -8,7 +8,7 @@ namespace shardnet {
 namespace {
 
 DataDescription images(Shape shape, int64_t classes = 10) {
-  return DataDescription{"d.h5", std::move(shape), true, classes, {}, 0};
+  return DataDescription{"d.h5", std::move(shape), true, classes, {}, 0, {}};
 }
 
 std::string check_error(Net& net, const DataDescription& data) {
@@ -42,7 +42,7 @@ TEST(Net, LabelsMustSuitTheLoss) {
   auto net = parse_model("[input] shape = 4\n[dense] outputs = 3\n[softmax_cross_entropy]\n", "m.cfg");
   EXPECT_EQ(check_error(*net, images({4}, 3)), "");
   EXPECT_EQ(check_error(*net, images({4}, 5)), "d.h5: has 5 classes but the model outputs 3 (model m.cfg)");
-  DataDescription targets{"d.h5", {4}, false, 0, {3}, 0};
+  DataDescription targets{"d.h5", {4}, false, 0, {3}, 0, {}};
   EXPECT_NE(check_error(*net, targets).find("needs int32 class ids"), std::string::npos);
   auto mse = parse_model("[input] shape = 4\n[dense] outputs = 3\n[mse]\n", "m.cfg");
   EXPECT_EQ(check_error(*mse, targets), "");

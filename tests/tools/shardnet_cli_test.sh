@@ -55,6 +55,25 @@ expect_ok "train an autoencoder" "$shardnet" train -m autoencoder.cfg -d data.h5
 grep -q 'test loss' out.txt || fail "the autoencoder reports no test loss: $(cat out.txt)"
 expect_ok "visualize reconstructions" "$shardnet" visualize --weights ae/final.h5 --data data.h5 --out ae-vis
 is_png ae-vis/reconstructions.png || fail "visualize wrote no reconstructions.png"
+for i in $(seq 1 60); do echo "the cat sat on the mat"; echo "a dog sat on a log"; done >words.txt
+expect_ok "convert skipgram" "$shardnet" convert skipgram pairs.h5 words.txt --min-count 2 --window 2 --subsample 0
+grep -q 'in the vocabulary of 8,' out.txt || fail "convert skipgram: $(cat out.txt)"
+cat >sgns.cfg <<'CFG'
+[input]    shape = 2
+[skipgram] vocab = 8  dim = 8  negatives = 3
+[sigmoid_cross_entropy]
+CFG
+expect_ok "train skip-gram" "$shardnet" train -m sgns.cfg -d pairs.h5 --epochs 2 --batch 64 --optimizer adam \
+  --lr 0.05 --run-dir sgns
+expect_ok "neighbours" "$shardnet" neighbours --weights sgns/final.h5 --data pairs.h5 --word cat --k 3
+grep -Eq '^cat: [a-z]+ -?[0-9.]+ [a-z]+ -?[0-9.]+ [a-z]+ -?[0-9.]+$' out.txt || fail "neighbours: $(cat out.txt)"
+expect_error "neighbours of an unknown word" "'zebra' is not in the vocabulary" \
+  "$shardnet" neighbours --weights sgns/final.h5 --data pairs.h5 --word zebra
+expect_ok "export word2vec" "$shardnet" export --weights sgns/final.h5 --data pairs.h5 --word2vec vectors.txt
+[ "$(head -1 vectors.txt)" = "8 8" ] && [ "$(wc -l <vectors.txt)" = 9 ] || fail "vectors.txt: $(head -2 vectors.txt)"
+sed 's/vocab = 8/vocab = 5/' sgns.cfg >small.cfg
+expect_error "skip-gram with too small a vocabulary" "vocab has 8 tokens but .skipgram. skipgram1 has vocab = 5" \
+  "$shardnet" train -m small.cfg -d pairs.h5 --run-dir sgns2
 cat >whiten.cfg <<'CFG'
 [input]   shape = 1,4,4
 [conv]    filters = 8  size = 2  whiten = 1  lr_mult = 0,1

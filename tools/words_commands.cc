@@ -1,0 +1,94 @@
+// shardnet neighbours and shardnet export: what a trained net's word vectors say.
+#include <cstdio>
+#include <unordered_map>
+
+#include "core/model_file.h"
+#include "core/word_vectors.h"
+#include "io/checkpoint.h"
+#include "io/dataset.h"
+#include "io/word2vec_text.h"
+#include "tools/commands.h"
+#include "tools/options.h"
+
+namespace shardnet::tools {
+
+namespace {
+struct TrainedWords {
+  std::unique_ptr<Net> net;
+  std::vector<std::string> vocab;
+};
+
+// The checkpoint's net and the vocabulary of the data set it was trained on.
+TrainedWords load_words(const std::string& weights, const std::string& data_path) {
+  TrainedWords t;
+  t.net = parse_model(io::read_checkpoint_meta(weights).model_text, weights + " (stored model)");
+  io::load_checkpoint(weights, *t.net, nullptr);
+  io::Dataset data(data_path);
+  t.vocab = data.vocab();
+  if (t.vocab.empty()) throw std::runtime_error(data_path + ": no /vocab to name the words");
+  const int64_t rows = word_vectors(*t.net).dim(0);
+  if (static_cast<int64_t>(t.vocab.size()) > rows) {
+    throw std::runtime_error(data_path + ": its /vocab has " + std::to_string(t.vocab.size()) + " words, " + weights +
+                             " vectors for " + std::to_string(rows));
+  }
+  return t;
+}
+}  // namespace
+
+int neighbours_command(const Args& args) {
+  po::options_description options("neighbours options");
+  std::string weights, data_path;
+  std::vector<std::string> words;
+  int64_t k = 10;
+  // clang-format off
+  options.add_options()
+      ("weights,w", po::value(&weights)->required(), "checkpoint whose first layer is a [skipgram] or an [embedding]")
+      ("data,d", po::value(&data_path)->required(), "a data set it was trained on (for its /vocab)")
+      ("word", po::value(&words)->required(), "the word to list the neighbours of (repeatable)")
+      ("k", po::value(&k)->default_value(10), "how many neighbours");
+  // clang-format on
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet neighbours --weights FILE --data FILE --word WORD [--k N]", options, vm)) {
+    return 0;
+  }
+  if (k < 1) throw UsageError("--k must be at least 1");
+  const TrainedWords t = load_words(weights, data_path);
+  std::unordered_map<std::string, int64_t> ids;
+  for (size_t i = 0; i < t.vocab.size(); ++i) ids.emplace(t.vocab[i], static_cast<int64_t>(i));
+  const Tensor& vectors = word_vectors(*t.net);
+  for (const std::string& word : words) {
+    auto it = ids.find(word);
+    if (it == ids.end()) throw std::runtime_error(data_path + ": '" + word + "' is not in the vocabulary");
+    std::printf("%s:", word.c_str());
+    for (const auto& [id, similarity] : nearest_by_cosine(vectors, it->second, k)) {
+      if (id < static_cast<int64_t>(t.vocab.size()))
+        std::printf(" %s %.3f", t.vocab[static_cast<size_t>(id)].c_str(), similarity);
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+int export_command(const Args& args) {
+  po::options_description options("export options");
+  std::string weights, data_path, word2vec;
+  // clang-format off
+  options.add_options()
+      ("weights,w", po::value(&weights)->required(), "checkpoint to export")
+      ("data,d", po::value(&data_path), "a data set it was trained on (the vocabulary, for --word2vec)")
+      ("word2vec", po::value(&word2vec), "write the first layer's word vectors in the word2vec text format");
+  // clang-format on
+  po::variables_map vm;
+  if (!parse_options(args, "usage: shardnet export --weights FILE --data FILE --word2vec OUT.txt", options, vm)) {
+    return 0;
+  }
+  if (word2vec.empty()) throw UsageError("nothing to export: give --word2vec OUT.txt");
+  if (data_path.empty()) throw UsageError("--word2vec needs --data (the vocabulary the vectors belong to)");
+  const TrainedWords t = load_words(weights, data_path);
+  io::write_word2vec_text(word2vec, t.vocab, word_vectors(*t.net));
+  std::printf("wrote %s: %zu words of %lld values\n", word2vec.c_str(), t.vocab.size(),
+              static_cast<long long>(word_vectors(*t.net).dim(1)));
+  return 0;
+}
+
+}  // namespace shardnet::tools
