@@ -4,8 +4,10 @@
 Run with Debian's python3-torch:
   /usr/bin/python3 bench/torch_autoencoder.py --decoder deconv --epochs 5 --threads 1
 Reads shardnet's own HDF5 files (data/mnist/mnist-{train,test}.h5, uint8 pixels scaled to [0, 1]),
-trains with Adam (lr 1e-3, batch 64, a new shuffle each epoch) and prints the test reconstruction
-MSE (the mean over pixels and images, as shardnet's [mse] target = input) after every epoch.
+initialises as shardnet's models do (He normal weights, std sqrt(2 / fan_in), and zero biases; a
+transposed convolution's fan in is its output channels x k x k in both), trains with Adam (lr 1e-3,
+batch 64, a new shuffle each epoch) and prints the test reconstruction MSE (the mean over pixels
+and images, as shardnet's [mse] target = input) after every epoch.
 """
 import argparse
 import time
@@ -50,6 +52,14 @@ def build(decoder):
     raise SystemExit(f"unknown decoder {decoder}")
 
 
+def initialize(net):
+    """shardnet's init = he (its default) and zero biases."""
+    for m in net.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
+
+
 def load(path):
     with h5py.File(path) as f:
         return torch.from_numpy(f["data"][:].astype(np.float32) / 255.0)
@@ -69,6 +79,7 @@ def main():
     torch.manual_seed(args.seed)
     train, test = load(f"{args.data}/mnist-train.h5"), load(f"{args.data}/mnist-test.h5")
     net = build(args.decoder)
+    initialize(net)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     loss_fn = nn.MSELoss()
     steps = len(train) // args.batch  # shardnet's epochs: whole batches only
