@@ -14,20 +14,26 @@ for model in deep_sigmoid deep_relu_bn; do
     --test data/mnist/mnist-test.h5 --run-dir runs/mnist-$model --overwrite --optimizer sgd --lr 0.1 --batch 10 \
     --epochs 1 --log-grad-norms --log-every 100 "$@"
 done
-# Columns of steps.csv: step,epoch,lr,loss, then grad_norm/<layer>,weight_norm/<layer> per layer.
-gnuplot <<'GP'
+# Columns of steps.csv: step,epoch,lr,loss, then grad_norm/<layer>,weight_norm/<layer> per layer with
+# parameters; the plots take the dense layers' gradient norms.
+plot_dense() {
+  local csv=$1
+  head -1 "$csv" | tr ',' '\n' | awk -v csv="$csv" '/^grad_norm\/dense/ {
+    printf "%s\"%s\" using 1:%d with lines lw 1.5 title \"%s\"", sep, csv, NR, substr($0, 11); sep = ", " }'
+}
+gnuplot <<GP
 set terminal pngcairo size 1100,420 font ",10"
 set output "docs/grad_norms.png"
 set datafile separator ","
-set key autotitle columnhead top right
+set key bottom right
 set logscale y
 set xlabel "step (batches of 10)"
-set ylabel "L2 norm of the layer's gradient"
+set ylabel "L2 norm of the layer's gradient (mean of 100 steps)"
 set multiplot layout 1,2
 set title "4 sigmoid layers of 30 (Nielsen ch. 5)"
-plot for [i=0:4] "runs/mnist-deep_sigmoid/steps.csv" using 1:(column(5 + 2*i)) with lines lw 1.5
+plot $(plot_dense runs/mnist-deep_sigmoid/steps.csv)
 set title "the same with ReLU + BatchNorm"
-plot for [i=0:4] "runs/mnist-deep_relu_bn/steps.csv" using 1:(column(5 + 2*i)) with lines lw 1.5
+plot $(plot_dense runs/mnist-deep_relu_bn/steps.csv)
 unset multiplot
 GP
 echo "wrote docs/grad_norms.png"
