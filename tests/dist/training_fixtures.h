@@ -86,7 +86,8 @@ constexpr const char* kDecoderHinge =
     "[conv] filters = 8 size = 3 pad = 1\n[relu]\n[maxpool] size = 2\n[deconv] filters = 8 size = 2 stride = 2\n"
     "[relu]\n[maxunpool] pool = pool1\n[avgpool] size = 4\n[upsample] factor = 2 mode = bilinear\n"
     "[reshape] shape = 8,-1\n[flatten]\n[dense] outputs = 10\n[hinge]\n";
-constexpr const char* kPerceptron = "[input] shape = 1,28,28\n[reshape] shape = 784\n[dense] outputs = 10\n[perceptron]\n";
+constexpr const char* kPerceptron =
+    "[input] shape = 1,28,28\n[reshape] shape = 784\n[dense] outputs = 10\n[perceptron]\n";
 
 // SyncBatchNorm, dropout and augmentation: every source of batch coupling and randomness.
 constexpr const char* kCnnBnDropout =
