@@ -189,10 +189,16 @@ Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, const T
   if (options_.epochs <= 0) throw std::invalid_argument("the number of epochs must be positive");
   if (options_.global_batch <= 0) throw std::invalid_argument("the batch must be positive");
   params_ = net_.params();
-  for (size_t i = 0; i < net_.size(); ++i) {
-    layer_params_.push_back(net_.layer(i).params());
-    if (options_.log_grad_norms && !layer_params_.back().empty()) step_norms_.push_back({net_.layer(i).name()});
-  }
+  for (size_t i = 0; i < net_.size(); ++i) layer_params_.push_back(net_.layer(i).params());
+  if (options_.log_grad_norms)
+    for (const std::string& name : layers_with_params(net_)) step_norms_.push_back({name});
+}
+
+std::vector<std::string> layers_with_params(Net& net) {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < net.size(); ++i)
+    if (!net.layer(i).params().empty()) names.push_back(net.layer(i).name());
+  return names;
 }
 
 void Trainer::measure_layer_norms() {

@@ -63,6 +63,8 @@ struct LayerNorms {
   std::string layer;
   double gradient = 0.0, weight = 0.0;
 };
+// The layers log_grad_norms reports, in order: those with parameters.
+std::vector<std::string> layers_with_params(Net& net);
 
 struct StepReport {
   int64_t epoch = 0, step = 0, steps_per_epoch = 0, global_step = 0;

@@ -22,58 +22,57 @@ std::string format_duration(double seconds) {
 }
 
 ProgressReporter::ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled,
-                                   bool bar, bool append)
-    : epochs_(epochs), global_batch_(global_batch), enabled_(enabled), terminal_(enabled && bar) {
+                                   bool bar, bool append, std::vector<std::string> norm_layers)
+    : epochs_(epochs),
+      global_batch_(global_batch),
+      enabled_(enabled),
+      terminal_(enabled && bar),
+      norm_layers_(std::move(norm_layers)) {
   if (enabled_ && !csv_path.empty()) {
-    csv_continuing_ = append && std::filesystem::exists(csv_path);
-    csv_path_ = csv_path;
-    csv_.open(csv_path, csv_continuing_ ? std::ios::app : std::ios::trunc);
-    if (!csv_) throw std::runtime_error(csv_path + ": cannot write the metrics file");
+    open_csv(csv_, csv_path, append,
+             "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
+             "data_wait_seconds,val_loss,val_accuracy,forward_seconds,backward_seconds,sync_wait_seconds,"
+             "optimizer_seconds");
   }
   epoch_start_ = last_draw_ = Clock::now();
 }
 
 void ProgressReporter::log_steps(const std::string& path, int64_t every, bool append) {
   if (!enabled_ || every <= 0) return;
-  steps_continuing_ = append && std::filesystem::exists(path);
-  steps_path_ = path;
-  steps_csv_.open(path, steps_continuing_ ? std::ios::app : std::ios::trunc);
-  if (!steps_csv_) throw std::runtime_error(path + ": cannot write the step log");
+  open_csv(steps_csv_, path, append, "step,epoch,lr,loss");
   log_every_ = every;
+  window_norms_.assign(norm_layers_.size(), 0.0);
 }
 
-void ProgressReporter::write_header(std::ofstream& file, const std::string& path, bool continuing, std::string header,
-                                    std::span<const LayerNorms> norms) {
-  for (const LayerNorms& n : norms) header += ",grad_norm/" + n.layer + ",weight_norm/" + n.layer;
-  if (!continuing) {
-    file << header << '\n';
-    return;
+void ProgressReporter::open_csv(std::ofstream& file, const std::string& path, bool append, std::string header) {
+  for (const std::string& layer : norm_layers_) header += ",grad_norm/" + layer + ",weight_norm/" + layer;
+  const bool continuing = append && std::filesystem::exists(path);
+  if (continuing) {
+    std::ifstream existing(path);
+    std::string first_line;
+    std::getline(existing, first_line);
+    if (first_line != header) {
+      throw std::runtime_error(
+          path + ": its columns differ from this run's (" +
+          (norm_layers_.empty() ? "it was written with --log-grad-norms" : "add --log-grad-norms only to a new run") +
+          "): resume with the same logging flags");
+    }
   }
-  std::ifstream existing(path);
-  std::string first_line;
-  std::getline(existing, first_line);
-  if (first_line != header) {
-    throw std::runtime_error(
-        path + ": its columns differ from this run's (" +
-        (norms.empty() ? "it was written with --log-grad-norms" : "add --log-grad-norms only to a new run") +
-        "): resume with the same logging flags");
-  }
+  file.open(path, continuing ? std::ios::app : std::ios::trunc);
+  if (!file) throw std::runtime_error(path + ": cannot write the file");
+  if (!continuing) file << header << '\n' << std::flush;
 }
 
 void ProgressReporter::on_step(const StepReport& step) {
   if (log_every_ > 0) {
-    if (!steps_started_) {
-      write_header(steps_csv_, steps_path_, steps_continuing_, "step,epoch,lr,loss", step.layer_norms);
-      steps_started_ = true;
-      window_norms_.assign(step.layer_norms.size(), 0.0);
-    }
     window_loss_ += step.loss;
-    for (size_t i = 0; i < window_norms_.size(); ++i) window_norms_[i] += step.layer_norms[i].gradient;
+    for (size_t i = 0; i < window_norms_.size() && i < step.layer_norms.size(); ++i)
+      window_norms_[i] += step.layer_norms[i].gradient;
     if (++window_count_ == log_every_) {
       const auto count = static_cast<double>(window_count_);
       steps_csv_ << step.global_step << ',' << step.epoch + 1 << ',' << step.lr << ',' << window_loss_ / count;
       // The window's mean gradient norm, and the weight norm at its last step.
-      for (size_t i = 0; i < window_norms_.size(); ++i) {
+      for (size_t i = 0; i < window_norms_.size() && i < step.layer_norms.size(); ++i) {
         steps_csv_ << ',' << window_norms_[i] / count << ',' << step.layer_norms[i].weight;
         window_norms_[i] = 0.0;
       }
@@ -121,14 +120,6 @@ void ProgressReporter::on_epoch(const EpochReport& e) {
   if (e.stopped_early) std::printf("early stopping: the validation loss has not improved for the last epochs\n");
   std::fflush(stdout);
   if (csv_.is_open()) {
-    if (!csv_started_) {
-      write_header(csv_, csv_path_, csv_continuing_,
-                   "epoch,steps,lr,train_loss,train_accuracy,test_loss,test_accuracy,seconds,samples_per_second,"
-                   "data_wait_seconds,val_loss,val_accuracy,forward_seconds,backward_seconds,sync_wait_seconds,"
-                   "optimizer_seconds",
-                   e.layer_norms);
-      csv_started_ = true;
-    }
     csv_ << e.epoch + 1 << ',' << e.steps << ',' << e.lr << ',' << e.train_loss << ',' << e.train_accuracy << ','
          << e.test_loss << ',' << e.test_accuracy << ',' << e.seconds << ',' << e.samples_per_second << ','
          << e.data_wait_seconds << ',' << e.val_loss << ',' << e.val_accuracy << ',' << e.forward_seconds << ','

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "core/trainer.h"
 
@@ -12,9 +13,10 @@ namespace shardnet::tools {
 class ProgressReporter : public TrainObserver {
  public:
   // `enabled`: print and write at all (rank 0 only); `bar`: draw a progress bar between epoch lines.
-  // `append`: add to an existing metrics.csv (a resumed run).
+  // `append`: add to an existing metrics.csv (a resumed run). `norm_layers`: the layers whose
+  // gradient and weight norms the rows carry (--log-grad-norms), a column pair each.
   ProgressReporter(int64_t epochs, int64_t global_batch, const std::string& csv_path, bool enabled, bool bar,
-                   bool append = false);
+                   bool append = false, std::vector<std::string> norm_layers = {});
   void on_step(const StepReport& step) override;
   // Also write the mean training loss of every `every` steps to `path` (step,epoch,lr,loss).
   void log_steps(const std::string& path, int64_t every, bool append);
@@ -26,14 +28,12 @@ class ProgressReporter : public TrainObserver {
  private:
   int64_t epochs_, global_batch_;
   bool enabled_, terminal_;
-  // The header of a CSV file (written before its first row, with a column pair per layer's norms);
-  // a file being continued must have the same one.
-  void write_header(std::ofstream& file, const std::string& path, bool continuing, std::string header,
-                    std::span<const LayerNorms> norms);
+  // Opens a CSV file and writes its header (with a column pair per layer of norm_layers_); a file
+  // being continued must have the same header.
+  void open_csv(std::ofstream& file, const std::string& path, bool append, std::string header);
 
   std::ofstream csv_, steps_csv_;
-  std::string csv_path_, steps_path_;
-  bool csv_continuing_ = false, steps_continuing_ = false, csv_started_ = false, steps_started_ = false;
+  std::vector<std::string> norm_layers_;
   std::vector<double> window_norms_;  // the window's sum of each layer's gradient norm
   int64_t log_every_ = 0;
   double window_loss_ = 0.0;

@@ -80,7 +80,8 @@ int train_command(const Args& args) {
     const bool bar = isatty(STDOUT_FILENO) && !comm.uses_mpi();
     const bool resumed = run.resumed_from().has_value();
     ProgressReporter reporter(config.train.epochs, config.train.global_batch, config.run_dir + "/metrics.csv", leader,
-                              bar, resumed);
+                              bar, resumed,
+                              config.train.log_grad_norms ? layers_with_params(run.net()) : std::vector<std::string>{});
     reporter.log_steps(config.run_dir + "/steps.csv", config.log_every, resumed);
     const dist::StopSignals stop_signals(comm.rank());
     run.watch_stop_flag(&dist::StopSignals::flag());
