@@ -3,6 +3,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
+#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -222,6 +224,52 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
     if (t.is_loss()) losses += (losses.empty() ? "[" : "], [") + t.name;
   const Section& last = sections.back();
   last.fail(last.line(), "the model ends without a loss section (" + losses + "])");
+}
+
+std::string resolve_data_sizes(const std::string& text, const std::string& source, const DataDescription& data) {
+  // A section header, or one `key = value` (the tokens split_sections reads).
+  static const std::regex item(R"(\[\s*([A-Za-z0-9_]+)\s*\]|([A-Za-z0-9_]+)\s*=\s*([^\s=\[\]#]+))");
+  std::string out, section;
+  std::istringstream lines(text);
+  std::string line;
+  for (int number = 1; std::getline(lines, line); ++number) {
+    const size_t hash = line.find('#');
+    const std::string code = line.substr(0, hash), comment = hash == std::string::npos ? "" : line.substr(hash);
+    auto fail = [&](const std::string& what) {
+      throw ModelError(source + ":" + std::to_string(number) + ": " + what + " (" + data.source + ")");
+    };
+    std::string resolved;
+    size_t done = 0;
+    for (auto it = std::sregex_iterator(code.begin(), code.end(), item); it != std::sregex_iterator(); ++it) {
+      const std::smatch& m = *it;
+      if (m[1].matched) {
+        section = m[1].str();
+        continue;
+      }
+      const std::string key = m[2].str(), value = m[3].str();
+      std::optional<std::string> size;
+      if (section == "input" && key == "shape" && value == "auto") {
+        std::string shape;
+        for (int64_t d : data.sample_shape) {
+          if (!shape.empty()) shape += ',';
+          shape += std::to_string(d);
+        }
+        size = shape;
+      } else if (key == "vocab" && value == "auto") {
+        if (data.vocab_size <= 0) fail("vocab = auto, but the data set has no /vocab");
+        size = std::to_string(data.vocab_size);
+      } else if (key == "outputs" && value == "classes") {
+        if (!data.class_labels) fail("outputs = classes, but the data set's /label holds float targets");
+        size = std::to_string(data.num_classes);
+      }
+      if (!size) continue;
+      resolved += code.substr(done, static_cast<size_t>(m.position(3)) - done) + *size;
+      done = static_cast<size_t>(m.position(3) + m.length(3));
+    }
+    out += resolved + code.substr(done) + comment;
+    if (!lines.eof()) out += '\n';
+  }
+  return out;
 }
 
 std::string read_text_file(const std::string& path) {

@@ -24,6 +24,11 @@ class ModelError : public std::runtime_error {
 
 // `source` names the text in errors (usually the file path).
 std::unique_ptr<Net> parse_model(const std::string& text, const std::string& source);
+// Model files may take sizes from the data they train on: `shape = auto` in [input] (the data's
+// sample shape), `vocab = auto` (its /vocab's size) and `outputs = classes` (its number of classes).
+// Returns `text` with those replaced by the numbers, the rest unchanged (comments too); throws
+// ModelError "source:line: ..." when the data set has no such size. Text without them is returned as is.
+std::string resolve_data_sizes(const std::string& text, const std::string& source, const DataDescription& data);
 // Reads and parses a model file.
 std::unique_ptr<Net> load_model(const std::string& path);
 std::string read_text_file(const std::string& path);

@@ -28,9 +28,13 @@ TrainingRun::TrainingRun(const Communicator& comm, RunConfig config, Log log)
   if (comm_.rank() != 0) log_ = nullptr;
   stall_inspector_ = std::make_unique<StallInspector>(comm_, StallLimits{config_.stall_warning, config_.stall_timeout});
   set_threads(config_.threads);
-  model_text_ = read_text_file(config_.model_path);
-  net_ = parse_model(model_text_, config_.model_path);
   load_data();
+  // The model's `auto` sizes come from the training data; the resolved text is what the run's
+  // model.cfg, its checkpoints and a resume's comparison hold.
+  model_text_ = resolve_data_sizes(read_text_file(config_.model_path), config_.model_path, train_data_->description());
+  net_ = parse_model(model_text_, config_.model_path);
+  net_->check_data(train_data_->description(), config_.model_path);
+  if (test_data_) net_->check_data(test_data_->description(), config_.model_path);
   optimizer_ = make_optimizer(config_.optimizer);
   check_same_on_all_ranks(comm_, {{"model file", model_text_},
                                   {"parameter count", std::to_string(net_->param_count())},
@@ -97,11 +101,7 @@ void TrainingRun::report_exact_mode_kernels() {
 
 void TrainingRun::load_data() {
   train_data_ = std::make_unique<io::Dataset>(config_.data_path);
-  net_->check_data(train_data_->description(), config_.model_path);
-  if (config_.test_path) {
-    test_data_ = std::make_unique<io::Dataset>(*config_.test_path);
-    net_->check_data(test_data_->description(), config_.model_path);
-  }
+  if (config_.test_path) test_data_ = std::make_unique<io::Dataset>(*config_.test_path);
   train_source_ = train_data_.get();
   if (config_.val_fraction > 0.0) {
     auto [train_rows, val_rows] = split_rows(train_data_->size(), config_.val_fraction, config_.train.seed);

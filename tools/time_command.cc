@@ -224,11 +224,14 @@ int time_command(const Args& args) {
   set_threads(o.threads);
   dist::Communicator comm;
   return run_on_all_ranks(comm, [&] {
-    const std::string model_text = read_text_file(o.model_path);
-    auto net = parse_model(model_text, o.model_path);
+    std::string model_text = read_text_file(o.model_path);
     std::unique_ptr<io::Dataset> data;
     if (!o.data_path.empty()) {
       data = std::make_unique<io::Dataset>(o.data_path);
+      model_text = resolve_data_sizes(model_text, o.model_path, data->description());
+    }
+    auto net = parse_model(model_text, o.model_path);
+    if (data) {
       net->check_data(data->description(), o.model_path);
       if (data->size() < o.batch) {
         throw std::runtime_error(o.data_path + ": " + std::to_string(data->size()) + " samples, fewer than --batch " +

@@ -13,9 +13,7 @@ shardnet=build/tools/shardnet
 run=runs/word2vec
 mkdir -p data "$run"
 "$shardnet" convert skipgram data/skipgram.h5 "${files[@]}" --window 5 --min-count 5 --subsample 1e-3 | tee "$run/convert.txt"
-vocab=$(sed -n 's/.* in the vocabulary of \([0-9]*\),.*/\1/p' "$run/convert.txt")
-sed "s/vocab = [0-9]*/vocab = $vocab/" examples/word2vec/polarity.cfg >"$run/model.cfg"
-"$shardnet" train --model "$run/model.cfg" --data data/skipgram.h5 --run-dir "$run" --overwrite --optimizer adam \
+"$shardnet" train --model examples/word2vec/polarity.cfg --data data/skipgram.h5 --run-dir "$run" --overwrite --optimizer adam \
   --lr 0.005 --batch 1024 --epochs 5 --log-every 50
 "$shardnet" neighbours --weights "$run/final.h5" --data data/skipgram.h5 --word good --word bad --word funny \
   --word boring --word movie --k 8 2>/dev/null || true

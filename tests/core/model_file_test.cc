@@ -123,3 +123,34 @@ TEST(ModelFile, SizesThatOverflowOrCannotFitAreErrorsWithTheirLine) {
 
 }  // namespace
 }  // namespace shardnet
+
+namespace shardnet {
+namespace {
+
+TEST(ResolveDataSizes, TakesShapeVocabAndClassesFromTheData) {
+  const DataDescription tokens{"names.h5", {20}, true, 18, {}, 83, {}};
+  const std::string text =
+      "[input] shape = auto  # from the data\n[embedding] vocab = auto dim = 32\n[gru] hidden = 8 return = last\n"
+      "[dense] outputs = classes init = xavier\n[softmax_cross_entropy]\n";
+  const std::string resolved = resolve_data_sizes(text, "names.cfg", tokens);
+  EXPECT_EQ(resolved,
+            "[input] shape = 20  # from the data\n[embedding] vocab = 83 dim = 32\n[gru] hidden = 8 return = last\n"
+            "[dense] outputs = 18 init = xavier\n[softmax_cross_entropy]\n");
+  EXPECT_EQ(parse_model(resolved, "names.cfg")->output_shape(), (Shape{18}));
+  const std::string plain = "[input] shape = 4\n[dense] outputs = 3\n[mse]";
+  EXPECT_EQ(resolve_data_sizes(plain, "p.cfg", tokens), plain) << "nothing to resolve: the text as it was";
+  const DataDescription images{"mnist.h5", {1, 28, 28}, true, 10, {}, 0, {}};
+  EXPECT_EQ(resolve_data_sizes("[input]\nshape = auto\n", "m.cfg", images), "[input]\nshape = 1,28,28\n");
+  try {
+    resolve_data_sizes(text, "names.cfg", images);
+    FAIL() << "no error";
+  } catch (const ModelError& e) {
+    EXPECT_STREQ(e.what(), "names.cfg:2: vocab = auto, but the data set has no /vocab (mnist.h5)");
+  }
+  const DataDescription targets{"series.h5", {24, 2}, false, 0, {1}, 0, {}};
+  EXPECT_THROW(resolve_data_sizes("[input] shape = auto\n[dense] outputs = classes\n[mse]\n", "s.cfg", targets),
+               ModelError);
+}
+
+}  // namespace
+}  // namespace shardnet

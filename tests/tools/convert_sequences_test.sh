@@ -122,6 +122,18 @@ printf '[input] shape = 8\n[dense] outputs = 2\n[softmax_cross_entropy]\n' >toke
 expect_ok "train on token ids" "$shardnet" train -m tokens.cfg -d tok/names-train.h5 -t tok/names-test.h5 \
   --epochs 1 --batch 7 --run-dir text-run
 expect_in out.txt 'test accuracy'
+# examples/sequences/names.cfg takes shape, vocab and classes from the data: it trains unchanged on the
+# char-level and the word-level files, and the run's model.cfg holds the numbers.
+names_cfg="$(dirname "$0")/../../examples/sequences/names.cfg"
+for data in names w; do
+  expect_ok "names.cfg on tok/$data" "$shardnet" train -m "$names_cfg" -d tok/$data-train.h5 -t tok/$data-test.h5 \
+    --epochs 1 --batch 5 --run-dir auto-$data
+done
+grep -Eq '^\[embedding\] vocab = [0-9]+  dim = 32' auto-w/model.cfg && grep -q '^\[dense\]     outputs = 2  init' auto-w/model.cfg &&
+  grep -q '^\[input\]     shape = 1$' auto-w/model.cfg && ! grep -Eq '= (auto|classes)' auto-w/model.cfg ||
+  fail "auto sizes not resolved: $(cat auto-w/model.cfg)"
+expect_error "vocab = auto on data without a vocabulary" "vocab = auto, but the data set has no /vocab" \
+  "$shardnet" train -m "$names_cfg" -d sine/s-train.h5 --run-dir auto-sine
 
 printf 'fine\n\xff\xfe\n' >text/Bad.txt
 expect_error "non-UTF-8 text" "text/Bad.txt:2: not valid UTF-8 \(byte 0xff at column 1\)" \
