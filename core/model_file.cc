@@ -1,10 +1,10 @@
 #include "core/model_file.h"
 
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <vector>
 
@@ -226,47 +226,78 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
   last.fail(last.line(), "the model ends without a loss section (" + losses + "])");
 }
 
+namespace {
+// The size a `key = value` of section `section` stands for, when the value is one of the data's.
+std::optional<std::string> data_size(const std::string& section, const std::string& key, const std::string& value,
+                                     const DataDescription& data, const std::function<void(const std::string&)>& fail) {
+  if (section == "input" && key == "shape" && value == "auto") {
+    std::string shape;
+    for (int64_t d : data.sample_shape) {
+      if (!shape.empty()) shape += ',';
+      shape += std::to_string(d);
+    }
+    return shape;
+  }
+  if (key == "vocab" && value == "auto") {
+    if (data.vocab_size <= 0) fail("vocab = auto, but the data set has no /vocab");
+    return std::to_string(data.vocab_size);
+  }
+  if (key == "outputs" && value == "classes") {
+    if (!data.class_labels) fail("outputs = classes, but the data set's /label holds float targets");
+    return std::to_string(data.num_classes);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 std::string resolve_data_sizes(const std::string& text, const std::string& source, const DataDescription& data) {
-  // A section header, or one `key = value` (the tokens split_sections reads).
-  static const std::regex item(R"(\[\s*([A-Za-z0-9_]+)\s*\]|([A-Za-z0-9_]+)\s*=\s*([^\s=\[\]#]+))");
+  auto is_word = [](char c) {
+    return !std::isspace(static_cast<unsigned char>(c)) && c != '=' && c != '[' && c != ']';
+  };
   std::string out, section;
   std::istringstream lines(text);
   std::string line;
   for (int number = 1; std::getline(lines, line); ++number) {
-    const size_t hash = line.find('#');
-    const std::string code = line.substr(0, hash), comment = hash == std::string::npos ? "" : line.substr(hash);
+    const size_t code_end = std::min(line.find('#'), line.size());
     auto fail = [&](const std::string& what) {
       throw ModelError(source + ":" + std::to_string(number) + ": " + what + " (" + data.source + ")");
     };
     std::string resolved;
-    size_t done = 0;
-    for (auto it = std::sregex_iterator(code.begin(), code.end(), item); it != std::sregex_iterator(); ++it) {
-      const std::smatch& m = *it;
-      if (m[1].matched) {
-        section = m[1].str();
+    size_t copied = 0, i = 0;
+    // The tokens split_sections reads: [section] headers and key = value pairs.
+    auto skip_spaces = [&] {
+      while (i < code_end && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+    };
+    auto read_word = [&] {
+      const size_t from = i;
+      while (i < code_end && is_word(line[i])) ++i;
+      return from;
+    };
+    while (skip_spaces(), i < code_end) {
+      if (line[i] == '[') {
+        const size_t close = line.find(']', i);
+        if (close == std::string::npos || close >= code_end) break;  // the parser reports it
+        std::istringstream name(line.substr(i + 1, close - i - 1));
+        name >> section;
+        i = close + 1;
         continue;
       }
-      const std::string key = m[2].str(), value = m[3].str();
-      std::optional<std::string> size;
-      if (section == "input" && key == "shape" && value == "auto") {
-        std::string shape;
-        for (int64_t d : data.sample_shape) {
-          if (!shape.empty()) shape += ',';
-          shape += std::to_string(d);
-        }
-        size = shape;
-      } else if (key == "vocab" && value == "auto") {
-        if (data.vocab_size <= 0) fail("vocab = auto, but the data set has no /vocab");
-        size = std::to_string(data.vocab_size);
-      } else if (key == "outputs" && value == "classes") {
-        if (!data.class_labels) fail("outputs = classes, but the data set's /label holds float targets");
-        size = std::to_string(data.num_classes);
+      const size_t key_at = read_word();
+      const std::string key = line.substr(key_at, i - key_at);
+      skip_spaces();
+      if (key.empty() || i >= code_end || line[i] != '=') {
+        if (key.empty()) ++i;
+        continue;
       }
+      ++i;
+      skip_spaces();
+      const size_t value_at = read_word();
+      const auto size = data_size(section, key, line.substr(value_at, i - value_at), data, fail);
       if (!size) continue;
-      resolved += code.substr(done, static_cast<size_t>(m.position(3)) - done) + *size;
-      done = static_cast<size_t>(m.position(3) + m.length(3));
+      resolved += line.substr(copied, value_at - copied) + *size;
+      copied = i;
     }
-    out += resolved + code.substr(done) + comment;
+    out += resolved + line.substr(copied);
     if (!lines.eof()) out += '\n';
   }
   return out;
