@@ -9,15 +9,49 @@
 
 namespace shardnet {
 
+namespace {
+// Class ids feeding `classes` outputs: throws naming what does not fit.
+void check_class_ids(const DataDescription& data, const Shape& output, const std::string& loss) {
+  if (!data.class_labels) {
+    throw std::invalid_argument("/label holds float targets, but the model ends in " + loss +
+                                ", which needs int32 class ids");
+  }
+  if (data.num_classes > shape_numel(output)) {
+    throw std::invalid_argument("has " + std::to_string(data.num_classes) + " classes but the model outputs " +
+                                std::to_string(shape_numel(output)));
+  }
+}
+
+// The checks every class-id loss makes on a batch; returns the label of sample i.
+int32_t checked_label(const Batch& batch, int64_t i, int64_t classes, const char* loss) {
+  const int32_t label = batch.labels[static_cast<size_t>(i)];
+  if (label < 0 || label >= std::max<int64_t>(classes, 2)) {
+    throw std::out_of_range(std::string(loss) + ": label " + std::to_string(label) + " is outside the " +
+                            std::to_string(std::max<int64_t>(classes, 2)) + " classes the model outputs");
+  }
+  return label;
+}
+
+void check_label_count(const Tensor& output, const Batch& batch, const char* loss) {
+  if (static_cast<int64_t>(batch.labels.size()) != output.rows()) {
+    throw std::invalid_argument(std::string(loss) + " needs one class id per sample");
+  }
+}
+
+void check_flat(const Shape& output, const char* loss) {
+  if (output.size() != 1) {
+    throw ShapeError(std::string(loss) + " needs a flat (classes) input, got " + shape_string(output) +
+                     " (add [flatten] and a [dense] layer)");
+  }
+}
+}  // namespace
+
 SoftmaxCrossEntropy::SoftmaxCrossEntropy(float smoothing) : smoothing_(smoothing) {
   if (!(smoothing >= 0.0f && smoothing < 1.0f)) throw std::invalid_argument("smoothing must be in [0, 1)");
 }
 
 void SoftmaxCrossEntropy::setup(const Shape& output) {
-  if (output.size() != 1) {
-    throw ShapeError("softmax_cross_entropy needs a flat (classes) input, got " + shape_string(output) +
-                     " (add [flatten] and a [dense] layer)");
-  }
+  check_flat(output, "softmax_cross_entropy");
   classes_ = output[0];
 }
 
@@ -115,43 +149,6 @@ void MeanSquaredError::backward(const Tensor& output, const Batch& batch, float 
   const float k = 2.0f * scale / static_cast<float>(d);
   for (int64_t i = 0; i < output.numel(); ++i) d_output[i] = k * (output[i] - target[i]);
 }
-
-namespace {
-// Class ids feeding `classes` outputs: throws naming what does not fit.
-void check_class_ids(const DataDescription& data, const Shape& output, const std::string& loss) {
-  if (!data.class_labels) {
-    throw std::invalid_argument("/label holds float targets, but the model ends in " + loss +
-                                ", which needs int32 class ids");
-  }
-  if (data.num_classes > shape_numel(output)) {
-    throw std::invalid_argument("has " + std::to_string(data.num_classes) + " classes but the model outputs " +
-                                std::to_string(shape_numel(output)));
-  }
-}
-
-// The checks every class-id loss makes on a batch; returns the label of sample i.
-int32_t checked_label(const Batch& batch, int64_t i, int64_t classes, const char* loss) {
-  const int32_t label = batch.labels[static_cast<size_t>(i)];
-  if (label < 0 || label >= std::max<int64_t>(classes, 2)) {
-    throw std::out_of_range(std::string(loss) + ": label " + std::to_string(label) + " is outside the " +
-                            std::to_string(std::max<int64_t>(classes, 2)) + " classes the model outputs");
-  }
-  return label;
-}
-
-void check_label_count(const Tensor& output, const Batch& batch, const char* loss) {
-  if (static_cast<int64_t>(batch.labels.size()) != output.rows()) {
-    throw std::invalid_argument(std::string(loss) + " needs one class id per sample");
-  }
-}
-
-void check_flat(const Shape& output, const char* loss) {
-  if (output.size() != 1) {
-    throw ShapeError(std::string(loss) + " needs a flat (classes) input, got " + shape_string(output) +
-                     " (add [flatten] and a [dense] layer)");
-  }
-}
-}  // namespace
 
 MulticlassHinge::MulticlassHinge(float margin) : margin_(margin) {
   if (!(margin >= 0.0f)) throw std::invalid_argument("hinge: margin must be >= 0");

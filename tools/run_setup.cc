@@ -6,9 +6,11 @@
 #include <stdexcept>
 
 #include "core/gemm.h"
+#include "core/model_file.h"
 #include "core/parallel.h"
 #include "core/trainer.h"
 #include "dist/exit_status.h"
+#include "io/checkpoint.h"
 #include "io/dataset_writer.h"
 
 namespace shardnet::tools {
@@ -26,6 +28,11 @@ void print_test_result(Net& net, const LossStats& t) {
   } else {
     std::printf("test loss %.6f (%lld samples)\n", t.loss_sum / n, static_cast<long long>(t.count));
   }
+}
+
+CheckpointModel checkpoint_model(const std::string& weights, const std::string& model_path) {
+  if (model_path.empty()) return {io::read_checkpoint_meta(weights).model_text, weights + " (stored model)"};
+  return {read_text_file(model_path), model_path};
 }
 
 std::string join(const Args& args) {

@@ -17,6 +17,13 @@ void print_test_result(Net& net, const LossStats& stats);
 
 std::string join(const Args& args);
 
+// The model a checkpoint is evaluated with: the text stored in it, or `model_path`'s when one is
+// given, and the name its errors go by.
+struct CheckpointModel {
+  std::string text, name;
+};
+CheckpointModel checkpoint_model(const std::string& weights, const std::string& model_path = "");
+
 // Runs `body` and returns its exit status. In a job of several ranks, an exception on one rank is
 // printed with its rank and ends the whole job at once (MPI_Abort, with status 65 for a diverged
 // run and 1 otherwise), so no other rank waits forever in a collective; with one rank it

@@ -42,23 +42,21 @@ int test_command(const Args& args) {
   return run_on_all_ranks(comm, [&] {
     // Each member with its own stored model text (or the one --model file for all).
     std::vector<std::unique_ptr<Net>> nets;
+    std::vector<CheckpointModel> models;
     std::string model_text;
     for (const std::string& member : weights) {
-      std::string text = model_path.empty() ? io::read_checkpoint_meta(member).model_text : read_text_file(model_path);
-      const std::string model_name = model_path.empty() ? member + " (stored model)" : model_path;
-      auto net = parse_model(text, model_name);
+      const CheckpointModel& model = models.emplace_back(checkpoint_model(member, model_path));
+      auto net = parse_model(model.text, model.name);
       if (vm.count("flip") && net->input_shape().size() != 3) {
-        throw std::runtime_error("--flip: flip averaging needs image inputs (channels, height, width), " + model_name +
+        throw std::runtime_error("--flip: flip averaging needs image inputs (channels, height, width), " + model.name +
                                  " takes " + shape_string(net->input_shape()));
       }
       io::load_checkpoint(member, *net, nullptr);
-      model_text += text;
+      model_text += model.text;
       nets.push_back(std::move(net));
     }
     io::Dataset data(data_path);
-    for (size_t i = 0; i < nets.size(); ++i) {
-      nets[i]->check_data(data.description(), model_path.empty() ? weights[i] + " (stored model)" : model_path);
-    }
+    for (size_t i = 0; i < nets.size(); ++i) nets[i]->check_data(data.description(), models[i].name);
     dist::check_same_on_all_ranks(comm, {{"model", model_text}, {"data", dist::describe_dataset(data)}});
     dist::GradientSync sums(comm);
     const bool flip = vm.count("flip") > 0;

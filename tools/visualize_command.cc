@@ -10,6 +10,7 @@
 #include "io/net_pictures.h"
 #include "tools/commands.h"
 #include "tools/options.h"
+#include "tools/run_setup.h"
 
 namespace shardnet::tools {
 
@@ -36,13 +37,11 @@ int visualize_command(const Args& args) {
   }
   if (reconstructions < 1) throw UsageError("--reconstructions must be at least 1");
   set_threads(threads);
-  const std::string model_text =
-      model_path.empty() ? io::read_checkpoint_meta(weights).model_text : read_text_file(model_path);
-  const std::string model_name = model_path.empty() ? weights + " (stored model)" : model_path;
-  auto net = parse_model(model_text, model_name);
+  const CheckpointModel model = checkpoint_model(weights, model_path);
+  auto net = parse_model(model.text, model.name);
   io::load_checkpoint(weights, *net, nullptr);
   io::Dataset data(data_path);
-  net->check_data(data.description(), model_name);
+  net->check_data(data.description(), model.name);
   if (row < 0 || row >= data.size()) {
     throw std::runtime_error(data_path + ": --row " + std::to_string(row) + " is outside its " +
                              std::to_string(data.size()) + " rows");

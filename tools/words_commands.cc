@@ -9,6 +9,7 @@
 #include "io/word2vec_text.h"
 #include "tools/commands.h"
 #include "tools/options.h"
+#include "tools/run_setup.h"
 
 namespace shardnet::tools {
 
@@ -21,7 +22,8 @@ struct TrainedWords {
 // The checkpoint's net and the vocabulary of the data set it was trained on.
 TrainedWords load_words(const std::string& weights, const std::string& data_path) {
   TrainedWords t;
-  t.net = parse_model(io::read_checkpoint_meta(weights).model_text, weights + " (stored model)");
+  const CheckpointModel model = checkpoint_model(weights);
+  t.net = parse_model(model.text, model.name);
   io::load_checkpoint(weights, *t.net, nullptr);
   io::Dataset data(data_path);
   t.vocab = data.vocab();

@@ -15,10 +15,7 @@ namespace {
 using testing::expect_error;
 using testing::TempDir;
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using testing::write_text;
 
 std::vector<std::pair<std::string, std::string>> read_pairs(Dataset& data) {
   std::vector<int64_t> rows(static_cast<size_t>(data.size()));

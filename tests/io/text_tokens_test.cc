@@ -16,10 +16,7 @@ namespace {
 using testing::expect_error;
 using testing::TempDir;
 
-void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
+using testing::write_text;
 
 using Strings = std::vector<std::string>;
 
