@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/upsample.h"
+
 namespace shardnet {
 
 int64_t last_spatial_layer(Net& net) {
@@ -19,24 +21,13 @@ int64_t last_spatial_layer(Net& net) {
 Tensor resize_map(const Tensor& map, int64_t height, int64_t width) {
   const int64_t in_h = map.dim(0), in_w = map.dim(1);
   Tensor out({height, width});
-  auto source = [](int64_t o, int64_t out_size, int64_t in_size, int64_t& low, int64_t& high, float& frac) {
-    const double s = std::max(
-        (static_cast<double>(o) + 0.5) * static_cast<double>(in_size) / static_cast<double>(out_size) - 0.5, 0.0);
-    low = std::min(static_cast<int64_t>(s), in_size - 1);
-    high = std::min(low + 1, in_size - 1);
-    frac = static_cast<float>(s - static_cast<double>(low));
-  };
   for (int64_t y = 0; y < height; ++y) {
-    int64_t y0 = 0, y1 = 0;
-    float fy = 0.0f;
-    source(y, height, in_h, y0, y1, fy);
+    const BilinearTap r = bilinear_tap(y, height, in_h);
     for (int64_t x = 0; x < width; ++x) {
-      int64_t x0 = 0, x1 = 0;
-      float fx = 0.0f;
-      source(x, width, in_w, x0, x1, fx);
-      const float top = (1 - fx) * map[y0 * in_w + x0] + fx * map[y0 * in_w + x1];
-      const float bottom = (1 - fx) * map[y1 * in_w + x0] + fx * map[y1 * in_w + x1];
-      out[y * width + x] = (1 - fy) * top + fy * bottom;
+      const BilinearTap c = bilinear_tap(x, width, in_w);
+      const float top = (1 - c.frac) * map[r.low * in_w + c.low] + c.frac * map[r.low * in_w + c.high];
+      const float bottom = (1 - c.frac) * map[r.high * in_w + c.low] + c.frac * map[r.high * in_w + c.high];
+      out[y * width + x] = (1 - r.frac) * top + r.frac * bottom;
     }
   }
   return out;

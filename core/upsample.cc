@@ -7,6 +7,16 @@
 
 namespace shardnet {
 
+BilinearTap bilinear_tap(int64_t o, int64_t out_size, int64_t in_size) {
+  const double src = std::max(
+      (static_cast<double>(o) + 0.5) * static_cast<double>(in_size) / static_cast<double>(out_size) - 0.5, 0.0);
+  BilinearTap t;
+  t.low = std::min(static_cast<int64_t>(src), in_size - 1);
+  t.high = std::min(t.low + 1, in_size - 1);
+  t.frac = static_cast<float>(src - static_cast<double>(t.low));
+  return t;
+}
+
 Upsample::Upsample(std::string name, int64_t factor, UpsampleMode mode)
     : Layer(std::move(name)), factor_(factor), mode_(mode) {
   if (factor_ < 1) throw std::invalid_argument("upsample: factor must be at least 1");
@@ -32,11 +42,11 @@ std::vector<Upsample::Tap> Upsample::taps(int64_t in_size) const {
       t.low = t.high = o / factor_;
       continue;
     }
-    const double src = std::max((static_cast<double>(o) + 0.5) / static_cast<double>(factor_) - 0.5, 0.0);
-    t.low = std::min(static_cast<int64_t>(src), in_size - 1);
-    t.high = std::min(t.low + 1, in_size - 1);
-    t.high_weight = static_cast<float>(src - static_cast<double>(t.low));
-    t.low_weight = 1.0f - t.high_weight;
+    const BilinearTap b = bilinear_tap(o, in_size * factor_, in_size);
+    t.low = b.low;
+    t.high = b.high;
+    t.high_weight = b.frac;
+    t.low_weight = 1.0f - b.frac;
   }
   return out;
 }

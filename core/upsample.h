@@ -10,6 +10,15 @@ namespace shardnet {
 
 enum class UpsampleMode { kNearest, kBilinear };
 
+// Bilinear resampling with align_corners = False (PyTorch's): output index o of out_size reads
+// input samples `low` and `high` of in_size with weights 1 - frac and frac, its source position
+// (o + 0.5) in / out - 0.5 clamped at the edges.
+struct BilinearTap {
+  int64_t low = 0, high = 0;
+  float frac = 0.0f;
+};
+BilinearTap bilinear_tap(int64_t o, int64_t out_size, int64_t in_size);
+
 class Upsample : public Layer {
  public:
   Upsample(std::string name, int64_t factor, UpsampleMode mode);
