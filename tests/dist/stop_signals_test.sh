@@ -11,6 +11,7 @@ seed=${STOP_TEST_SEED:-$RANDOM}
 RANDOM=$seed
 echo "seed $seed (STOP_TEST_SEED=$seed repeats this run)"
 steps=600  # about 3 s at 2 ranks
+[ "${SHARDNET_SANITIZED:-0}" = 1 ] && steps=300  # the sanitizers run it 2-3x slower: still seconds
 common=(train -d data.h5 --epochs 100 --lr 0.02 --momentum 0.9)
 flags=("${common[@]}" -m model.cfg --batch 256 --max-steps $steps)
 
