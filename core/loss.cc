@@ -328,6 +328,28 @@ void SigmoidCrossEntropy::check_targets(const DataDescription& data, const Shape
   }
 }
 
+std::vector<double> Loss::class_scores(const float* output, int64_t outputs) const {
+  if (outputs == 1) return {-static_cast<double>(output[0]), static_cast<double>(output[0])};
+  return {output, output + outputs};
+}
+
+std::vector<double> SoftmaxCrossEntropy::class_scores(const float* output, int64_t outputs) const {
+  const double top = *std::max_element(output, output + outputs);
+  std::vector<double> p(static_cast<size_t>(outputs));
+  double sum = 0.0;
+  for (int64_t j = 0; j < outputs; ++j) sum += (p[j] = std::exp(output[j] - top));
+  for (double& v : p) v /= sum;
+  return p;
+}
+
+std::vector<double> SigmoidCrossEntropy::class_scores(const float* output, int64_t outputs) const {
+  const auto sigmoid = [](double z) { return 1.0 / (1.0 + std::exp(-z)); };
+  if (outputs == 1) return {1.0 - sigmoid(output[0]), sigmoid(output[0])};
+  std::vector<double> p(static_cast<size_t>(outputs));
+  for (int64_t j = 0; j < outputs; ++j) p[j] = sigmoid(output[j]);
+  return p;
+}
+
 }  // namespace shardnet
 
 SHARDNET_REGISTER_LAYERS(loss) {

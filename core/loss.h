@@ -39,6 +39,11 @@ class Loss {
   // Checks the output shape of the net (per sample) against what the loss needs.
   virtual void setup(const Shape& output) = 0;
   virtual bool is_classifier() const { return false; }
+  // A classifier's output row as one score per class, the best highest: probabilities where the
+  // loss defines them (softmax; sigmoid, each class against the rest), the raw outputs otherwise. A
+  // single output is the binary form: two classes, class 1 when the output is above 0.
+  virtual std::vector<double> class_scores(const float* output, int64_t outputs) const;
+  virtual bool scores_are_probabilities() const { return false; }
   // Throws std::invalid_argument saying what is wrong when `data`'s labels or targets cannot train
   // a net with per-sample output `output` through this loss. The default wants float targets shaped
   // like the output.
@@ -56,6 +61,8 @@ class SoftmaxCrossEntropy : public Loss {
   std::string type() const override { return "softmax_cross_entropy"; }
   void setup(const Shape& output) override;
   bool is_classifier() const override { return true; }
+  std::vector<double> class_scores(const float* output, int64_t outputs) const override;
+  bool scores_are_probabilities() const override { return true; }
   void check_targets(const DataDescription& data, const Shape& output) const override;
   int64_t classes() const { return classes_; }
   LossStats forward(const Tensor& output, const Batch& batch) override;
@@ -130,6 +137,8 @@ class SigmoidCrossEntropy : public Loss {
   std::string type() const override { return "sigmoid_cross_entropy"; }
   void setup(const Shape& output) override;
   bool is_classifier() const override { return true; }
+  std::vector<double> class_scores(const float* output, int64_t outputs) const override;
+  bool scores_are_probabilities() const override { return true; }
   void check_targets(const DataDescription& data, const Shape& output) const override;
   LossStats forward(const Tensor& output, const Batch& batch) override;
   void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;

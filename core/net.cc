@@ -114,12 +114,16 @@ const Tensor& Net::forward(const Tensor& x, Mode mode) {
   return *in;
 }
 
-LossStats Net::forward_loss(const Batch& batch, Mode mode) {
-  if (!loss_) throw std::logic_error("the model has no loss layer");
+const Tensor& Net::forward(const Batch& batch, Mode mode) {
   context_.epoch = batch.epoch;
   context_.rows = batch.rows;
   context_.lengths = batch.lengths;
-  return loss_->forward(forward(batch.data, mode), batch);
+  return forward(batch.data, mode);
+}
+
+LossStats Net::forward_loss(const Batch& batch, Mode mode) {
+  if (!loss_) throw std::logic_error("the model has no loss layer");
+  return loss_->forward(forward(batch, mode), batch);
 }
 
 void Net::backward(const Batch& batch, float scale, const std::function<void(size_t)>& layer_done) {

@@ -59,6 +59,8 @@ class Net {
 
   // Runs the layers; the result stays valid until the next forward.
   const Tensor& forward(const Tensor& x, Mode mode);
+  // forward() of a batch's data with its sequence lengths and row keys in the step context.
+  const Tensor& forward(const Batch& batch, Mode mode);
   // forward() followed by the loss on `batch`.
   LossStats forward_loss(const Batch& batch, Mode mode);
   // Back-propagates d(scale * sum of losses) through the stack after forward_loss on `batch`.

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/text_escape.h"
+
 namespace shardnet {
 namespace {
 const char* lane_name(int lane) {
@@ -19,16 +21,6 @@ const char* lane_name(int lane) {
   }
 }
 
-// Event names are ours (no quotes or control characters), but escape anyway: the file must parse.
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
-}
 }  // namespace
 
 void Timeline::add(std::string name, Lane lane, Clock::time_point start, Clock::time_point end, int64_t step) {
@@ -49,7 +41,7 @@ std::string Timeline::events_json() const {
   char number[64];
   for (const Event& e : events_) {
     if (!out.empty()) out += ",\n";
-    out += "{\"name\":" + json_string(e.name) + ",\"cat\":\"" + lane_name(e.lane) +
+    out += "{\"name\":" + json_quoted(e.name) + ",\"cat\":\"" + lane_name(e.lane) +
            "\",\"ph\":\"X\",\"pid\":" + std::to_string(rank_) + ",\"tid\":" + std::to_string(static_cast<int>(e.lane));
     std::snprintf(number, sizeof number, ",\"ts\":%.3f,\"dur\":%.3f", e.start_us, e.duration_us);
     out += number;

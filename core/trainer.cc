@@ -69,10 +69,10 @@ void for_each_evaluation_batch(BatchSource& source, int64_t batch_size, int64_t 
 // The net's evaluation output for `batch`, averaged with that of the mirrored images when asked.
 // Leaves batch.data mirrored after a flip average.
 const Tensor& evaluation_output(Net& net, Batch& batch, bool flip_average, Tensor& scratch) {
-  if (!flip_average) return net.forward(batch.data, Mode::kEval);
-  scratch = net.forward(batch.data, Mode::kEval);
+  if (!flip_average) return net.forward(batch, Mode::kEval);
+  scratch = net.forward(batch, Mode::kEval);
   flip_images(batch.data, net.input_shape().back());
-  const Tensor& mirrored = net.forward(batch.data, Mode::kEval);
+  const Tensor& mirrored = net.forward(batch, Mode::kEval);
   for (int64_t i = 0; i < scratch.numel(); ++i) scratch[i] = 0.5f * (scratch[i] + mirrored[i]);
   flip_images(batch.data, net.input_shape().back());
   return scratch;

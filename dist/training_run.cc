@@ -64,6 +64,7 @@ io::CheckpointMeta TrainingRun::run_meta() const {
   meta.global_batch = config_.train.global_batch;
   meta.seed = config_.train.seed;
   meta.world_size = comm_.size();
+  meta.preprocessing = io::read_data_preprocessing(*train_data_);
   // The training data by content: a moved file is the same run, another data set is not.
   std::vector<RunConfig::Field> extra = {{"training data", describe_dataset(*train_data_), false}};
   // Exact mode's bits depend on the BLAS kernel: a resume on another one is reported, not refused.

@@ -71,6 +71,7 @@ void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimiz
     write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
     write_int_attribute(root, "world_size", meta.world_size);
     if (!meta.run_config.empty()) write_string_attribute(root, "run_config", meta.run_config);
+    if (meta.preprocessing) write_preprocessing(root, *meta.preprocessing);
     for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
     for (const Buffer* b : net.buffers())
       write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
@@ -128,6 +129,7 @@ CheckpointMeta read_meta(hid_t root, const std::string& path) {
   meta.seed = static_cast<uint64_t>(read_int_attribute(root, "seed", path));
   meta.world_size = static_cast<int>(read_int_attribute(root, "world_size", path));
   if (has_attribute(root, "run_config")) meta.run_config = read_string_attribute(root, "run_config", path);
+  meta.preprocessing = read_checkpoint_preprocessing(root, path);
   auto check = [&](bool ok, const std::string& what) {
     if (!ok) throw Hdf5Error(path + ": " + what);
   };
@@ -211,9 +213,11 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 }
 
 namespace {
+// The numeric data sets: /preprocessing describes inputs (its vocabulary is strings), not a state.
 std::set<std::string> all_datasets(hid_t file, const std::string& path) {
   std::set<std::string> names;
   h5_check(H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_NATIVE, collect_dataset, &names, H5O_INFO_BASIC), path + ": listing");
+  std::erase_if(names, [](const std::string& name) { return name.rfind("preprocessing/", 0) == 0; });
   return names;
 }
 

@@ -6,6 +6,7 @@
 //   /params/<layer>/<name>            float32, as the layer holds it
 //   /buffers/<layer>/<name>           non-learned state, e.g. BatchNorm's running statistics
 //   /optimizer/<layer>/<name>/<slot>  optimizer state; attribute "step_count" on /optimizer
+//   /preprocessing                    how raw inputs become rows (io/input_preprocessing.h), when known
 // Written to "<path>.tmp", flushed, then renamed: a crash never leaves a half-written file under
 // the real name.
 #include <optional>
@@ -15,6 +16,7 @@
 
 #include "core/net.h"
 #include "core/optimizer.h"
+#include "io/input_preprocessing.h"
 
 namespace shardnet::io {
 
@@ -27,6 +29,9 @@ struct CheckpointMeta {
   // The whole run configuration (core/run_config.h: run_config_text); empty in checkpoints
   // written before it was stored.
   std::string run_config;
+  // The training data's preprocessing (kind, sizes, classes, vocabulary, standardisation), copied so
+  // that `predict` can prepare raw inputs from the checkpoint alone; nullopt when not recorded.
+  std::optional<InputPreprocessing> preprocessing;
 };
 
 void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimizer, const CheckpointMeta& meta);

@@ -8,6 +8,8 @@
 #include <limits>
 #include <memory>
 
+#include "core/text_escape.h"
+
 namespace shardnet::io {
 namespace {
 
@@ -322,11 +324,7 @@ void write_series_csv(const Series& series, const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(path.c_str(), "w"), std::fclose);
   if (!out) throw CsvError(path + ": cannot create the file");
   for (int64_t c = 0; c < series.columns(); ++c) {
-    const std::string& n = series.names[c];
-    const bool quote = n.find_first_of(",\"") != std::string::npos;
-    std::string escaped;
-    for (char ch : n) escaped += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    std::fprintf(out.get(), "%s%s", c ? "," : "", quote ? ("\"" + escaped + "\"").c_str() : n.c_str());
+    std::fprintf(out.get(), "%s%s", c ? "," : "", csv_field(series.names[c]).c_str());
   }
   std::fputc('\n', out.get());
   for (int64_t r = 0; r < series.rows(); ++r) {

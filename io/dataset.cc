@@ -24,6 +24,11 @@ Kind element_kind(hid_t dataset) {
 
 }  // namespace
 
+void bytes_to_unit_floats(const uint8_t* bytes, int64_t count, float* out) {
+  constexpr float kScale = 1.0f / 255.0f;
+  for (int64_t j = 0; j < count; ++j) out[j] = static_cast<float>(bytes[j]) * kScale;
+}
+
 Dataset::Dataset(const std::string& path, int64_t memory_budget_bytes) : path_(path) {
   try {
     file_ = open_file(path, false);
@@ -269,11 +274,8 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
       raw_bytes_.resize(sorted_.size() * static_cast<size_t>(row_elems));
       read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
     }
-    constexpr float kScale = 1.0f / 255.0f;
     for (int64_t i = 0; i < n; ++i) {
-      const uint8_t* src = raw_bytes_.data() + position_[i] * row_elems;
-      float* dst = batch.data.data() + i * row_elems;
-      for (int64_t j = 0; j < row_elems; ++j) dst[j] = static_cast<float>(src[j]) * kScale;
+      bytes_to_unit_floats(raw_bytes_.data() + position_[i] * row_elems, row_elems, batch.data.data() + i * row_elems);
     }
   } else {
     // int32 token ids are converted to float by HDF5 itself (the memory type is float).

@@ -22,6 +22,9 @@ class DatasetError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// uint8 data as the model sees it: each byte / 255, on [0, 1].
+void bytes_to_unit_floats(const uint8_t* bytes, int64_t count, float* out);
+
 class Dataset : public BatchSource {
  public:
   // A data set of at most `memory_budget_bytes` (rows and labels as held in memory: uint8 images as

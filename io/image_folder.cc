@@ -164,14 +164,6 @@ struct Decoded {
   std::string message;  // of an ImageError (which --skip-bad may skip)
 };
 
-Image load(const std::string& path, const ImageOptions& o) {
-  Image image = convert_channels(read_image(path), o.channels);
-  if (o.height > 0 && (image.height != o.height || image.width != o.width)) {
-    image = resize_bilinear(image, o.height, o.width);
-  }
-  return image;
-}
-
 // Decodes jobs[first, first + out.size()) on `threads` threads (the caller's among them).
 void decode_block(const std::vector<Job>& jobs, size_t first, int64_t threads, const ImageOptions& o,
                   std::vector<Decoded>& out) {
@@ -179,7 +171,7 @@ void decode_block(const std::vector<Job>& jobs, size_t first, int64_t threads, c
   const auto work = [&] {
     for (size_t i; (i = next++) < out.size();) {
       try {
-        out[i].image = load(jobs[first + i].path, o);
+        out[i].image = read_image_as(jobs[first + i].path, o.channels, o.height, o.width);
       } catch (const ImageError& e) {
         out[i].message = e.what();
         out[i].error = std::current_exception();
@@ -324,6 +316,12 @@ Image convert_channels(const Image& image, int64_t channels) {
     }
   }
   return out;
+}
+
+Image read_image_as(const std::string& path, int64_t channels, int64_t height, int64_t width) {
+  Image image = convert_channels(read_image(path), channels);
+  if (height > 0 && (image.height != height || image.width != width)) image = resize_bilinear(image, height, width);
+  return image;
 }
 
 Image resize_bilinear(const Image& image, int64_t height, int64_t width) {

@@ -45,6 +45,10 @@ Image convert_channels(const Image& image, int64_t channels);
 // No low-pass filter first: strong downscaling aliases, as it does in those libraries.
 Image resize_bilinear(const Image& image, int64_t height, int64_t width);
 
+// What the converter stores of a file: read_image, convert_channels to `channels`, and
+// resize_bilinear to height x width when it differs (height 0: kept as it is).
+Image read_image_as(const std::string& path, int64_t channels, int64_t height, int64_t width);
+
 // The folder ------------------------------------------------------------------------------------
 
 struct ImageFolder {

@@ -163,10 +163,9 @@ SplitSummary write_split(const std::vector<const Example*>& examples, const Voca
   std::vector<int32_t> data(examples.size() * static_cast<size_t>(steps), kPadId), labels, lengths;
   for (size_t i = 0; i < examples.size(); ++i) {
     const auto& tokens = examples[i]->tokens;
-    const int64_t length = std::min<int64_t>(static_cast<int64_t>(tokens.size()), steps);
+    const int64_t length = encode_tokens(tokens, vocab, steps, data.data() + i * steps);
     summary.longest = std::max<int64_t>(summary.longest, static_cast<int64_t>(tokens.size()));
     if (static_cast<int64_t>(tokens.size()) > steps) ++summary.truncated;
-    for (int64_t t = 0; t < length; ++t) data[i * steps + t] = vocab.id(tokens[t]);
     labels.push_back(examples[i]->label);
     lengths.push_back(static_cast<int32_t>(length));
   }
@@ -286,14 +285,26 @@ Vocabulary Vocabulary::build(const std::vector<std::vector<std::string>>& exampl
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
-  Vocabulary vocab;
-  vocab.tokens_ = {"<pad>", "<unk>"};
-  for (auto& entry : kept) vocab.tokens_.push_back(std::move(entry.first));
-  if (vocab.tokens_.size() > (size_t{1} << 24)) {
+  std::vector<std::string> tokens = {"<pad>", "<unk>"};
+  for (auto& entry : kept) tokens.push_back(std::move(entry.first));
+  if (tokens.size() > (size_t{1} << 24)) {
     throw TextError("more than 2^24 tokens: ids that large are not exact as float (raise --min-count)");
   }
+  return from_tokens(std::move(tokens));
+}
+
+Vocabulary Vocabulary::from_tokens(std::vector<std::string> tokens) {
+  Vocabulary vocab;
+  vocab.tokens_ = std::move(tokens);
   for (size_t i = 0; i < vocab.tokens_.size(); ++i) vocab.ids_.emplace(vocab.tokens_[i], static_cast<int32_t>(i));
   return vocab;
+}
+
+int64_t encode_tokens(const std::vector<std::string>& tokens, const Vocabulary& vocab, int64_t steps, int32_t* row) {
+  const int64_t length = std::min<int64_t>(static_cast<int64_t>(tokens.size()), steps);
+  for (int64_t t = 0; t < length; ++t) row[t] = vocab.id(tokens[static_cast<size_t>(t)]);
+  std::fill(row + length, row + steps, kPadId);
+  return length;
 }
 
 int32_t Vocabulary::id(const std::string& token) const {

@@ -55,6 +55,8 @@ class Vocabulary {
   // From the tokens of the training examples; tokens seen fewer than `min_count` times are left
   // out (they become <unk>), and so are the literal strings "<pad>" and "<unk>".
   static Vocabulary build(const std::vector<std::vector<std::string>>& examples, int64_t min_count);
+  // A stored vocabulary (a data file's /vocab: "<pad>", "<unk>", then the tokens by id).
+  static Vocabulary from_tokens(std::vector<std::string> tokens);
   int32_t id(const std::string& token) const;
   const std::vector<std::string>& tokens() const { return tokens_; }
   int64_t size() const { return static_cast<int64_t>(tokens_.size()); }
@@ -63,6 +65,10 @@ class Vocabulary {
   std::vector<std::string> tokens_;
   std::unordered_map<std::string, int32_t> ids_;
 };
+
+// Writes the ids of the first `steps` tokens (kUnknownId for one not in `vocab`) to row[0, steps),
+// padded with kPadId, and returns how many tokens were written: the example's length.
+int64_t encode_tokens(const std::vector<std::string>& tokens, const Vocabulary& vocab, int64_t steps, int32_t* row);
 
 // Conversion -------------------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ int layers_command(const Args& args);
 int visualize_command(const Args& args);
 int neighbours_command(const Args& args);
 int export_command(const Args& args);
+int predict_command(const Args& args);
 
 // Thrown for a wrong command line; main() prints it with a hint to use --help.
 class UsageError : public std::runtime_error {

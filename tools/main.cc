@@ -19,6 +19,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  train     train a model on an HDF5 data set\n"
     "  test      evaluate a checkpoint on an HDF5 data set\n"
+    "  predict   apply a checkpoint to image files, text lines, CSV series or HDF5 rows\n"
     "  convert   convert data (MNIST IDX, CSV series, labelled text, sine) into shardnet's HDF5 layout\n"
     "  inspect   list what an HDF5 data set or checkpoint holds\n"
     "  launch    start train or test on N MPI ranks (mpirun underneath)\n"
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
       {"launch", launch_command},       {"compare", compare_command},
       {"time", time_command},           {"layers", layers_command},
       {"visualize", visualize_command}, {"neighbours", neighbours_command},
-      {"export", export_command}};
+      {"export", export_command},       {"predict", predict_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;
@@ -62,7 +63,7 @@ int main(int argc, char** argv) {
     std::cerr << "shardnet: error: unknown command '" << name << "' (try shardnet --help)\n";
     return 2;
   }
-  const std::set<std::string> computing = {"train", "test", "time", "visualize"};
+  const std::set<std::string> computing = {"train", "test", "time", "visualize", "predict"};
   if (!blas_note.empty() && computing.count(name) && first_rank_on_host()) std::cerr << blas_note << "\n";
   try {
     return command->second(Args(argv + 2, argv + argc));

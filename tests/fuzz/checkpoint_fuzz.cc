@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto optimizer = make_optimizer(config);
   for (Param* p : net->params()) p->grad.fill(0.01f);
   optimizer->step(net->params(), 0.001f);
-  io::save_checkpoint(path, *net, optimizer.get(), io::CheckpointMeta{kModel, 1, 2, 3, 8, 1, 1, "! seed = 1\n"});
+  io::save_checkpoint(path, *net, optimizer.get(), io::CheckpointMeta{kModel, 1, 2, 3, 8, 1, 1, "! seed = 1\n", {}});
   {
     io::H5Id file = io::open_file(path, true);
     for (int changes = 1 + static_cast<int>(in.below(4)); changes > 0; --changes) {

@@ -41,7 +41,7 @@ TEST(Checkpoint, RoundTripsParametersAndOptimizerState) {
   auto net = parse_model(kModel, "m");
   net->initialize(5);
   auto opt = stepped_adam(*net);
-  save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 110, 64, 5, 1, "! seed = 5\n"});
+  save_checkpoint(dir.file("c.h5"), *net, opt.get(), CheckpointMeta{kModel, 2, 10, 110, 64, 5, 1, "! seed = 5\n", {}});
   EXPECT_FALSE(std::filesystem::exists(dir.file("c.h5.tmp")));
 
   auto other = parse_model(kModel, "m");
@@ -68,7 +68,7 @@ TEST(Checkpoint, RoundTripsBatchNormRunningStatistics) {
   auto net = parse_model(model, "m");
   net->initialize(1);
   for (Buffer* b : net->buffers()) b->value.fill(0.25f);
-  save_checkpoint(dir.file("bn.h5"), *net, nullptr, CheckpointMeta{model, 0, 0, 0, 8, 1, 1, ""});
+  save_checkpoint(dir.file("bn.h5"), *net, nullptr, CheckpointMeta{model, 0, 0, 0, 8, 1, 1, "", {}});
   auto other = parse_model(model, "m");
   load_checkpoint(dir.file("bn.h5"), *other, nullptr);
   ASSERT_EQ(other->buffers().size(), 2u);
@@ -79,7 +79,7 @@ TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   TempDir dir;
   auto net = parse_model(kModel, "m");
   net->initialize(1);
-  save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
+  save_checkpoint(dir.file("c.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, "", {}});
   auto wider = parse_model(
       "[input] shape = 1,6,6\n[conv] filters = 4 size = 3\n[relu]\n[dense] outputs = 3\n[softmax_cross_entropy]\n",
       "m");
@@ -100,7 +100,7 @@ std::string tampered_checkpoint(const TempDir& dir, const std::string& name, con
   net->initialize(5);
   auto opt = stepped_adam(*net);
   std::string path = dir.file(name);
-  save_checkpoint(path, *net, opt.get(), CheckpointMeta{kModel, 1, 2, 3, 64, 5, 1, ""});
+  save_checkpoint(path, *net, opt.get(), CheckpointMeta{kModel, 1, 2, 3, 64, 5, 1, "", {}});
   H5Id file = open_file(path, true);
   tamper(file.get());
   return path;
@@ -115,10 +115,10 @@ TEST(Checkpoint, CompareCountsNanAsAnInfiniteDifference) {
   TempDir dir;
   auto net = parse_model(kModel, "m");
   net->initialize(5);
-  save_checkpoint(dir.file("a.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
+  save_checkpoint(dir.file("a.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, "", {}});
   EXPECT_TRUE(compare_checkpoints(dir.file("a.h5"), dir.file("a.h5")).identical);
   net->params()[0]->value[3] = std::nanf("");  // once reported as 0 difference
-  save_checkpoint(dir.file("b.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, ""});
+  save_checkpoint(dir.file("b.h5"), *net, nullptr, CheckpointMeta{kModel, 0, 0, 0, 64, 1, 1, "", {}});
   const CheckpointDifference d = compare_checkpoints(dir.file("a.h5"), dir.file("b.h5"));
   EXPECT_FALSE(d.identical);
   EXPECT_TRUE(std::isinf(d.parameters_relative)) << d.parameters_relative;
@@ -180,7 +180,7 @@ TEST(Checkpoint, SurvivesAWriterKilledMidWrite) {
       auto net = parse_model(big, "m");
       for (int version = 0;; ++version) {
         for (Param* p : net->params()) p->value.fill(static_cast<float>(version));
-        save_checkpoint(path, *net, nullptr, CheckpointMeta{big, version, 0, version, 64, 1, 1, ""});
+        save_checkpoint(path, *net, nullptr, CheckpointMeta{big, version, 0, version, 64, 1, 1, "", {}});
       }
     }
     usleep(static_cast<useconds_t>(20000 + rng.below(60000)));
