@@ -32,24 +32,32 @@ void report(const std::string& out, const io::MnistConversion& c) {
 
 int convert_mnist(const Args& args) {
   po::options_description options("convert mnist options");
-  std::string src, out;
+  std::string src, out, name_prefix;
   int gzip = 0;
   // clang-format off
   options.add_options()
-      ("source", po::value(&src)->required(), "folder with the four MNIST IDX files (raw or .gz)")
-      ("out", po::value(&out)->required(), "output folder for mnist-train.h5 and mnist-test.h5")
+      ("source", po::value(&src)->required(), "folder with the four IDX files of MNIST or a drop-in (raw or .gz)")
+      ("out", po::value(&out)->required(), "output folder for PREFIX-train.h5 and PREFIX-test.h5")
+      ("prefix", po::value(&name_prefix)->default_value("mnist"),
+       "name of the output files, e.g. fashion for Fashion-MNIST: fashion-train.h5, fashion-test.h5")
       ("gzip", po::value(&gzip)->default_value(0), "gzip level for /data (0-9, 0: none)");
   // clang-format on
   po::positional_options_description positional;
   positional.add("source", 1).add("out", 1);
   po::variables_map vm;
-  if (!parse_options(args, "usage: shardnet convert mnist SOURCE_DIR OUT_DIR", options, vm, &positional)) return 0;
+  if (!parse_options(args, "usage: shardnet convert mnist SOURCE_DIR OUT_DIR [--prefix NAME]", options, vm,
+                     &positional)) {
+    return 0;
+  }
   if (gzip < 0 || gzip > 9) throw UsageError("--gzip must be in 0..9");
+  if (name_prefix.empty() || name_prefix.find('/') != std::string::npos) {
+    throw UsageError("--prefix must be a file name without '/', not '" + name_prefix + "'");
+  }
   fs::create_directories(out);
-  for (const auto& [prefix, name] : {std::pair{"train", "mnist-train.h5"}, std::pair{"t10k", "mnist-test.h5"}}) {
-    const std::string images = find_idx(src, std::string(prefix) + "-images-idx3-ubyte");
-    const std::string labels = find_idx(src, std::string(prefix) + "-labels-idx1-ubyte");
-    const std::string target = (fs::path(out) / name).string();
+  for (const auto& [idx_prefix, split] : {std::pair{"train", "train"}, std::pair{"t10k", "test"}}) {
+    const std::string images = find_idx(src, std::string(idx_prefix) + "-images-idx3-ubyte");
+    const std::string labels = find_idx(src, std::string(idx_prefix) + "-labels-idx1-ubyte");
+    const std::string target = (fs::path(out) / (name_prefix + "-" + split + ".h5")).string();
     report(target, io::convert_idx_pair(images, labels, target, gzip));
   }
   return 0;

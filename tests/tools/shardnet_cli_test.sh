@@ -16,6 +16,16 @@ cat >model.cfg <<'CFG'
 CFG
 
 expect_ok "convert idx" "$shardnet" convert idx --images images.idx --labels labels.idx data.h5
+# A drop-in replacement for MNIST (Fashion-MNIST, KMNIST) gets its own file names.
+mkdir -p fashion-idx
+for split in train t10k; do
+  cp images.idx fashion-idx/$split-images-idx3-ubyte && cp labels.idx fashion-idx/$split-labels-idx1-ubyte
+done
+expect_ok "convert mnist --prefix" "$shardnet" convert mnist fashion-idx fashion --prefix fashion
+[ -s fashion/fashion-train.h5 ] && [ -s fashion/fashion-test.h5 ] && [ ! -e fashion/mnist-train.h5 ] ||
+  fail "convert mnist --prefix fashion wrote: $(ls fashion)"
+expect_error "a prefix with a folder in it" "--prefix must be a file name without '/'" \
+  "$shardnet" convert mnist fashion-idx fashion --prefix a/b
 expect_ok "inspect data" "$shardnet" inspect data.h5
 grep -q '/data .*uint8 .*(200, 1, 4, 4)' out.txt || fail "inspect does not list /data: $(cat out.txt)"
 expect_ok "train" "$shardnet" train -m model.cfg -d data.h5 -t data.h5 --epochs 3 --batch 20 --lr 0.1 \
