@@ -56,6 +56,7 @@ class LeakyReLU : public Activation {
   LeakyReLU(std::string name, float slope);
   std::string type() const override { return "leaky_relu"; }
   std::string describe() const override { return "slope=" + std::to_string(slope_); }
+  float slope() const { return slope_; }
 
  protected:
   void apply(const float* x, float* y, int64_t n) const override;
@@ -71,6 +72,7 @@ class ELU : public Activation {
   ELU(std::string name, float alpha);
   std::string type() const override { return "elu"; }
   std::string describe() const override { return "alpha=" + std::to_string(alpha_); }
+  float alpha() const { return alpha_; }
 
  protected:
   void apply(const float* x, float* y, int64_t n) const override;
@@ -98,6 +100,7 @@ class Scale : public Activation {
   Scale(std::string name, float factor);
   std::string type() const override { return "scale"; }
   std::string describe() const override { return "factor=" + std::to_string(factor_); }
+  float factor() const { return factor_; }
 
  protected:
   void apply(const float* x, float* y, int64_t n) const override;

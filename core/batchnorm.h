@@ -26,6 +26,7 @@ class BatchNorm : public Layer {
   std::string describe() const override;
 
   Param& gamma() { return gamma_; }
+  float epsilon() const { return config_.epsilon; }
   Param& beta() { return beta_; }
 
  private:

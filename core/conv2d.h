@@ -55,6 +55,7 @@ class Conv2D : public Layer {
   std::string describe() const override;
 
   Param& weight() { return weight_; }
+  const Conv2DConfig& config() const { return config_; }
   bool uses_winograd() const { return winograd_; }
   Param& bias() { return bias_; }
 

@@ -37,6 +37,7 @@ class Deconv2D : public Layer {
   std::string describe() const override;
 
   Param& weight() { return weight_; }
+  const Deconv2DConfig& config() const { return config_; }
   Param& bias() { return bias_; }
 
  private:

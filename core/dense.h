@@ -20,6 +20,9 @@ class Dense : public Layer {
   std::string describe() const override;
 
   Param& weight() { return weight_; }
+  bool has_bias() const { return has_bias_; }
+  // Applied to each step of (T, D) inputs (y is (T, outputs)) rather than to the flattened input.
+  bool per_step() const { return per_step_; }
   Param& bias() { return bias_; }
 
  private:

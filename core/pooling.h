@@ -20,6 +20,9 @@ class Pool2D : public Layer {
   Pool2D(std::string name, const PoolConfig& config);
   Shape setup(const Shape& input) override;
   std::string describe() const override;
+  int64_t size() const { return size_; }
+  int64_t stride() const { return stride_; }
+  int64_t pad() const { return pad_; }
 
  protected:
   // Calls fn(output index, h0, h1, w0, w1) for each window of one plane, clipped to the input:

@@ -16,6 +16,7 @@ class PReLU : public Layer {
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::vector<Param*> params() override { return {&slope_}; }
   std::string describe() const override;
+  bool per_channel() const { return per_channel_; }
 
  private:
   bool per_channel_;

@@ -39,6 +39,8 @@ class Recurrent : public Layer {
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::vector<Param*> params() override;
   std::string describe() const override;
+  // params() holds, per layer and direction in that order: weight_ih, weight_hh, bias_ih, bias_hh.
+  const RecurrentConfig& config() const { return config_; }
 
  private:
   // One layer in one direction, with what forward keeps for backward.

@@ -27,6 +27,8 @@ class Upsample : public Layer {
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::string describe() const override;
+  int64_t factor() const { return factor_; }
+  UpsampleMode mode() const { return mode_; }
 
  private:
   // One output row's (or column's) two source indices and their weights (nearest: one, weight 1).

@@ -9,6 +9,8 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenbla
           libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
           iproute2 slurmctld slurmd slurm-client munge  # the multi-host and Slurm tests
           gnuplot-nox  # the plots of examples/ (docs/*.png)
+          libonnx-dev libprotobuf-dev  # ONNX export (ONNX's protobuf classes)
+          python3-onnx python3-opencv python3-h5py  # the ONNX test: onnx.checker and OpenCV's dnn as the runtime
           ${SHARDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

@@ -28,7 +28,7 @@ constexpr const char* kUsage =
     "  layers    list the layer and loss types of model files, with their options\n"
     "  visualize PNGs of a trained net: filters, feature maps, saliency, Grad-CAM, reconstructions\n"
     "  neighbours  the nearest words of a trained net's word vectors, by cosine\n"
-    "  export    write a trained net's word vectors in the word2vec text format\n"
+    "  export    write a trained net as an ONNX model, or its word vectors in the word2vec text format\n"
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 

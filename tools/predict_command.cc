@@ -52,12 +52,13 @@ std::string number(double v, const char* format = "%.9g") {
 class PredictionWriter {
  public:
   PredictionWriter(PredictFormat format, const Loss& loss, const io::InputPreprocessing& preprocessing, int64_t k,
-                   bool with_labels)
+                   bool with_labels, bool raw)
       : format_(format),
         loss_(loss),
         preprocessing_(preprocessing),
         k_(k),
         with_labels_(with_labels),
+        raw_(raw),
         score_name_(loss.scores_are_probabilities() ? "probability" : "score") {}
 
   std::string header(int64_t outputs) const {
@@ -70,7 +71,9 @@ class PredictionWriter {
     };
     if (!table) add("input", 0);
     if (with_labels_) add("true_class", class_width());
-    if (loss_.is_classifier()) {
+    if (raw_) {
+      for (int64_t j = 0; j < outputs; ++j) add("output_" + std::to_string(j), 12);
+    } else if (loss_.is_classifier()) {
       for (int64_t r = 1; r <= k_; ++r) {
         add("class_" + std::to_string(r), class_width());
         add((loss_.scores_are_probabilities() ? "p_" : "score_") + std::to_string(r), 10);
@@ -93,7 +96,9 @@ class PredictionWriter {
     };
     if (!table) add(input, 0);
     if (with_labels_) add(label >= 0 ? class_name(label) : "", class_width());
-    if (loss_.is_classifier()) {
+    if (raw_) {
+      for (int64_t j = 0; j < outputs; ++j) add(number(output[j], table ? "%.6g" : "%.9g"), 12);
+    } else if (loss_.is_classifier()) {
       for (const ClassScore& c : top_classes(loss_, output, outputs, k_)) {
         add(class_name(c.index), class_width());
         add(number(c.score, table ? "%.4f" : "%.9g"), 10);
@@ -115,6 +120,11 @@ class PredictionWriter {
   std::string json_row(const std::string& input, int32_t label, const float* output, int64_t outputs) const {
     std::string out = "{\"input\": " + json_quoted(input);
     if (label >= 0) out += ", \"true_class\": " + json_quoted(class_name(label));
+    if (raw_) {
+      out += ", \"outputs\": [";
+      for (int64_t j = 0; j < outputs; ++j) out += std::string(j ? ", " : "") + number(output[j]);
+      return out + "]}";
+    }
     if (loss_.is_classifier()) {
       out += ", \"top\": [";
       bool first = true;
@@ -150,7 +160,7 @@ class PredictionWriter {
   const Loss& loss_;
   const io::InputPreprocessing& preprocessing_;
   int64_t k_;
-  bool with_labels_;
+  bool with_labels_, raw_;
   std::string score_name_;
 };
 
@@ -185,6 +195,7 @@ int predict_command(const Args& args) {
                                         "when the checkpoint records none (written before it was stored)")
       ("top-k,k", po::value(&k)->default_value(5), "classes to list per input, best first")
       ("format", po::value(&format)->default_value(PredictFormat::kTable, "table"), "table, csv or json")
+      ("raw", "print the net's outputs as they are (logits of a classifier; regression outputs not de-standardised)")
       ("batch,b", po::value(&batch)->default_value(256), "rows per forward pass")
       ("threads", po::value(&threads)->default_value(0),
        "BLAS threads, and threads decoding images (0: OPENBLAS_NUM_THREADS or all cores)")
@@ -218,7 +229,8 @@ int predict_command(const Args& args) {
     } else if (!data_path.empty()) {
       preprocessing = io::read_data_preprocessing(io::Dataset(data_path, 0));
     }
-    if (preprocessing.sample_shape != net->input_shape()) {
+    // The net may read the rows in another shape of as many values, as training did (Net::check_data).
+    if (shape_numel(preprocessing.sample_shape) != shape_numel(net->input_shape())) {
       throw std::runtime_error(weights + ": its training data's rows are " + shape_string(preprocessing.sample_shape) +
                                ", but " + model.name + " takes " + shape_string(net->input_shape()));
     }
@@ -253,7 +265,7 @@ int predict_command(const Args& args) {
     const uint64_t total_errors = sum(errors.size());
 
     const PredictionWriter writer(format, loss, preprocessing, std::min<int64_t>(k, loss.is_classifier() ? width : k),
-                                  total_labelled > 0);
+                                  total_labelled > 0, vm.count("raw") > 0);
     std::vector<std::string> lines;
     for (int64_t r = 0; r < rows.rows(); ++r)
       lines.push_back(writer.row(rows.names[r], rows.labels[r], outputs.data() + r * width, width));
