@@ -123,6 +123,7 @@ struct LayerContext {
   Layer& layer;
   const Shape& in;
   const Shape& out;
+  std::string lengths;  // the graph's sequence-length input, or "" (every step real)
 };
 
 std::string export_dense(const LayerContext& c, const std::string& x) {
@@ -277,15 +278,15 @@ std::string export_recurrent(const LayerContext& c, const std::string& x) {
     }
     const int64_t inputs = params[layer * dirs * 4]->value.shape()[1];
     const std::string base = rnn.name() + "_l" + std::to_string(layer);
-    const auto outs = c.g.node_outputs(
-        op,
-        {seq, c.g.floats(base + "_W", {dirs, g * h, inputs}, w.data()),
-         c.g.floats(base + "_R", {dirs, g * h, h}, r.data()), c.g.floats(base + "_B", {dirs, 2 * g * h}, b.data())},
-        2, [&](auto& n) {
-          set_int(n, "hidden_size", h);
-          set_string(n, "direction", k.bidirectional ? "bidirectional" : "forward");
-          if (k.kind == CellKind::kGru) set_int(n, "linear_before_reset", 1);
-        });
+    std::vector<std::string> op_inputs = {seq, c.g.floats(base + "_W", {dirs, g * h, inputs}, w.data()),
+                                          c.g.floats(base + "_R", {dirs, g * h, h}, r.data()),
+                                          c.g.floats(base + "_B", {dirs, 2 * g * h}, b.data())};
+    if (!c.lengths.empty()) op_inputs.push_back(c.lengths);  // sequence_lens
+    const auto outs = c.g.node_outputs(op, op_inputs, 2, [&](auto& n) {
+      set_int(n, "hidden_size", h);
+      set_string(n, "direction", k.bidirectional ? "bidirectional" : "forward");
+      if (k.kind == CellKind::kGru) set_int(n, "linear_before_reset", 1);
+    });
     last = outs[1];  // Y_h (dirs, N, H)
     if (layer + 1 == k.layers && !k.return_sequence) break;
     // Y (T, dirs, N, H) -> (T, N, dirs * H), the next layer's input (no node when unused: a
@@ -350,10 +351,11 @@ const std::map<std::string, Exporter>& exporters() {
   return table;
 }
 
-void add_value_info(onnx::ValueInfoProto* info, const std::string& name, const Shape& sample) {
+void add_value_info(onnx::ValueInfoProto* info, const std::string& name, const Shape& sample,
+                    int32_t type = onnx::TensorProto_DataType_FLOAT) {
   info->set_name(name);
   onnx::TypeProto_Tensor* t = info->mutable_type()->mutable_tensor_type();
-  t->set_elem_type(onnx::TensorProto_DataType_FLOAT);
+  t->set_elem_type(type);
   onnx::TensorShapeProto* shape = t->mutable_shape();
   shape->add_dim()->set_dim_param("batch");
   for (int64_t d : sample) shape->add_dim()->set_dim_value(d);
@@ -391,7 +393,8 @@ const std::vector<OnnxLayerMapping>& onnx_layer_mappings() {
   return mappings;
 }
 
-std::vector<std::string> export_onnx(Net& net, const std::string& path, const std::string& graph_name) {
+std::vector<std::string> export_onnx(Net& net, const std::string& path, const std::string& graph_name,
+                                     const OnnxExportOptions& options) {
   onnx::ModelProto model;
   model.set_ir_version(7);
   model.set_producer_name("shardnet");
@@ -400,6 +403,11 @@ std::vector<std::string> export_onnx(Net& net, const std::string& path, const st
   graph->set_name(graph_name);
   GraphBuilder g(graph);
   add_value_info(graph->add_input(), "input", net.input_shape());
+  std::string lengths;
+  if (options.sequence_lengths) {
+    lengths = "lengths";
+    add_value_info(graph->add_input(), lengths, {}, onnx::TensorProto_DataType_INT32);
+  }
   std::string x = "input";
   for (size_t i = 0; i < net.size(); ++i) {
     Layer& layer = net.layer(i);
@@ -411,7 +419,7 @@ std::vector<std::string> export_onnx(Net& net, const std::string& path, const st
                             "lstm, gru");
     }
     const Shape& in = i == 0 ? net.input_shape() : net.shape_after(i - 1);
-    x = it->second(LayerContext{g, layer, in, net.shape_after(i)}, x);
+    x = it->second(LayerContext{g, layer, in, net.shape_after(i), lengths}, x);
   }
   // The last node's output takes the graph output's name (an Identity only for a net of no nodes).
   bool renamed = false;

@@ -91,6 +91,9 @@ int export_command(const Args& args) {
       ("weights,w", po::value(&weights)->required(), "checkpoint to export")
       ("onnx", po::value(&onnx_path), "write the net as an ONNX model (opset 13): input \"input\", output \"output\"")
       ("model,m", po::value(&model_path), "model file (default: the model text stored in the checkpoint)")
+      ("sequence-lengths", po::value<bool>(),
+       "ONNX: a second input \"lengths\" (int32, one per sequence) for the recurrent layers (default: on for "
+       "a net trained on padded sequences, i.e. text)")
       ("word2vec", po::value(&word2vec), "write the first layer's word vectors in the word2vec text format")
       ("data,d", po::value(&data_path), "for --word2vec: a data set it was trained on, for its /vocab (default: the "
                                         "vocabulary the checkpoint recorded)");
@@ -105,11 +108,14 @@ int export_command(const Args& args) {
   if (!onnx_path.empty()) {
     const CheckpointModel model = checkpoint_model(weights, model_path);
     auto net = parse_model(model.text, model.name);
-    io::load_checkpoint(weights, *net, nullptr);
-    const auto ops = io::export_onnx(*net, onnx_path, model.name);
-    std::printf("wrote %s: ONNX opset %lld, %zu nodes, input %s, output %s\n", onnx_path.c_str(),
+    const io::CheckpointMeta meta = io::load_checkpoint(weights, *net, nullptr);
+    io::OnnxExportOptions export_options;
+    export_options.sequence_lengths = meta.preprocessing && meta.preprocessing->kind == io::InputKind::kText;
+    if (vm.count("sequence-lengths")) export_options.sequence_lengths = vm["sequence-lengths"].as<bool>();
+    const auto ops = io::export_onnx(*net, onnx_path, model.name, export_options);
+    std::printf("wrote %s: ONNX opset %lld, %zu nodes, input %s%s, output %s\n", onnx_path.c_str(),
                 static_cast<long long>(io::kOnnxOpset), ops.size(), shape_string(net->input_shape()).c_str(),
-                shape_string(net->output_shape()).c_str());
+                export_options.sequence_lengths ? " and lengths" : "", shape_string(net->output_shape()).c_str());
   }
   if (!word2vec.empty()) {
     const TrainedWords t = load_words(weights, data_path);

@@ -52,8 +52,11 @@ def main():
     onnx.checker.check_model(model, full_check=True)
     ops = sorted({n.op_type for n in model.graph.node})
 
+    # A graph with a second input takes each sequence's length: the data set's /length.
+    takes_lengths = len(model.graph.input) > 1
     with h5py.File(args.data, "r") as f:
         data = f["data"][: args.rows]
+        lengths = f["length"][: args.rows].astype(np.int32) if takes_lengths else None
     x = data.astype(np.float32) / np.float32(255.0) if data.dtype == np.uint8 else data.astype(np.float32)
     # The rows in the model's own input shape (a row-by-row LSTM reads (1, 28, 28) images as (28, 28)).
     sample = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim[1:]]
@@ -66,7 +69,9 @@ def main():
 
     try:
         net = cv2.dnn.readNetFromONNX(opencv_adapted(model, sample))
-        net.setInput(x.reshape([len(x), 1] + sample) if len(sample) == 2 else x)
+        net.setInput(x.reshape([len(x), 1] + sample) if len(sample) == 2 else x, "input_4d" if len(sample) == 2 else "input")
+        if takes_lengths:
+            net.setInput(lengths, "lengths")
         got = net.forward().reshape(len(x), -1).astype(np.float64)
         runtime = f"OpenCV {cv2.__version__}"
     except cv2.error as e:
@@ -77,7 +82,7 @@ def main():
                         f"[{n.op_type}@" in message or f"!{n.name}" in message), "?")
         print(f"{args.model}: OpenCV {cv2.__version__} stopped at {stopped}: {message[:200]}")
         try:
-            got = onnx_reference.run(model, x).reshape(len(x), -1)
+            got = onnx_reference.run(model, x, lengths).reshape(len(x), -1)
         except NotImplementedError as missing:
             print(f"{args.model}: onnx.checker passed; no runtime here runs it ({missing})")
             return 2

@@ -133,19 +133,30 @@ cat >rnn.cfg <<'CFG'
 CFG
 export_and_check rnn rnn.cfg series-train.h5
 
-# Token ids through an embedding (lines of at least 4 characters, cut to 4: no padding).
+# Token ids through an embedding: padded text of several lengths, exported with the "lengths" input
+# (ONNX's sequence_lens), as export does for a net trained on text.
 mkdir -p text
-printf 'abcd\nbcda\ncdab\ndabcx\naabb\n' >text/One.txt
-printf 'wxyz\nxyzw\nyzwx\nzwxya\nwwxx\n' >text/Two.txt
-"$shardnet" convert text tok text/One.txt text/Two.txt --split 1,0,0 --max-length 4 >/dev/null || fail "convert text"
+printf 'abcd\nbcdaab\ncda\ndabcxab\naabb\nab\n' >text/One.txt
+printf 'wxyz\nxyzwwx\nyz\nzwxyaw\nwwxx\nw\n' >text/Two.txt
+"$shardnet" convert text tok text/One.txt text/Two.txt --split 1,0,0 >/dev/null || fail "convert text"
 cat >tokens.cfg <<'CFG'
 [input]     shape = auto
 [embedding] vocab = auto  dim = 3
-[gru]       hidden = 4  return = last
+[gru]       hidden = 4  return = last  bidirectional = 1
 [dense]     outputs = classes
 [softmax_cross_entropy]
 CFG
 export_and_check tokens tokens.cfg tok-train.h5
+grep -q 'and lengths' tokens.log || fail "the text model was exported without its lengths input: $(cat tokens.log)"
+cat >tokens_seq.cfg <<'CFG'
+[input]     shape = auto
+[embedding] vocab = auto  dim = 3
+[lstm]      hidden = 3  layers = 2  bidirectional = 1
+[flatten]
+[dense]     outputs = classes
+[softmax_cross_entropy]
+CFG
+export_and_check tokens_seq tokens_seq.cfg tok-train.h5
 
 # A layer with no ONNX form here: one line naming it, and no file.
 cat >unpool.cfg <<'CFG'

@@ -24,9 +24,12 @@ def attrs(node):
     return out
 
 
-def recurrent(op, x, w, r, b, a):
-    """Y (T, dirs, N, H) and Y_h (dirs, N, H) of ONNX's RNN/GRU/LSTM, zero initial state."""
+def recurrent(op, x, w, r, b, a, lengths=None):
+    """Y (T, dirs, N, H) and Y_h (dirs, N, H) of ONNX's RNN/GRU/LSTM, zero initial state; with
+    sequence_lens, steps at or past a sequence's length leave its state as it is (and Y zero), so the
+    reverse direction starts at its last real step."""
     steps, n, _ = x.shape
+    lengths = np.full(n, steps) if lengths is None else np.asarray(lengths)
     dirs, h = w.shape[0], a["hidden_size"]
     ys, finals = [], []
     for d in range(dirs):
@@ -38,6 +41,8 @@ def recurrent(op, x, w, r, b, a):
         order = range(steps - 1, -1, -1) if (a.get("direction") == "reverse" or d == 1) else range(steps)
         for t in order:
             xt = x[t]
+            real = (t < lengths)[:, None]
+            previous_state, previous_cell = state, cell
             if op == "RNN":
                 state = np.tanh(xt @ wd.T + wb + state @ rd.T + rb)
             elif op == "GRU":  # gates z, r, h
@@ -53,22 +58,26 @@ def recurrent(op, x, w, r, b, a):
                 i, o, f, c = (g[:, k * h:(k + 1) * h] for k in range(4))
                 cell = sigmoid(f) * cell + sigmoid(i) * np.tanh(c)
                 state = sigmoid(o) * np.tanh(cell)
-            out[t] = state
+            state = np.where(real, state, previous_state)
+            cell = np.where(real, cell, previous_cell)
+            out[t] = np.where(real, state, 0.0)
         ys.append(out)
         finals.append(state)
     return np.stack(ys, axis=1), np.stack(finals)
 
 
-def run(model, x):
+def run(model, x, lengths=None):
     values = {t.name: numpy_helper.to_array(t).astype(np.float64) if t.data_type == 1 else numpy_helper.to_array(t)
               for t in model.graph.initializer}
     values[model.graph.input[0].name] = x.astype(np.float64)
+    if lengths is not None:
+        values[model.graph.input[1].name] = lengths
     for node in model.graph.node:
         a = attrs(node)
         ins = [values[i] if i else None for i in node.input]
         op = node.op_type
         if op in ("RNN", "GRU", "LSTM"):
-            outs = recurrent(op, *ins[:4], a)
+            outs = recurrent(op, *ins[:4], a, ins[4] if len(ins) > 4 else None)
         elif op == "Transpose":
             outs = [np.transpose(ins[0], a["perm"])]
         elif op == "Reshape":
