@@ -11,6 +11,7 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenbla
           gnuplot-nox  # the plots of examples/ (docs/*.png)
           libonnx-dev libprotobuf-dev  # ONNX export (ONNX's protobuf classes)
           python3-onnx python3-opencv python3-h5py  # the ONNX test: onnx.checker and OpenCV's dnn as the runtime
+          chromium  # the report page's browser test (headless)
           ${SHARDNET_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

@@ -21,6 +21,7 @@ int visualize_command(const Args& args);
 int neighbours_command(const Args& args);
 int export_command(const Args& args);
 int predict_command(const Args& args);
+int report_command(const Args& args);
 
 // Thrown for a wrong command line; main() prints it with a hint to use --help.
 class UsageError : public std::runtime_error {

@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  train     train a model on an HDF5 data set\n"
     "  test      evaluate a checkpoint on an HDF5 data set\n"
     "  predict   apply a checkpoint to image files, text lines, CSV series or HDF5 rows\n"
+    "  report    one HTML page of the curves of run directories (training writes report.html itself)\n"
     "  convert   convert data (MNIST IDX, CSV series, labelled text, sine) into shardnet's HDF5 layout\n"
     "  inspect   list what an HDF5 data set or checkpoint holds\n"
     "  launch    start train or test on N MPI ranks (mpirun underneath)\n"
@@ -52,7 +53,8 @@ int main(int argc, char** argv) {
       {"launch", launch_command},       {"compare", compare_command},
       {"time", time_command},           {"layers", layers_command},
       {"visualize", visualize_command}, {"neighbours", neighbours_command},
-      {"export", export_command},       {"predict", predict_command}};
+      {"export", export_command},       {"predict", predict_command},
+      {"report", report_command}};
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     std::cout << kUsage;
     return argc < 2 ? 2 : 0;

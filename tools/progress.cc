@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "io/run_report.h"
+
 namespace shardnet::tools {
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -127,6 +129,7 @@ void ProgressReporter::on_epoch(const EpochReport& e) {
     for (const LayerNorms& n : e.layer_norms) csv_ << ',' << n.gradient << ',' << n.weight;
     csv_ << '\n';
     csv_.flush();
+    if (steps_csv_.is_open()) steps_csv_.flush();  // the report drawn after this epoch reads both
   }
   epoch_start_ = Clock::now();  // the next epoch starts now (evaluation is done)
   phase_steps_ += e.steps;
@@ -152,6 +155,38 @@ std::string ProgressReporter::phase_summary() const {
     out += part;
   }
   return out;
+}
+
+RunDirectoryWriter::RunDirectoryWriter(ProgressReporter& progress, const dist::Communicator& comm, std::string run_dir,
+                                       bool append)
+    : progress_(progress), comm_(comm), run_dir_(std::move(run_dir)) {
+  if (comm_.rank() != 0) return;
+  const std::string path = run_dir_ + "/ranks.csv";
+  const bool continuing = append && std::filesystem::exists(path);
+  ranks_csv_.open(path, continuing ? std::ios::app : std::ios::trunc);
+  if (!ranks_csv_) throw std::runtime_error(path + ": cannot be written");
+  if (!continuing) {
+    ranks_csv_ << "epoch,rank,seconds,data_wait_seconds,forward_seconds,backward_seconds,sync_wait_seconds,"
+                  "optimizer_seconds\n"
+               << std::flush;
+  }
+}
+
+void RunDirectoryWriter::on_epoch(const EpochReport& e) {
+  progress_.on_epoch(e);
+  char row[256];
+  std::snprintf(row, sizeof row, "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g", e.seconds, e.data_wait_seconds, e.forward_seconds,
+                e.backward_seconds, e.sync_wait_seconds, e.optimizer_seconds);
+  const auto rows = comm_.gather(row, 0);  // every rank's phases, on rank 0
+  if (comm_.rank() != 0) return;
+  for (size_t r = 0; r < rows.size(); ++r) ranks_csv_ << e.epoch + 1 << ',' << r << ',' << rows[r] << '\n';
+  ranks_csv_.flush();
+  io::write_run_report({run_dir_}, run_dir_ + "/report.html", run_dir_);
+}
+
+void record_command(const std::string& run_dir, const std::string& command, bool append) {
+  std::ofstream out(run_dir + "/command.txt", append ? std::ios::app : std::ios::trunc);
+  if (!out || !(out << command << '\n')) throw std::runtime_error(run_dir + "/command.txt: cannot be written");
 }
 
 }  // namespace shardnet::tools

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/trainer.h"
+#include "dist/communicator.h"
 
 namespace shardnet::tools {
 
@@ -44,6 +45,25 @@ class ProgressReporter : public TrainObserver {
   int64_t phase_steps_ = 0;
   double phase_seconds_[5] = {};
 };
+
+// What a run directory gets beyond metrics.csv, as the run goes (every rank calls on_epoch; rank 0
+// writes): ranks.csv, each rank's phase seconds per epoch (gathered from all ranks), and
+// report.html (io/run_report.h), rewritten at every epoch. Forwards every report to `progress`.
+class RunDirectoryWriter : public TrainObserver {
+ public:
+  RunDirectoryWriter(ProgressReporter& progress, const dist::Communicator& comm, std::string run_dir, bool append);
+  void on_step(const StepReport& step) override { progress_.on_step(step); }
+  void on_epoch(const EpochReport& epoch) override;
+
+ private:
+  ProgressReporter& progress_;
+  const dist::Communicator& comm_;
+  std::string run_dir_;
+  std::ofstream ranks_csv_;
+};
+
+// Writes the command line to <run dir>/command.txt; a resumed run (`append`) adds its own line.
+void record_command(const std::string& run_dir, const std::string& command, bool append);
 
 std::string format_duration(double seconds);  // "1:05" or "1:02:03"
 

@@ -83,9 +83,11 @@ int train_command(const Args& args) {
                               bar, resumed,
                               config.train.log_grad_norms ? layers_with_params(run.net()) : std::vector<std::string>{});
     reporter.log_steps(config.run_dir + "/steps.csv", config.log_every, resumed);
+    if (leader) record_command(config.run_dir, "shardnet train " + join(args), resumed);
+    RunDirectoryWriter run_files(reporter, comm, config.run_dir, resumed);
     const dist::StopSignals stop_signals(comm.rank());
     run.watch_stop_flag(&dist::StopSignals::flag());
-    if (run.train(reporter) == FitEnd::kStopRequested) {
+    if (run.train(run_files) == FitEnd::kStopRequested) {
       if (leader) print_stop(run);
       return static_cast<int>(dist::kExitStopped);
     }
