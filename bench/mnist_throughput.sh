@@ -34,4 +34,4 @@ for model in "${models[@]}"; do
   done
 done
 echo
-OPENBLAS_NUM_THREADS=1 $shardnet time -m examples/mnist/cnn.cfg --threads 1 -n 50 | grep -E '^(step|shares|sgemm)'
+OPENBLAS_NUM_THREADS=1 $shardnet time -m examples/mnist/cnn.cfg -d data/mnist/mnist-train.h5 --threads 1 -n 50 | grep -E '^(step|shares|sgemm)'

@@ -231,6 +231,7 @@ namespace {
 std::optional<std::string> data_size(const std::string& section, const std::string& key, const std::string& value,
                                      const DataDescription& data, const std::function<void(const std::string&)>& fail) {
   if (section == "input" && key == "shape" && value == "auto") {
+    if (data.sample_shape.empty()) fail("shape = auto, but the data set's rows have no shape");
     std::string shape;
     for (int64_t d : data.sample_shape) {
       if (!shape.empty()) shape += ',';
@@ -301,6 +302,16 @@ std::string resolve_data_sizes(const std::string& text, const std::string& sourc
     if (!lines.eof()) out += '\n';
   }
   return out;
+}
+
+bool takes_sizes_from_data(const std::string& text) {
+  // A data set whose sizes are all missing: resolving fails exactly where a size is wanted.
+  try {
+    resolve_data_sizes(text, "", DataDescription{});
+    return false;
+  } catch (const ModelError&) {
+    return true;
+  }
 }
 
 std::string read_text_file(const std::string& path) {

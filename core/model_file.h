@@ -29,6 +29,8 @@ std::unique_ptr<Net> parse_model(const std::string& text, const std::string& sou
 // Returns `text` with those replaced by the numbers, the rest unchanged (comments too); throws
 // ModelError "source:line: ..." when the data set has no such size. Text without them is returned as is.
 std::string resolve_data_sizes(const std::string& text, const std::string& source, const DataDescription& data);
+// Whether `text` has any of those (so it cannot be built without a data set).
+bool takes_sizes_from_data(const std::string& text);
 // Reads and parses a model file.
 std::unique_ptr<Net> load_model(const std::string& path);
 std::string read_text_file(const std::string& path);

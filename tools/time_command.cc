@@ -229,6 +229,10 @@ int time_command(const Args& args) {
     if (!o.data_path.empty()) {
       data = std::make_unique<io::Dataset>(o.data_path);
       model_text = resolve_data_sizes(model_text, o.model_path, data->description());
+    } else if (takes_sizes_from_data(model_text)) {
+      throw UsageError(o.model_path +
+                       " takes sizes from the data (shape = auto, vocab = auto or outputs = classes): "
+                       "give --data FILE");
     }
     auto net = parse_model(model_text, o.model_path);
     if (data) {

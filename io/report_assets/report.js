@@ -55,8 +55,12 @@ function perRun(table, xColumn, columns, scale = 1) {
 chart("loss per epoch", "epoch", "loss", perRun("epochs", "epoch", ["train_loss", "val_loss", "test_loss"]));
 chart("accuracy per epoch", "epoch", "%", perRun("epochs", "epoch", ["train_accuracy", "val_accuracy", "test_accuracy"], 100));
 chart("training loss per step (window means)", "step", "loss", perRun("steps", "step", ["loss"]));
-chart("learning rate", "step", "lr", perRun("steps", "step", ["lr"]).length ? perRun("steps", "step", ["lr"])
-                                                                         : perRun("epochs", "epoch", ["lr"]));
+// The learning rate per logged step window, or per epoch for runs that logged no steps.
+if (report.runs.some((run) => run.steps)) {
+  chart("learning rate", "step", "lr", perRun("steps", "step", ["lr"]));
+} else {
+  chart("learning rate", "epoch", "lr", perRun("epochs", "epoch", ["lr"]));
+}
 chart("throughput", "epoch", "samples/s", perRun("epochs", "epoch", ["samples_per_second"]));
 // The step's phases as shares of the epoch's time (rank 0).
 for (const run of report.runs) {

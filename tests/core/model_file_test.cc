@@ -152,5 +152,13 @@ TEST(ResolveDataSizes, TakesShapeVocabAndClassesFromTheData) {
                ModelError);
 }
 
+TEST(ResolveDataSizes, SaysWhetherAModelNeedsTheData) {
+  EXPECT_TRUE(takes_sizes_from_data("[input] shape = auto\n[dense] outputs = 3\n[mse]\n"));
+  EXPECT_TRUE(takes_sizes_from_data("[input] shape = 5\n[embedding] vocab = auto dim = 2\n"));
+  EXPECT_TRUE(takes_sizes_from_data("[input] shape = 4\n[dense] outputs = classes\n"));
+  EXPECT_FALSE(takes_sizes_from_data("[input] shape = 4\n[dense] outputs = 3\n[mse]\n"));
+  EXPECT_FALSE(takes_sizes_from_data("# shape = auto in a comment\n[input] shape = 4\n"));
+}
+
 }  // namespace
 }  // namespace shardnet

@@ -124,6 +124,10 @@ expect_error "timeline in a missing directory" "nowhere/t.json: cannot write the
   "$shardnet" train -m model.cfg -d data.h5 --run-dir tl --timeline nowhere/t.json
 [ -e tl/final.h5 ] && fail "training ran although the timeline cannot be written"
 expect_error "time on a missing model" "missing.cfg" "$shardnet" time -m missing.cfg
+printf '[input] shape = auto\n[dense] outputs = classes\n[softmax_cross_entropy]\n' >auto.cfg
+expect_error "time on a model that takes its sizes from the data, without data" \
+  "auto.cfg takes sizes from the data \(shape = auto, vocab = auto or outputs = classes\): give --data FILE" \
+  "$shardnet" time -m auto.cfg
 # Once a segmentation fault: the shape product wrapped and the allocation came out 0 bytes.
 printf '[input] shape = 1\n[dense] outputs = 4611686018427387904\n[mse]\n' >huge.cfg
 expect_error "2^62 outputs" "huge.cfg:2: 'outputs' must be in \[1, 2147483647\], got 4611686018427387904" \
