@@ -11,8 +11,9 @@ SHARDNET_SKIP_BUILD=1 SHARDNET_EXTRA_PACKAGES="clang-14 libclang-rt-14-dev" scri
 build=build-fuzz
 fuzzers=("$@")
 [ ${#fuzzers[@]} -eq 0 ] && fuzzers=(model_file idx csv text image dataset checkpoint)
+# Line tables only: enough for the sanitizers' reports, and a faster build than -g.
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHARDNET_FUZZ=ON \
-  -DSHARDNET_BUILD_TESTS=OFF >/dev/null
+  -DSHARDNET_BUILD_TESTS=OFF "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -gline-tables-only -DNDEBUG" >/dev/null
 targets=()
 for f in "${fuzzers[@]}"; do targets+=("${f}_fuzz"); done
 if ! cmake --build "$build" -j"$(nproc)" --target "${targets[@]}" >"$build/build.log" 2>&1; then

@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = asan ]; then
-  CMAKE_BUILD_TYPE=RelWithDebInfo scripts/setup.sh build-asan -DSHARDNET_SANITIZE=ON -DSHARDNET_WERROR=ON
+  # -g1: line tables and function names, what the sanitizers' stack traces use, at 3/4 of -g's
+  # compile time (measured on conv2d.cc: 5.7 against 8.3 s).
+  CMAKE_BUILD_TYPE=RelWithDebInfo scripts/setup.sh build-asan -DSHARDNET_SANITIZE=ON -DSHARDNET_WERROR=ON \
+    "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG" "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG"
   dir=build-asan
 else
   scripts/setup.sh build -DSHARDNET_WERROR=ON
