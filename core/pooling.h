@@ -86,6 +86,7 @@ class MaxUnpool : public Layer {
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
   std::string describe() const override { return "pool=" + pool_name_; }
+  const std::string& pool() const { return pool_name_; }  // the [maxpool] whose argmax positions it uses
 
  private:
   std::string pool_name_;

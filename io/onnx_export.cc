@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "core/activation.h"
 #include "core/batchnorm.h"
@@ -118,12 +119,24 @@ std::string reshape_to(GraphBuilder& g, const std::string& x, const Shape& sampl
 }
 
 // One layer: the exported tensor after it, from `x` (the tensor before it, of sample shape `in`).
+// What later layers need of earlier ones: a max pool's argmax indices, for the unpool that names it.
+struct PoolIndices {
+  std::string indices, input;  // MaxPool's second output; the pool's input (its shape is the unpool's)
+  int64_t size = 0, stride = 0, pad = 0;
+  bool input_size_lost = false;  // the pool's floor dropped rows or columns: the unpool needs output_shape
+};
+struct ExportState {
+  std::set<std::string> pools_unpooled;  // names of max pools a [maxunpool] refers to
+  std::map<std::string, PoolIndices> indices;
+};
+
 struct LayerContext {
   GraphBuilder& g;
   Layer& layer;
   const Shape& in;
   const Shape& out;
   std::string lengths;  // the graph's sequence-length input, or "" (every step real)
+  ExportState& state;
 };
 
 std::string export_dense(const LayerContext& c, const std::string& x) {
@@ -180,10 +193,39 @@ std::string export_pool(const LayerContext& c, const std::string& x, const std::
   if (op == "AveragePool" && p > 0) {
     in = c.g.node("Pad", {x, c.g.int64s("pads", {0, 0, p, p, 0, 0, p, p})});
   }
-  return c.g.node(op, {in}, [&](auto& n) {
+  const auto attributes = [&](onnx::NodeProto& n) {
     set_ints(n, "kernel_shape", {pool.size(), pool.size()});
     set_ints(n, "strides", {pool.stride(), pool.stride()});
     if (op == "MaxPool") set_ints(n, "pads", {p, p, p, p});
+  };
+  if (op == "MaxPool" && c.state.pools_unpooled.count(pool.name())) {
+    const auto outs = c.g.node_outputs(op, {in}, 2, attributes);
+    const auto restored = [&](int64_t out_size) { return (out_size - 1) * pool.stride() - 2 * p + pool.size(); };
+    c.state.indices[pool.name()] = {outs[1],       x, pool.size(),
+                                    pool.stride(), p, restored(c.out[1]) != c.in[1] || restored(c.out[2]) != c.in[2]};
+    return outs[0];
+  }
+  return c.g.node(op, {in}, attributes);
+}
+
+// MaxUnpool of the named pool's indices; given the pool input's shape when the pool's floor lost
+// rows or columns (ONNX's default size would be smaller).
+std::string export_maxunpool(const LayerContext& c, const std::string& x) {
+  auto& unpool = dynamic_cast<MaxUnpool&>(c.layer);
+  const PoolIndices& from = c.state.indices.at(unpool.pool());
+  if (from.stride < from.size) {
+    throw OnnxExportError("layer " + unpool.name() + " ([maxunpool]): its pool " + unpool.pool() +
+                          " has overlapping windows (size " + std::to_string(from.size) + ", stride " +
+                          std::to_string(from.stride) +
+                          "), where shardnet adds the values that meet and ONNX's "
+                          "MaxUnpool keeps one of them");
+  }
+  std::vector<std::string> inputs = {x, from.indices};
+  if (from.input_size_lost) inputs.push_back(c.g.node("Shape", {from.input}));
+  return c.g.node("MaxUnpool", inputs, [&](auto& n) {
+    set_ints(n, "kernel_shape", {from.size, from.size});
+    set_ints(n, "strides", {from.stride, from.stride});
+    set_ints(n, "pads", {from.pad, from.pad, from.pad, from.pad});
   });
 }
 
@@ -344,6 +386,7 @@ const std::map<std::string, Exporter>& exporters() {
       {"augment", [](const LayerContext&, const std::string& x) { return x; }},
       {"embedding", export_embedding},
       {"upsample", export_upsample},
+      {"maxunpool", export_maxunpool},
       {"rnn", export_recurrent},
       {"lstm", export_recurrent},
       {"gru", export_recurrent},
@@ -386,6 +429,9 @@ const std::vector<OnnxLayerMapping>& onnx_layer_mappings() {
       {"augment", "nothing (the identity in evaluation)"},
       {"embedding", "Cast (to int64), Gather"},
       {"upsample", "Resize (nearest: asymmetric, floor; bilinear: linear, half_pixel)"},
+      {"maxunpool",
+       "MaxUnpool of its pool's MaxPool indices (Shape of the pool's input when its floor lost rows; "
+       "not for overlapping pool windows)"},
       {"rnn", "Transpose, RNN, Transpose, Reshape (per layer)"},
       {"lstm", "Transpose, LSTM (gates reordered to i, o, f, c), Transpose, Reshape"},
       {"gru", "Transpose, GRU (gates z, r, h; linear_before_reset = 1), Transpose, Reshape"},
@@ -409,17 +455,21 @@ std::vector<std::string> export_onnx(Net& net, const std::string& path, const st
     add_value_info(graph->add_input(), lengths, {}, onnx::TensorProto_DataType_INT32);
   }
   std::string x = "input";
+  ExportState state;
+  for (size_t i = 0; i < net.size(); ++i) {
+    if (const auto* unpool = dynamic_cast<const MaxUnpool*>(&net.layer(i))) state.pools_unpooled.insert(unpool->pool());
+  }
   for (size_t i = 0; i < net.size(); ++i) {
     Layer& layer = net.layer(i);
     const auto it = exporters().find(layer.type());
     if (it == exporters().end()) {
       throw OnnxExportError("layer " + layer.name() + " ([" + layer.type() +
                             "]) has no ONNX form here; exportable: dense, conv, deconv, maxpool, avgpool, batchnorm, "
-                            "activations, softmax, flatten, reshape, dropout, augment, embedding, upsample, rnn, "
-                            "lstm, gru");
+                            "activations, softmax, flatten, reshape, dropout, augment, embedding, upsample, "
+                            "maxunpool, rnn, lstm, gru");
     }
     const Shape& in = i == 0 ? net.input_shape() : net.shape_after(i - 1);
-    x = it->second(LayerContext{g, layer, in, net.shape_after(i), lengths}, x);
+    x = it->second(LayerContext{g, layer, in, net.shape_after(i), lengths, state}, x);
   }
   // The last node's output takes the graph output's name (an Identity only for a net of no nodes).
   bool renamed = false;

@@ -158,18 +158,39 @@ cat >tokens_seq.cfg <<'CFG'
 CFG
 export_and_check tokens_seq tokens_seq.cfg tok-train.h5
 
-# A layer with no ONNX form here: one line naming it, and no file.
+# Max unpooling: MaxPool's indices into MaxUnpool (with the pool input's Shape where the 3x3 pool's
+# floor dropped rows and columns of the 8x8 maps).
 cat >unpool.cfg <<'CFG'
 [input]     shape = auto
-[conv]      filters = 2  size = 3  pad = 1
+[maxpool]   size = 3
+[relu]
+[maxunpool] pool = maxpool1
 [maxpool]   size = 2
+[maxunpool] pool = maxpool2
+[flatten]
+[dense]     outputs = classes
+[softmax_cross_entropy]
+CFG
+export_and_check unpool unpool.cfg imgs.h5
+
+# What has no ONNX form here: one line naming the layer and why, and no file.
+cat >overlap.cfg <<'CFG'
+[input]     shape = auto
+[maxpool]   size = 3  stride = 2  pad = 1
 [maxunpool] pool = maxpool1
 [flatten]
 [dense]     outputs = classes
 [softmax_cross_entropy]
 CFG
-"$shardnet" train -m unpool.cfg -d imgs.h5 --max-steps 2 --batch 8 --run-dir run-unpool >/dev/null 2>&1 || fail "train unpool"
-expect_error "export of a layer with no ONNX form" "layer maxunpool1 \(\[maxunpool\]\) has no ONNX form here" \
-  "$shardnet" export -w run-unpool/final.h5 --onnx unpool.onnx
-[ -e unpool.onnx ] || [ -e unpool.onnx.tmp ] && fail "a failed export left a file"
+"$shardnet" train -m overlap.cfg -d imgs.h5 --max-steps 2 --batch 8 --run-dir run-overlap >/dev/null 2>&1 || fail "train overlap"
+expect_error "export of an unpool of overlapping windows" \
+  "layer maxunpool1 \(\[maxunpool\]\): its pool maxpool1 has overlapping windows \(size 3, stride 2\)" \
+  "$shardnet" export -w run-overlap/final.h5 --onnx overlap.onnx
+[ -e overlap.onnx ] || [ -e overlap.onnx.tmp ] && fail "a failed export left a file"
+printf 'the cat sat on the mat\nthe dog sat on the log\n' >corpus.txt
+"$shardnet" convert skipgram pairs.h5 corpus.txt --window 2 --min-count 1 --subsample 0 >/dev/null || fail "convert skipgram"
+printf '[input] shape = auto\n[skipgram] vocab = auto  dim = 4  negatives = 2\n[sigmoid_cross_entropy]\n' >sgns.cfg
+"$shardnet" train -m sgns.cfg -d pairs.h5 --max-steps 2 --batch 8 --run-dir run-sgns >/dev/null 2>&1 || fail "train sgns"
+expect_error "export of a skip-gram layer" "layer skipgram1 \(\[skipgram\]\) has no ONNX form here" \
+  "$shardnet" export -w run-sgns/final.h5 --onnx sgns.onnx
 finish

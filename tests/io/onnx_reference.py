@@ -1,6 +1,7 @@
 """A small evaluator of ONNX graphs in numpy, written from the operator definitions of the ONNX
 specification (opset 13), for the operators OpenCV's dnn module cannot run: the recurrent ones
-(RNN, GRU, LSTM with their default activations) and what surrounds them in an exported net. It
+(RNN, GRU, LSTM with their default activations), MaxPool's indices and MaxUnpool, and what
+surrounds them in an exported net. It
 shares no code with shardnet: an independent reading of what the exported graph means."""
 import numpy as np
 from onnx import numpy_helper
@@ -66,6 +67,41 @@ def recurrent(op, x, w, r, b, a, lengths=None):
     return np.stack(ys, axis=1), np.stack(finals)
 
 
+def max_pool(x, a):
+    """MaxPool's Y and Indices (flat positions in x, row-major), padding as -infinity."""
+    k, st = a["kernel_shape"], a.get("strides", [1, 1])
+    p = a.get("pads", [0, 0, 0, 0])
+    n, c, h, w = x.shape
+    oh = (h + p[0] + p[2] - k[0]) // st[0] + 1
+    ow = (w + p[1] + p[3] - k[1]) // st[1] + 1
+    y = np.full((n, c, oh, ow), -np.inf)
+    idx = np.zeros((n, c, oh, ow), dtype=np.int64)
+    for i in range(oh):
+        for j in range(ow):
+            for di in range(k[0]):
+                for dj in range(k[1]):
+                    r, q = i * st[0] - p[0] + di, j * st[1] - p[1] + dj
+                    if 0 <= r < h and 0 <= q < w:
+                        v = x[:, :, r, q]
+                        better = v > y[:, :, i, j]
+                        y[:, :, i, j] = np.where(better, v, y[:, :, i, j])
+                        flat = (np.arange(n)[:, None] * c + np.arange(c)[None, :]) * h * w + r * w + q
+                        idx[:, :, i, j] = np.where(better, flat, idx[:, :, i, j])
+    return [y, idx]
+
+
+def max_unpool(x, indices, a, output_shape=None):
+    """MaxUnpool: each value to its index in a zero tensor of output_shape (default from the attributes)."""
+    k, st = a["kernel_shape"], a.get("strides", [1, 1])
+    p = a.get("pads", [0, 0, 0, 0])
+    n, c, h, w = x.shape
+    shape = list(output_shape) if output_shape is not None else \
+        [n, c, (h - 1) * st[0] - p[0] - p[2] + k[0], (w - 1) * st[1] - p[1] - p[3] + k[1]]
+    y = np.zeros(int(np.prod(shape)))
+    y[indices.reshape(-1)] = x.reshape(-1)
+    return [y.reshape(shape)]
+
+
 def run(model, x, lengths=None):
     values = {t.name: numpy_helper.to_array(t).astype(np.float64) if t.data_type == 1 else numpy_helper.to_array(t)
               for t in model.graph.initializer}
@@ -107,6 +143,12 @@ def run(model, x, lengths=None):
         elif op == "Softmax":
             e = np.exp(ins[0] - ins[0].max(axis=a.get("axis", -1), keepdims=True))
             outs = [e / e.sum(axis=a.get("axis", -1), keepdims=True)]
+        elif op == "MaxPool":
+            outs = max_pool(ins[0], a)
+        elif op == "MaxUnpool":
+            outs = max_unpool(ins[0], ins[1], a, ins[2] if len(ins) > 2 else None)
+        elif op == "Shape":
+            outs = [np.array(ins[0].shape, dtype=np.int64)]
         elif op == "Identity":
             outs = [ins[0]]
         else:
