@@ -108,8 +108,20 @@ void set_string(onnx::NodeProto& n, const std::string& key, const std::string& v
   a->set_s(value);
 }
 
+// The window attributes Conv, ConvTranspose and the pools share (pads: begin and end of each axis).
+void set_window(onnx::NodeProto& n, int64_t size_h, int64_t size_w, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                int64_t pad_w) {
+  set_ints(n, "kernel_shape", {size_h, size_w});
+  set_ints(n, "strides", {stride_h, stride_w});
+  set_ints(n, "pads", {pad_h, pad_w, pad_h, pad_w});
+}
+
 std::vector<int64_t> dims_of(const Tensor& t) { return {t.shape().begin(), t.shape().end()}; }
-std::string param(GraphBuilder& g, const Param& p) { return g.floats(p.name, dims_of(p.value), p.value.data()); }
+// A Param or a Buffer as an initializer under its own name.
+template <class Stored>
+std::string param(GraphBuilder& g, const Stored& p) {
+  return g.floats(p.name, dims_of(p.value), p.value.data());
+}
 
 // Reshape to (batch, sample...).
 std::string reshape_to(GraphBuilder& g, const std::string& x, const Shape& sample) {
@@ -164,11 +176,8 @@ std::string export_conv(const LayerContext& c, const std::string& x) {
   const Conv2DConfig& k = conv.config();
   std::vector<std::string> inputs = {x, param(c.g, conv.weight())};
   if (k.bias) inputs.push_back(param(c.g, conv.bias()));
-  return c.g.node("Conv", inputs, [&](auto& n) {
-    set_ints(n, "kernel_shape", {k.kernel_h, k.kernel_w});
-    set_ints(n, "strides", {k.stride_h, k.stride_w});
-    set_ints(n, "pads", {k.pad_h, k.pad_w, k.pad_h, k.pad_w});
-  });
+  return c.g.node("Conv", inputs,
+                  [&](auto& n) { set_window(n, k.kernel_h, k.kernel_w, k.stride_h, k.stride_w, k.pad_h, k.pad_w); });
 }
 
 std::string export_deconv(const LayerContext& c, const std::string& x) {
@@ -177,9 +186,7 @@ std::string export_deconv(const LayerContext& c, const std::string& x) {
   std::vector<std::string> inputs = {x, param(c.g, deconv.weight())};  // (C_in, F, k, k), ONNX's layout
   if (k.bias) inputs.push_back(param(c.g, deconv.bias()));
   return c.g.node("ConvTranspose", inputs, [&](auto& n) {
-    set_ints(n, "kernel_shape", {k.size, k.size});
-    set_ints(n, "strides", {k.stride, k.stride});
-    set_ints(n, "pads", {k.pad, k.pad, k.pad, k.pad});
+    set_window(n, k.size, k.size, k.stride, k.stride, k.pad, k.pad);
     if (k.output_pad > 0) set_ints(n, "output_padding", {k.output_pad, k.output_pad});
   });
 }
@@ -193,10 +200,9 @@ std::string export_pool(const LayerContext& c, const std::string& x, const std::
   if (op == "AveragePool" && p > 0) {
     in = c.g.node("Pad", {x, c.g.int64s("pads", {0, 0, p, p, 0, 0, p, p})});
   }
+  const int64_t window_pad = op == "MaxPool" ? p : 0;  // the average's padding is the Pad node's
   const auto attributes = [&](onnx::NodeProto& n) {
-    set_ints(n, "kernel_shape", {pool.size(), pool.size()});
-    set_ints(n, "strides", {pool.stride(), pool.stride()});
-    if (op == "MaxPool") set_ints(n, "pads", {p, p, p, p});
+    set_window(n, pool.size(), pool.size(), pool.stride(), pool.stride(), window_pad, window_pad);
   };
   if (op == "MaxPool" && c.state.pools_unpooled.count(pool.name())) {
     const auto outs = c.g.node_outputs(op, {in}, 2, attributes);
@@ -222,20 +228,15 @@ std::string export_maxunpool(const LayerContext& c, const std::string& x) {
   }
   std::vector<std::string> inputs = {x, from.indices};
   if (from.input_size_lost) inputs.push_back(c.g.node("Shape", {from.input}));
-  return c.g.node("MaxUnpool", inputs, [&](auto& n) {
-    set_ints(n, "kernel_shape", {from.size, from.size});
-    set_ints(n, "strides", {from.stride, from.stride});
-    set_ints(n, "pads", {from.pad, from.pad, from.pad, from.pad});
-  });
+  return c.g.node("MaxUnpool", inputs,
+                  [&](auto& n) { set_window(n, from.size, from.size, from.stride, from.stride, from.pad, from.pad); });
 }
 
 std::string export_batchnorm(const LayerContext& c, const std::string& x) {
   auto& bn = dynamic_cast<BatchNorm&>(c.layer);
   const std::vector<Buffer*> stats = bn.buffers();  // running mean, running variance
   return c.g.node("BatchNormalization",
-                  {x, param(c.g, bn.gamma()), param(c.g, bn.beta()),
-                   c.g.floats(stats[0]->name, dims_of(stats[0]->value), stats[0]->value.data()),
-                   c.g.floats(stats[1]->name, dims_of(stats[1]->value), stats[1]->value.data())},
+                  {x, param(c.g, bn.gamma()), param(c.g, bn.beta()), param(c.g, *stats[0]), param(c.g, *stats[1])},
                   [&](auto& n) { set_float(n, "epsilon", bn.epsilon()); });
 }
 

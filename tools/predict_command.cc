@@ -65,10 +65,7 @@ class PredictionWriter {
     std::string line;
     if (format_ == PredictFormat::kJson) return "[";
     const bool table = format_ == PredictFormat::kTable;
-    const auto add = [&](const std::string& name, int width) {
-      if (!line.empty()) line += table ? "  " : ",";
-      line += table ? pad(name, width) : csv_field(name);
-    };
+    const auto add = [&](const std::string& name, int width) { append_field(line, name, width); };
     if (!table) add("input", 0);
     if (with_labels_) add("true_class", class_width());
     if (raw_) {
@@ -90,10 +87,7 @@ class PredictionWriter {
     if (format_ == PredictFormat::kJson) return json_row(input, label, output, outputs);
     const bool table = format_ == PredictFormat::kTable;
     std::string line;
-    const auto add = [&](const std::string& text, int width) {
-      if (!line.empty()) line += table ? "  " : ",";
-      line += table ? pad(text, width) : csv_field(text);
-    };
+    const auto add = [&](const std::string& text, int width) { append_field(line, text, width); };
     if (!table) add(input, 0);
     if (with_labels_) add(label >= 0 ? class_name(label) : "", class_width());
     if (raw_) {
@@ -151,6 +145,12 @@ class PredictionWriter {
     size_t width = 10;  // "true_class"
     for (const auto& name : preprocessing_.classes) width = std::max(width, name.size());
     return static_cast<int>(std::min<size_t>(width, 24));
+  }
+  // One field of a table row (padded to `width`) or of a CSV line (quoted where needed).
+  void append_field(std::string& line, const std::string& text, int width) const {
+    const bool table = format_ == PredictFormat::kTable;
+    if (!line.empty()) line += table ? "  " : ",";
+    line += table ? pad(text, width) : csv_field(text);
   }
   static std::string pad(const std::string& text, int width) {
     return text.size() >= static_cast<size_t>(width) ? text : text + std::string(width - text.size(), ' ');
