@@ -150,6 +150,43 @@ void MeanSquaredError::backward(const Tensor& output, const Batch& batch, float 
   for (int64_t i = 0; i < output.numel(); ++i) d_output[i] = k * (output[i] - target[i]);
 }
 
+Huber::Huber(float delta) : delta_(delta) {
+  if (!(delta > 0.0f)) throw std::invalid_argument("huber: delta must be > 0");
+}
+
+void Huber::setup(const Shape& output) {
+  if (output.empty()) throw ShapeError("huber needs a non-empty input");
+}
+
+LossStats Huber::forward(const Tensor& output, const Batch& batch) {
+  if (batch.targets.numel() != output.numel()) {
+    throw std::invalid_argument("huber: targets have shape " + shape_string(batch.targets.shape()) +
+                                " but the model outputs " + shape_string(output.shape()));
+  }
+  const int64_t n = output.rows(), d = output.row_size();
+  const double delta = delta_;
+  LossStats stats;
+  stats.count = n;
+  for (int64_t i = 0; i < n; ++i) {
+    double s = 0.0;
+    for (int64_t j = 0; j < d; ++j) {
+      const double e = std::abs(static_cast<double>(output[i * d + j]) - batch.targets[i * d + j]);
+      s += e <= delta ? 0.5 * e * e : delta * (e - 0.5 * delta);
+    }
+    stats.add_loss(s / static_cast<double>(d));
+  }
+  return stats;
+}
+
+void Huber::backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) {
+  const int64_t d = output.row_size();
+  d_output.reshape(output.shape());
+  const float k = scale / static_cast<float>(d);
+  for (int64_t i = 0; i < output.numel(); ++i) {
+    d_output[i] = k * std::clamp(output[i] - batch.targets[i], -delta_, delta_);
+  }
+}
+
 MulticlassHinge::MulticlassHinge(float margin) : margin_(margin) {
   if (!(margin >= 0.0f)) throw std::invalid_argument("hinge: margin must be >= 0");
 }
@@ -370,6 +407,12 @@ SHARDNET_REGISTER_LAYERS(loss) {
                            return std::make_unique<MeanSquaredError>(
                                o.choice("target") == "input" ? RegressionTarget::kInput : RegressionTarget::kLabels);
                          },
+                         ExampleInput{{2, 3}}});
+  registry.add(LayerType{"huber",
+                         "Huber loss against float targets: quadratic within delta, linear beyond (loss)",
+                         {float_option("delta", 1.0f, 1e-6, 1e6, "where the loss turns from quadratic to linear")},
+                         {},
+                         [](const LayerOptions& o) { return std::make_unique<Huber>(o.number("delta")); },
                          ExampleInput{{2, 3}}});
   registry.add(LayerType{"hinge",
                          "multiclass SVM loss against int32 class ids: sum of max(0, margin - z_y + z_j) (loss)",

@@ -94,6 +94,22 @@ class MeanSquaredError : public Loss {
   RegressionTarget target_;
 };
 
+// The Huber loss (PyTorch's HuberLoss(delta)): per element 0.5 e^2 where |e| <= delta, else
+// delta (|e| - 0.5 delta), with e = output - target, averaged over a sample's outputs. Quadratic near
+// the target, linear far from it, so one large error cannot blow up the gradient (DQN's TD loss).
+// Targets are float /label rows shaped like the output.
+class Huber : public Loss {
+ public:
+  explicit Huber(float delta = 1.0f);
+  std::string type() const override { return "huber"; }
+  void setup(const Shape& output) override;
+  LossStats forward(const Tensor& output, const Batch& batch) override;
+  void backward(const Tensor& output, const Batch& batch, float scale, Tensor& d_output) override;
+
+ private:
+  float delta_;
+};
+
 // The multiclass SVM loss (Weston-Watkins, CS231n's): per sample sum over j != y of
 // max(0, margin - z_y + z_j). PyTorch's MultiMarginLoss is this divided by the number of classes.
 class MulticlassHinge : public Loss {

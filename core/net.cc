@@ -1,5 +1,6 @@
 #include "core/net.h"
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <numeric>
@@ -201,6 +202,40 @@ void Net::initialize_from_data(BatchSource& data, int64_t samples) {
     batch.data.reshape(shape);
     layer.initialize_from_data(batch.data);
   }
+}
+
+namespace {
+
+template <class Named>
+void move_toward(const std::vector<Named*>& target, const std::vector<Named*>& source, float tau, const char* what) {
+  if (target.size() != source.size()) {
+    throw std::invalid_argument(std::string("the nets have different numbers of ") + what + "s (" +
+                                std::to_string(target.size()) + " and " + std::to_string(source.size()) + ")");
+  }
+  for (size_t i = 0; i < target.size(); ++i) {
+    Tensor& to = target[i]->value;
+    const Tensor& from = source[i]->value;
+    if (target[i]->name != source[i]->name || to.shape() != from.shape()) {
+      throw std::invalid_argument(std::string(what) + " " + target[i]->name + " " + shape_string(to.shape()) +
+                                  " has no counterpart in the other net (found " + source[i]->name + " " +
+                                  shape_string(from.shape()) + ")");
+    }
+    float* t = to.data();
+    const float* f = from.data();
+    if (tau == 1.0f) {
+      std::copy_n(f, to.numel(), t);
+    } else {
+      for (int64_t j = 0; j < to.numel(); ++j) t[j] += tau * (f[j] - t[j]);
+    }
+  }
+}
+
+}  // namespace
+
+void move_parameters_toward(Net& target, Net& source, float tau) {
+  if (!(tau > 0.0f && tau <= 1.0f)) throw std::invalid_argument("move_parameters_toward: tau must be in (0, 1]");
+  move_toward(target.params(), source.params(), tau, "parameter");
+  move_toward(target.buffers(), source.buffers(), tau, "buffer");
 }
 
 }  // namespace shardnet

@@ -91,4 +91,10 @@ class Net {
   int64_t built_bytes_ = 0;  // the memory the layers added so far need at the least
 };
 
+// Moves `target`'s parameters and buffers toward `source`'s: target = (1 - tau) target + tau source
+// (tau = 1 copies them: a DQN's target network; a small tau is Polyak averaging). Both nets must
+// have the same parameters and buffers by name and shape; throws std::invalid_argument naming the
+// first that differs.
+void move_parameters_toward(Net& target, Net& source, float tau = 1.0f);
+
 }  // namespace shardnet

@@ -56,42 +56,87 @@ void load_tensors(hid_t root, const std::string& group, const std::string& what,
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimizer, const CheckpointMeta& meta) {
+namespace {
+
+// Creates `group` (and the groups above it) unless it exists, and opens it.
+H5Id ensure_group(hid_t root, const std::string& group, const std::string& path) {
+  if (has_link(root, group)) return H5Id(h5_check_id(H5Gopen2(root, group.c_str(), H5P_DEFAULT), path), H5Gclose);
+  H5Id lcpl(h5_check_id(H5Pcreate(H5P_LINK_CREATE), "H5Pcreate"), H5Pclose);
+  h5_check(H5Pset_create_intermediate_group(lcpl.get(), 1), "H5Pset_create_intermediate_group");
+  return H5Id(h5_check_id(H5Gcreate2(root, group.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), path + ": " + group),
+              H5Gclose);
+}
+
+void write_position(hid_t root, const char* format, const CheckpointMeta& meta) {
+  write_string_attribute(root, "format", format);
+  write_int_attribute(root, "version", 1);
+  write_string_attribute(root, "model", meta.model_text);
+  write_int_attribute(root, "epoch", meta.epoch);
+  write_int_attribute(root, "step", meta.step);
+  write_int_attribute(root, "global_step", meta.global_step);
+  write_int_attribute(root, "global_batch", meta.global_batch);
+  write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
+  write_int_attribute(root, "world_size", meta.world_size);
+  if (!meta.run_config.empty()) write_string_attribute(root, "run_config", meta.run_config);
+  if (meta.preprocessing) write_preprocessing(root, *meta.preprocessing);
+}
+
+// One net's parameters, buffers and optimizer state under `prefix` ("" for a single checkpoint).
+void write_net_state(hid_t root, const std::string& prefix, Net& net, const Optimizer* optimizer,
+                     const std::string& tmp) {
+  for (Param* p : net.params()) {
+    write_float_dataset(root, prefix + "/params/" + p->name, dims_of(p->value), p->value.data());
+  }
+  for (const Buffer* b : net.buffers()) {
+    write_float_dataset(root, prefix + "/buffers/" + b->name, dims_of(b->value), b->value.data());
+  }
+  if (optimizer == nullptr) return;
+  auto& state = const_cast<Optimizer*>(optimizer)->state();
+  for (const auto& [param, slots] : state) {
+    for (const auto& [slot, tensor] : slots) {
+      write_float_dataset(root, prefix + "/optimizer/" + param + "/" + slot, dims_of(tensor), tensor.data());
+    }
+  }
+  H5Id g = ensure_group(root, prefix + "/optimizer", tmp);
+  write_string_attribute(g.get(), "type", optimizer->type());
+  write_int_attribute(g.get(), "step_count", optimizer->step_count());
+}
+
+// Writes through `fill(root, tmp)` to "<path>.tmp", flushes and publishes it under `path`.
+template <class Fill>
+void write_published(const std::string& path, Fill&& fill) {
   const std::string tmp = path + ".tmp";
   {
     H5Id file = create_file(tmp);
-    const hid_t root = file.get();
-    write_string_attribute(root, "format", "shardnet-checkpoint");
-    write_int_attribute(root, "version", 1);
-    write_string_attribute(root, "model", meta.model_text);
-    write_int_attribute(root, "epoch", meta.epoch);
-    write_int_attribute(root, "step", meta.step);
-    write_int_attribute(root, "global_step", meta.global_step);
-    write_int_attribute(root, "global_batch", meta.global_batch);
-    write_int_attribute(root, "seed", static_cast<int64_t>(meta.seed));
-    write_int_attribute(root, "world_size", meta.world_size);
-    if (!meta.run_config.empty()) write_string_attribute(root, "run_config", meta.run_config);
-    if (meta.preprocessing) write_preprocessing(root, *meta.preprocessing);
-    for (Param* p : net.params()) write_float_dataset(root, "/params/" + p->name, dims_of(p->value), p->value.data());
-    for (const Buffer* b : net.buffers())
-      write_float_dataset(root, "/buffers/" + b->name, dims_of(b->value), b->value.data());
-    if (optimizer != nullptr) {
-      auto& state = const_cast<Optimizer*>(optimizer)->state();
-      for (const auto& [param, slots] : state) {
-        for (const auto& [slot, tensor] : slots) {
-          write_float_dataset(root, "/optimizer/" + param + "/" + slot, dims_of(tensor), tensor.data());
-        }
-      }
-      if (!has_link(root, "/optimizer")) {
-        H5Id g(h5_check_id(H5Gcreate2(root, "/optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), tmp), H5Gclose);
-      }
-      H5Id g(h5_check_id(H5Gopen2(root, "/optimizer", H5P_DEFAULT), tmp), H5Gclose);
-      write_string_attribute(g.get(), "type", optimizer->type());
-      write_int_attribute(g.get(), "step_count", optimizer->step_count());
-    }
-    h5_check(H5Fflush(root, H5F_SCOPE_GLOBAL), tmp + ": flush");
+    fill(file.get(), tmp);
+    h5_check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), tmp + ": flush");
   }
   publish_durably(tmp, path);
+}
+
+}  // namespace
+
+void save_checkpoint(const std::string& path, Net& net, const Optimizer* optimizer, const CheckpointMeta& meta) {
+  write_published(path, [&](hid_t root, const std::string& tmp) {
+    write_position(root, "shardnet-checkpoint", meta);
+    write_net_state(root, "", net, optimizer, tmp);
+  });
+}
+
+void save_checkpoint_set(const std::string& path, const std::vector<NetState>& nets, const CheckpointMeta& meta) {
+  std::set<std::string> names;
+  for (const NetState& n : nets) {
+    if (n.name.empty() || n.name.find('/') != std::string::npos || !names.insert(n.name).second) {
+      throw std::invalid_argument(path + ": net name '" + n.name + "' is empty, has a '/' or is given twice");
+    }
+  }
+  write_published(path, [&](hid_t root, const std::string& tmp) {
+    write_position(root, "shardnet-checkpoint-set", meta);
+    for (const NetState& n : nets) {
+      write_net_state(root, "/nets/" + n.name, n.net, n.optimizer, tmp);
+      write_string_attribute(ensure_group(root, "/nets/" + n.name, tmp).get(), "model", n.model_text);
+    }
+  });
 }
 
 void sync_to_disk(const std::string& path, bool directory) {
@@ -115,9 +160,10 @@ void publish_durably(const std::string& tmp, const std::string& path) {
 }
 
 namespace {
-CheckpointMeta read_meta(hid_t root, const std::string& path) {
-  if (!has_attribute(root, "format") || read_string_attribute(root, "format", path) != "shardnet-checkpoint") {
-    throw Hdf5Error(path + ": not a shardnet checkpoint (no format = \"shardnet-checkpoint\" attribute)");
+CheckpointMeta read_meta(hid_t root, const std::string& path, const std::string& format = "shardnet-checkpoint") {
+  if (!has_attribute(root, "format") || read_string_attribute(root, "format", path) != format) {
+    throw Hdf5Error(path + ": not a " + (format == "shardnet-checkpoint" ? "shardnet checkpoint" : "checkpoint set") +
+                    " (no format = \"" + format + "\" attribute)");
   }
   CheckpointMeta meta;
   meta.model_text = read_string_attribute(root, "model", path);
@@ -147,39 +193,57 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   return read_meta(file.get(), path);
 }
 
+namespace {
+
+void read_net_state(hid_t root, const std::string& prefix, Net& net, Optimizer* optimizer, const std::string& path) {
+  load_tensors(root, prefix + "/params", "parameter", net.params(), path);
+  load_tensors(root, prefix + "/buffers", "buffer", net.buffers(), path);
+  const std::string group = prefix + "/optimizer";
+  if (optimizer == nullptr || !has_link(root, group)) return;
+  std::map<std::string, const Param*> params;
+  for (const Param* p : net.params()) params[p->name] = p;
+  auto& state = optimizer->state();
+  state.clear();
+  for (const std::string& name : datasets_under(root, group, path)) {
+    const auto slash = name.rfind('/');
+    H5Id ds = open_dataset(root, group + "/" + name, path);
+    const auto dims = dataset_dims(ds.get(), path);
+    // A slot is read and written element by element with its parameter: the shapes must agree.
+    const auto param = slash == std::string::npos ? params.end() : params.find(name.substr(0, slash));
+    if (param == params.end()) {
+      throw Hdf5Error(path + ": optimizer state " + group + "/" + name + " belongs to no parameter of the model");
+    }
+    const Shape shape(dims.begin(), dims.end());
+    if (shape != param->second->value.shape()) {
+      throw Hdf5Error(path + ": optimizer state " + group + "/" + name + " has shape " + shape_string(shape) +
+                      ", its parameter " + shape_string(param->second->value.shape()));
+    }
+    Tensor t(shape);
+    read_float_dataset(root, group + "/" + name, dims, t.data(), path);
+    state[name.substr(0, slash)][name.substr(slash + 1)] = std::move(t);
+  }
+  H5Id g(h5_check_id(H5Gopen2(root, group.c_str(), H5P_DEFAULT), path), H5Gclose);
+  const int64_t steps = read_int_attribute(g.get(), "step_count", path + ": " + group);
+  if (steps < 0) throw Hdf5Error(path + ": " + group + " step_count is " + std::to_string(steps));
+  optimizer->set_step_count(steps);
+}
+
+}  // namespace
+
 CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* optimizer) {
   H5Id file = open_file(path, false);
-  const hid_t root = file.get();
-  CheckpointMeta meta = read_meta(root, path);
-  load_tensors(root, "/params", "parameter", net.params(), path);
-  load_tensors(root, "/buffers", "buffer", net.buffers(), path);
-  if (optimizer != nullptr && has_link(root, "/optimizer")) {
-    std::map<std::string, const Param*> params;
-    for (const Param* p : net.params()) params[p->name] = p;
-    auto& state = optimizer->state();
-    state.clear();
-    for (const std::string& name : datasets_under(root, "/optimizer", path)) {
-      const auto slash = name.rfind('/');
-      H5Id ds = open_dataset(root, "/optimizer/" + name, path);
-      const auto dims = dataset_dims(ds.get(), path);
-      // A slot is read and written element by element with its parameter: the shapes must agree.
-      const auto param = slash == std::string::npos ? params.end() : params.find(name.substr(0, slash));
-      if (param == params.end()) {
-        throw Hdf5Error(path + ": optimizer state /optimizer/" + name + " belongs to no parameter of the model");
-      }
-      const Shape shape(dims.begin(), dims.end());
-      if (shape != param->second->value.shape()) {
-        throw Hdf5Error(path + ": optimizer state /optimizer/" + name + " has shape " + shape_string(shape) +
-                        ", its parameter " + shape_string(param->second->value.shape()));
-      }
-      Tensor t(shape);
-      read_float_dataset(root, "/optimizer/" + name, dims, t.data(), path);
-      state[name.substr(0, slash)][name.substr(slash + 1)] = std::move(t);
-    }
-    H5Id g(h5_check_id(H5Gopen2(root, "/optimizer", H5P_DEFAULT), path), H5Gclose);
-    const int64_t steps = read_int_attribute(g.get(), "step_count", path + ": /optimizer");
-    if (steps < 0) throw Hdf5Error(path + ": /optimizer step_count is " + std::to_string(steps));
-    optimizer->set_step_count(steps);
+  CheckpointMeta meta = read_meta(file.get(), path);
+  read_net_state(file.get(), "", net, optimizer, path);
+  return meta;
+}
+
+CheckpointMeta load_checkpoint_set(const std::string& path, const std::vector<NetState>& nets) {
+  H5Id file = open_file(path, false);
+  CheckpointMeta meta = read_meta(file.get(), path, "shardnet-checkpoint-set");
+  for (const NetState& n : nets) {
+    const std::string group = "/nets/" + n.name;
+    if (n.name.empty() || !has_link(file.get(), group)) throw Hdf5Error(path + ": has no net '" + n.name + "'");
+    read_net_state(file.get(), group, n.net, n.optimizer, path + " (net " + n.name + ")");
   }
   return meta;
 }

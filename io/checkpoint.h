@@ -42,6 +42,22 @@ CheckpointMeta load_checkpoint(const std::string& path, Net& net, Optimizer* opt
 // The attributes alone (what run wrote it, where it stands), without loading any tensor.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
 
+// Several nets trained together (a GAN's generator and discriminator, a DQN's online and target
+// nets), each with its optimizer, in one file written and published as one, so that a resumed run
+// never pairs nets of different steps. The position attributes are on "/" as above, with
+// format = "shardnet-checkpoint-set"; net N's tensors are under /nets/N/{params,buffers,optimizer},
+// as a single checkpoint's, and its model text (may be empty) is the attribute "model" on /nets/N.
+struct NetState {
+  std::string name;  // no '/', unique in the set
+  Net& net;
+  Optimizer* optimizer = nullptr;  // null: parameters and buffers only
+  std::string model_text;
+};
+void save_checkpoint_set(const std::string& path, const std::vector<NetState>& nets, const CheckpointMeta& meta);
+// Loads the nets named (any subset of those stored: a sampler needs only the generator); throws
+// Hdf5Error naming a net that is not stored or a tensor that does not match.
+CheckpointMeta load_checkpoint_set(const std::string& path, const std::vector<NetState>& nets);
+
 // How far apart two checkpoints (or any two HDF5 files of float data sets) are.
 struct CheckpointDifference {
   std::vector<std::pair<std::string, double>> max_abs_difference;  // per data set, in name order

@@ -104,6 +104,31 @@ TEST(MeanSquaredError, MatchesDefinitionAndGradients) {
   check_loss_gradients(loss, out, batch, 0.5f);
 }
 
+TEST(Huber, QuadraticWithinDeltaLinearBeyondAndGradients) {
+  Huber loss(0.5f);
+  loss.setup({3});
+  Batch batch;
+  batch.targets = Tensor({2, 3});
+  Tensor out({2, 3});
+  const float errors[] = {0.1f, -0.3f, 2.0f, -1.5f, 0.45f, 0.7f};  // both sides of delta, both signs
+  for (int i = 0; i < 6; ++i) {
+    batch.targets[i] = 0.25f * static_cast<float>(i);
+    out[i] = batch.targets[i] + errors[i];
+  }
+  double expected = 0.0;
+  for (float e : errors) {
+    const double a = std::abs(e);
+    expected += (a <= 0.5 ? 0.5 * a * a : 0.5 * (a - 0.25)) / 3.0;
+  }
+  EXPECT_NEAR(loss.forward(out, batch).loss_sum, expected, 1e-6);
+  check_loss_gradients(loss, out, batch, 0.5f);
+  Tensor d;
+  loss.backward(out, batch, 1.0f, d);
+  EXPECT_FLOAT_EQ(d[2], 0.5f / 3.0f);  // beyond delta the gradient is delta, whatever the error
+  EXPECT_FLOAT_EQ(d[3], -0.5f / 3.0f);
+  EXPECT_THROW(Huber(0.0f), std::invalid_argument);
+}
+
 TEST(MeanSquaredError, TargetInputComparesWithTheSampleItself) {
   MeanSquaredError loss(RegressionTarget::kInput);
   loss.setup({1, 2, 2});

@@ -49,5 +49,27 @@ TEST(Net, LabelsMustSuitTheLoss) {
   EXPECT_NE(check_error(*mse, images({4}, 3)).find("needs float targets"), std::string::npos);
 }
 
+TEST(Net, MoveParametersTowardCopiesOrAveragesByName) {
+  const char* text = "[input] shape = 3\n[dense] outputs = 2\n[batchnorm]\n[mse]\n";
+  auto online = parse_model(text, "m.cfg");
+  auto target = parse_model(text, "m.cfg");
+  online->initialize(1);
+  target->initialize(2);
+  const std::vector<Param*> from = online->params(), to = target->params();
+  ASSERT_NE(from[0]->value[0], to[0]->value[0]);
+  const float before = to[0]->value[0], source = from[0]->value[0];
+  move_parameters_toward(*target, *online, 0.25f);
+  EXPECT_FLOAT_EQ(to[0]->value[0], before + 0.25f * (source - before));
+  online->buffers()[0]->value[1] = 7.0f;  // running statistics move too
+  move_parameters_toward(*target, *online);
+  for (size_t i = 0; i < from.size(); ++i) {
+    for (int64_t j = 0; j < from[i]->value.numel(); ++j) EXPECT_EQ(to[i]->value[j], from[i]->value[j]);
+  }
+  EXPECT_EQ(target->buffers()[0]->value[1], 7.0f);
+  auto other = parse_model("[input] shape = 3\n[dense] outputs = 4\n[batchnorm]\n[mse]\n", "m.cfg");
+  EXPECT_THROW(move_parameters_toward(*other, *online), std::invalid_argument);
+  EXPECT_THROW(move_parameters_toward(*target, *online, 0.0f), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace shardnet

@@ -75,6 +75,53 @@ TEST(Checkpoint, RoundTripsBatchNormRunningStatistics) {
   for (Buffer* b : other->buffers()) EXPECT_EQ(b->value[3], 0.25f) << b->name;
 }
 
+TEST(Checkpoint, SetHoldsSeveralNetsWithTheirOptimizers) {
+  TempDir dir;
+  const char* bn_model = "[input] shape = 4\n[batchnorm]\n[dense] outputs = 1\n[mse]\n";
+  auto generator = parse_model(kModel, "g");
+  auto critic = parse_model(bn_model, "d");
+  generator->initialize(1);
+  critic->initialize(2);
+  for (Buffer* b : critic->buffers()) b->value.fill(0.5f);
+  auto g_opt = stepped_adam(*generator);
+  auto d_opt = stepped_adam(*critic);
+  d_opt->step(critic->params(), 0.01f);  // two steps: the set keeps each optimizer's own count
+  const std::string path = dir.file("set.h5");
+  save_checkpoint_set(path, {{"generator", *generator, g_opt.get(), kModel}, {"critic", *critic, d_opt.get(), ""}},
+                      CheckpointMeta{"", 3, 0, 300, 64, 7, 2, "", {}});
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+
+  auto g2 = parse_model(kModel, "g");
+  auto d2 = parse_model(bn_model, "d");
+  auto g2_opt = make_optimizer(adam()), d2_opt = make_optimizer(adam());
+  const CheckpointMeta meta =
+      load_checkpoint_set(path, {{"generator", *g2, g2_opt.get(), ""}, {"critic", *d2, d2_opt.get(), ""}});
+  EXPECT_EQ(meta.global_step, 300);
+  EXPECT_EQ(meta.world_size, 2);
+  EXPECT_EQ(g2->params()[0]->value[3], generator->params()[0]->value[3]);
+  EXPECT_EQ(d2->params().back()->value[0], critic->params().back()->value[0]);
+  EXPECT_EQ(d2->buffers()[0]->value[1], 0.5f);
+  EXPECT_EQ(g2_opt->step_count(), 1);
+  EXPECT_EQ(d2_opt->step_count(), 2);
+  EXPECT_EQ(d2_opt->state().at("batchnorm1/gamma").at("v")[0], d_opt->state().at("batchnorm1/gamma").at("v")[0]);
+
+  // A subset loads alone (a sampler needs only the generator); a missing net or a mismatch is named.
+  auto g3 = parse_model(kModel, "g");
+  EXPECT_NO_THROW(load_checkpoint_set(path, {{"generator", *g3, nullptr, ""}}));
+  expect_error([&] { load_checkpoint_set(path, {{"target", *g3, nullptr, ""}}); }, {"set.h5", "no net 'target'"});
+  expect_error([&] { load_checkpoint_set(path, {{"critic", *g3, nullptr, ""}}); }, {"set.h5", "net critic"});
+  // A set is not a single checkpoint, nor the other way round.
+  expect_error([&] { load_checkpoint(path, *g3, nullptr); }, {"not a shardnet checkpoint"});
+  save_checkpoint(dir.file("one.h5"), *g3, nullptr, CheckpointMeta{kModel, 0, 0, 0, 8, 1, 1, "", {}});
+  expect_error(
+      [&] {
+        load_checkpoint_set(dir.file("one.h5"), {{"generator", *g3, nullptr, ""}});
+      },
+      {"not a checkpoint set"});
+  EXPECT_THROW(save_checkpoint_set(path, {{"a", *g3, nullptr, ""}, {"a", *g2, nullptr, ""}}, {}),
+               std::invalid_argument);
+}
+
 TEST(Checkpoint, RefusesAModelThatDoesNotFit) {
   TempDir dir;
   auto net = parse_model(kModel, "m");
