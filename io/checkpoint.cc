@@ -317,7 +317,8 @@ CheckpointDifference compare_checkpoints(const std::string& a_path, const std::s
       scale = std::max(scale, static_cast<double>(std::abs(va[i])));
       result.identical = result.identical && same_bits;
     }
-    if (name.rfind("params/", 0) == 0) {
+    // A single checkpoint's params/... or a set's nets/<name>/params/...
+    if (name.rfind("params/", 0) == 0 || (name.rfind("nets/", 0) == 0 && name.find("/params/") != std::string::npos)) {
       params_diff = std::max(params_diff, diff);
       params_scale = std::max(params_scale, scale);
     }

@@ -61,8 +61,8 @@ CheckpointMeta load_checkpoint_set(const std::string& path, const std::vector<Ne
 // How far apart two checkpoints (or any two HDF5 files of float data sets) are.
 struct CheckpointDifference {
   std::vector<std::pair<std::string, double>> max_abs_difference;  // per data set, in name order
-  double parameters_relative = 0.0;                                // max |a - b| / max |a| over /params
-  bool identical = true;                                           // every value of every data set bitwise equal
+  double parameters_relative = 0.0;  // max |a - b| / max |a| over /params (a set: /nets/*/params)
+  bool identical = true;             // every value of every data set bitwise equal
 };
 // Throws when the files do not hold the same data sets of the same sizes.
 CheckpointDifference compare_checkpoints(const std::string& a, const std::string& b);
