@@ -8,7 +8,7 @@ set -u
 cmake=$1 build=$2 source=$3 cxx=$4
 source "$source/tests/data/common.sh" "$build/tools/shardnet"
 prefix=$work/prefix
-"$cmake" --install "$build" --prefix "$prefix" >install.log 2>&1 || { fail "cmake --install: $(tail -3 install.log)"; finish; }
+install_package "$cmake" "$build" || finish
 for f in include/shardnet/core/net.h include/shardnet/core/layer_registry.h include/shardnet/io/dataset.h \
          include/shardnet/dist/training_run.h lib/libshardnet_core.a lib/libshardnet_io.a lib/libshardnet_dist.a \
          bin/shardnet lib/cmake/shardnet/shardnetConfig.cmake lib/cmake/shardnet/shardnetConfigVersion.cmake \
@@ -19,9 +19,7 @@ done
 if grep -rlE '#include <(hdf5|mpi)\.h>' "$prefix/include" >hdr.txt; then fail "installed headers include HDF5 or MPI: $(cat hdr.txt)"; fi
 echo "ok: installed $(find "$prefix" -type f | wc -l) files"
 
-"$cmake" -S "$source/examples/cpp" -B example -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
-  -DCMAKE_BUILD_TYPE=Release >configure.log 2>&1 || fail "configuring examples/cpp: $(tail -5 configure.log)"
-"$cmake" --build example >build.log 2>&1 || fail "building examples/cpp: $(grep -m3 error build.log)"
+build_example "$cmake" "$source" "$cxx" cpp
 quadrant_data 2000
 check_run() {  # what binary
   if mpirun -np 2 --oversubscribe "$2" data.h5 3 >run.log 2>&1 && grep -q "^2 rank(s): training accuracy 100.00%" run.log; then
@@ -30,7 +28,7 @@ check_run() {  # what binary
     fail "$1: $(tail -3 run.log)"
   fi
 }
-[ -x example/train_mlp ] && check_run "find_package(shardnet) build, 2 ranks" example/train_mlp
+[ -x cpp-build/train_mlp ] && check_run "find_package(shardnet) build, 2 ranks" cpp-build/train_mlp
 
 flags=$(PKG_CONFIG_PATH="$prefix/lib/pkgconfig" pkg-config --cflags --libs shardnet) || fail "pkg-config shardnet"
 "$cxx" -std=c++20 -O1 "$source/examples/cpp/train_mlp.cc" -o train_mlp_pc $flags >pc.log 2>&1 \

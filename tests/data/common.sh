@@ -95,3 +95,17 @@ wide_mlp_model() {
 [softmax_cross_entropy]
 CFG
 }
+
+# install_package CMAKE BUILD_DIR: `cmake --install` of BUILD_DIR into ./prefix.
+install_package() {
+  "$1" --install "$2" --prefix "$work/prefix" >install.log 2>&1 || { fail "cmake --install: $(tail -3 install.log)"; return 1; }
+}
+
+# build_example CMAKE SOURCE_DIR CXX NAME: configures and builds examples/NAME against ./prefix into
+# ./NAME-build (out of tree, through find_package(shardnet)).
+build_example() {
+  "$1" -S "$2/examples/$4" -B "$4-build" -DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_CXX_COMPILER="$3" \
+    -DCMAKE_BUILD_TYPE=Release >"$4-configure.log" 2>&1 || { fail "configuring examples/$4: $(tail -5 "$4-configure.log")"; return 1; }
+  "$1" --build "$4-build" >"$4-build.log" 2>&1 || { fail "building examples/$4: $(grep -m3 error "$4-build.log")"; return 1; }
+  echo "ok: examples/$4 built against the installed package"
+}
