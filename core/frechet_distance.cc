@@ -124,7 +124,8 @@ double frechet_distance(const FeatureMoments& a, const FeatureMoments& b) {
   }
   double cross = 0.0;
   for (double v : symmetric_eigen(inner, n).values) cross += std::sqrt(std::max(v, 0.0));
-  return mean_term + trace(cov_a, n) + trace(cov_b, n) - 2.0 * cross;
+  // At least 0 as a distance is; rounding takes identical sets a hair below.
+  return std::max(0.0, mean_term + trace(cov_a, n) + trace(cov_b, n) - 2.0 * cross);
 }
 
 }  // namespace shardnet
