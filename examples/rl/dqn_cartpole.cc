@@ -123,6 +123,17 @@ std::unique_ptr<shardnet::Net> q_network(int hidden) {
   return net;
 }
 
+// The observations of environments env_at(0..n-1), one row each.
+template <class EnvAt>
+Tensor observations(size_t n, EnvAt&& env_at) {
+  Tensor obs({static_cast<int64_t>(n), CartPole::kObservations});
+  for (size_t k = 0; k < n; ++k) {
+    const auto o = env_at(k).observation();
+    std::copy(o.begin(), o.end(), obs.data() + k * CartPole::kObservations);
+  }
+  return obs;
+}
+
 int argmax_row(const Tensor& q, int64_t row) {
   return q[row * CartPole::kActions + 1] > q[row * CartPole::kActions] ? 1 : 0;
 }
@@ -196,11 +207,7 @@ class Agent {
   // One environment step of every local stream; returns, per global stream, the return of an
   // episode that just ended there (0: none), summed over the ranks.
   std::vector<double> act(int64_t step) {
-    Tensor obs({static_cast<int64_t>(streams_.size()), CartPole::kObservations});
-    for (size_t k = 0; k < streams_.size(); ++k) {
-      const auto o = streams_[k].env.observation();
-      std::copy(o.begin(), o.end(), obs.data() + k * CartPole::kObservations);
-    }
+    const Tensor obs = observations(streams_.size(), [&](size_t k) -> const CartPole& { return streams_[k].env; });
     const Tensor& q = online_->forward(obs, Mode::kEval);
     std::vector<double> finished(static_cast<size_t>(s_.envs), 0.0);
     const float eps = epsilon(step);
@@ -222,8 +229,8 @@ class Agent {
     return finished;
   }
 
-  // One update from batch / envs transitions of every stream; returns the mean TD loss.
-  double update(int64_t iteration) {
+  // One update from batch / envs transitions of every stream.
+  void update(int64_t iteration) {
     const int per_stream = s_.batch / s_.envs;
     const int64_t n = per_stream * static_cast<int64_t>(streams_.size());
     shardnet::Batch batch;
@@ -254,7 +261,6 @@ class Agent {
     const Tensor& q = online_->forward(batch, Mode::kTrain);
     batch.targets = q;  // only the taken action's value is pulled toward its TD target
     for (int64_t r = 0; r < n; ++r) batch.targets[r * CartPole::kActions + actions[r]] = td[r];
-    const double loss = online_->loss()->forward(q, batch).loss_sum;
     // d(mean over the global batch); summed over the ranks it is the whole batch's mean.
     online_->backward(batch, 1.0f / static_cast<float>(s_.batch));
     const std::vector<shardnet::Param*> params = online_->params();
@@ -262,7 +268,6 @@ class Agent {
     shardnet::clip_gradients(params, s_.clip);
     optimizer_->step(params, s_.lr);
     shardnet::move_parameters_toward(*target_, *online_, s_.tau);
-    return loss;
   }
 
   // The greedy policy's mean return over eval_episodes episodes (split over the ranks), and its
@@ -277,11 +282,7 @@ class Agent {
     std::vector<size_t> running(envs.size());
     for (size_t i = 0; i < envs.size(); ++i) running[i] = i;
     while (!running.empty()) {
-      Tensor obs({static_cast<int64_t>(running.size()), CartPole::kObservations});
-      for (size_t k = 0; k < running.size(); ++k) {
-        const auto o = envs[running[k]].observation();
-        std::copy(o.begin(), o.end(), obs.data() + k * CartPole::kObservations);
-      }
+      const Tensor obs = observations(running.size(), [&](size_t k) -> const CartPole& { return envs[running[k]]; });
       const Tensor& q = online_->forward(obs, Mode::kEval);
       std::vector<size_t> still;
       for (size_t k = 0; k < running.size(); ++k) {
