@@ -89,6 +89,8 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=100)
     p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around the forward and loss")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -103,7 +105,8 @@ def main():
 
     def step(i):
         idx = torch.randint(0, n, (args.batch,))
-        loss = criterion(net(augment(data[idx])), label[idx])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = criterion(net(augment(data[idx])), label[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -113,7 +116,7 @@ def main():
     start = time.perf_counter()
     for i in range(args.steps):
         step(i)
-    print(f"torch {args.model} threads={args.threads} batch={args.batch}: "
+    print(f"torch {args.model} {args.precision} threads={args.threads} batch={args.batch}: "
           f"{args.steps * args.batch / (time.perf_counter() - start):.0f} samples/s")
 
 

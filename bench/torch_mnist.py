@@ -37,6 +37,8 @@ def main():
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--optimizer", default="adam")
+    p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: torch.autocast('cpu', dtype=torch.bfloat16) around the forward and loss")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -50,7 +52,8 @@ def main():
 
     def step(i):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net(xs[i % 8]), ys[i % 8])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            loss = loss_fn(net(xs[i % 8]), ys[i % 8])
         loss.backward()
         opt.step()
 
@@ -60,7 +63,7 @@ def main():
     for i in range(args.steps):
         step(i)
     elapsed = time.perf_counter() - start
-    print(f"torch {args.model} threads={args.threads} batch={args.batch}: "
+    print(f"torch {args.model} {args.precision} threads={args.threads} batch={args.batch}: "
           f"{args.steps * args.batch / elapsed:.0f} samples/s")
 
 

@@ -49,6 +49,12 @@ const char* level_name(KernelLevel level) {
   return "SSE only";
 }
 
+// What ensure_best_blas_kernel() found to say, for describe_blas().
+std::string& kernel_note() {
+  static std::string note;
+  return note;
+}
+
 // Replaces this process with a fresh run of the same program and arguments; returns only on failure.
 void restart(char** argv) { execv("/proc/self/exe", argv); }
 
@@ -124,7 +130,7 @@ std::string describe_blas() {
   // The config string starts with "OpenBLAS <version>".
   std::string library = info.config.substr(0, info.config.find(' ', info.config.find(' ') + 1));
   return library + ", kernel " + info.corename + ", " + std::to_string(info.threads) +
-         (info.threads == 1 ? " thread" : " threads");
+         (info.threads == 1 ? " thread" : " threads") + (kernel_note().empty() ? "" : " (" + kernel_note() + ")");
 }
 
 bool sgemm_self_check() {
@@ -154,14 +160,15 @@ bool sgemm_self_check() {
   return true;
 }
 
-std::string ensure_best_blas_kernel(char** argv) {
+namespace {
+std::string decide_and_restart(char** argv) {
   if (const char* restart_note = std::getenv(kRestartVar)) {
     const std::string note = restart_note;
     unsetenv(kRestartVar);
     const std::string fallback = note.substr(0, note.find(':'));
     const std::string selected = note.substr(note.find(':') + 1);
     if (selected == "rejected") {
-      return "shardnet: BLAS: kept OpenBLAS's own kernel " + blas_info().corename +
+      return "kept OpenBLAS's own kernel " + blas_info().corename +
              " (the kernel selected for this CPU failed its sgemm self-check)";
     }
     // Ours, not the user's: processes started from here decide for their own CPU.
@@ -170,10 +177,9 @@ std::string ensure_best_blas_kernel(char** argv) {
     if (!same_name(running, selected) || !sgemm_self_check()) {
       setenv(kRestartVar, (fallback + ":rejected").c_str(), 1);
       restart(argv);
-      return "shardnet: BLAS: kernel " + running + " failed its sgemm self-check and the restart failed (" +
-             std::strerror(errno) + ")";
+      return "kernel " + running + " failed its sgemm self-check and the restart failed (" + std::strerror(errno) + ")";
     }
-    return "shardnet: BLAS: OpenBLAS chose the generic kernel " + fallback + " on a CPU with " +
+    return "OpenBLAS chose the generic kernel " + fallback + " on a CPU with " +
            level_name(cpu_level(detect_cpu_features())) + "; selected " + running +
            " (OPENBLAS_CORETYPE), sgemm self-check passed";
   }
@@ -185,8 +191,7 @@ std::string ensure_best_blas_kernel(char** argv) {
     case KernelDecision::Action::kKeep:
       return "";
     case KernelDecision::Action::kKeepPreset:
-      return std::string("shardnet: BLAS: OPENBLAS_CORETYPE=") + preset + " is set: kept (OpenBLAS runs " +
-             blas_info().corename + ")";
+      return std::string("OPENBLAS_CORETYPE=") + preset + " is set: kept (OpenBLAS runs " + blas_info().corename + ")";
     case KernelDecision::Action::kSelect:
       break;
   }
@@ -195,8 +200,15 @@ std::string ensure_best_blas_kernel(char** argv) {
   restart(argv);
   unsetenv(kCoretypeVar);
   unsetenv(kRestartVar);
-  return "shardnet: BLAS: OpenBLAS chose the generic kernel " + chosen +
-         "; restarting with OPENBLAS_CORETYPE=" + decision.coretype + " failed (" + std::strerror(errno) + ")";
+  return "OpenBLAS chose the generic kernel " + chosen + "; restarting with OPENBLAS_CORETYPE=" + decision.coretype +
+         " failed (" + std::strerror(errno) + ")";
+}
+
+}  // namespace
+
+std::string ensure_best_blas_kernel(char** argv) {
+  kernel_note() = decide_and_restart(argv);
+  return kernel_note();
 }
 
 }  // namespace shardnet

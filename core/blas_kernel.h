@@ -54,7 +54,8 @@ struct BlasInfo {
   int threads = 1;       // the compute threads that run single-threaded BLAS calls side by side
 };
 BlasInfo blas_info();
-// "OpenBLAS 0.3.21, kernel SkylakeX, 2 threads" for run headers.
+// "OpenBLAS 0.3.21, kernel SkylakeX, 2 threads" for run headers, followed by what
+// ensure_best_blas_kernel() said (" (OPENBLAS_CORETYPE=Haswell is set: kept ...)") when it said anything.
 std::string describe_blas();
 
 // A small sgemm against a double-precision loop: false when the kernel computes wrong results.
@@ -63,9 +64,10 @@ bool sgemm_self_check();
 // Call first in main(), before anything else runs: when OpenBLAS fell back to a kernel below what
 // the CPU supports and OPENBLAS_CORETYPE is unset, re-executes the program (same pid, so mpirun and
 // srun still see their rank) with the right one, checks it with sgemm_self_check() and returns the
-// one line that says what happened (empty when nothing needed saying). The variable is removed again
-// after the restart, so every process started later (ranks on other hosts too) decides for its own
-// CPU. The test hook SHARDNET_TEST_BLAS_CORENAME pretends OpenBLAS chose that kernel.
+// one line that says what happened (empty when nothing needed saying), which describe_blas() then
+// carries: the run headers of train and time print it, never stderr, whose one line is an error's. The variable is
+// removed again after the restart, so every process started later (ranks on other hosts too) decides for its own CPU.
+// The test hook SHARDNET_TEST_BLAS_CORENAME pretends OpenBLAS chose that kernel.
 std::string ensure_best_blas_kernel(char** argv);
 
 }  // namespace shardnet

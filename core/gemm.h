@@ -12,8 +12,9 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
           float beta, float* c);
 
-// A GEMM large enough is split by C's columns (or rows) over the compute threads (core/parallel.h),
-// one single-threaded BLAS call each; the result does not depend on the thread count.
+// A GEMM large enough is computed as chunks of C's columns (or rows), one single-threaded BLAS call
+// each, spread over the compute threads (core/parallel.h). The chunks depend on the shape only, so
+// the result does not depend on the thread count, whichever kernel OpenBLAS runs.
 
 // The threads of every kernel: sizes the compute pool and keeps OpenBLAS at one thread per call.
 // 0: what OpenBLAS would have used (OPENBLAS_NUM_THREADS, else all cores).

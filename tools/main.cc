@@ -3,7 +3,6 @@
 #include <exception>
 #include <iostream>
 #include <map>
-#include <set>
 
 #include "core/blas_kernel.h"
 #include "core/float_mode.h"
@@ -33,20 +32,13 @@ constexpr const char* kUsage =
     "\n"
     "`shardnet COMMAND --help` shows a command's options.\n";
 
-// The first rank of each host (or a process outside any launcher): one line per host is enough.
-bool first_rank_on_host() {
-  for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}) {
-    if (const char* value = std::getenv(var)) return std::string(value) == "0";
-  }
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace shardnet::tools;
   shardnet::flush_denormals_on_this_thread();  // also done before the libraries load; see float_mode.h
-  const std::string blas_note = shardnet::ensure_best_blas_kernel(argv);  // may restart the program
+  // May restart the program; what it says goes into the run headers (describe_blas()).
+  shardnet::ensure_best_blas_kernel(argv);
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"train", train_command},         {"test", test_command},
       {"convert", convert_command},     {"inspect", inspect_command},
@@ -65,8 +57,6 @@ int main(int argc, char** argv) {
     std::cerr << "shardnet: error: unknown command '" << name << "' (try shardnet --help)\n";
     return 2;
   }
-  const std::set<std::string> computing = {"train", "test", "time", "visualize", "predict"};
-  if (!blas_note.empty() && computing.count(name) && first_rank_on_host()) std::cerr << blas_note << "\n";
   try {
     return command->second(Args(argv + 2, argv + argc));
   } catch (const UsageError& e) {

@@ -3,6 +3,7 @@
 // computes the single-process reference itself and compares.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -43,38 +44,50 @@ std::vector<float> train(const char* model, const std::string& optimizer, Collec
   return flat;
 }
 
-// max |a - b| / max |b|
-double relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
-  double diff = 0.0, scale = 0.0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, static_cast<double>(std::abs(a[i] - b[i])));
-    scale = std::max(scale, static_cast<double>(std::abs(b[i])));
-  }
-  return diff / scale;
+// |a - b| / max |b| of every coordinate, sorted.
+std::vector<double> sorted_relative_differences(const std::vector<float>& a, const std::vector<float>& b) {
+  double scale = 0.0;
+  for (float v : b) scale = std::max(scale, static_cast<double>(std::abs(v)));
+  std::vector<double> out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = std::abs(static_cast<double>(a[i]) - b[i]) / scale;
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 // Adam divides each coordinate by its own RMS gradient, which magnifies float summation-order noise
 // (one GEMM over 64 rows vs R partial sums added by MPI) on coordinates with tiny gradients; its bound
-// is therefore looser than plain SGD's. So is the bound of a max-pooled ReLU net without BatchNorm
-// (`kinks`): 20 steps make ~10^8 max-pool comparisons, so a few pairs within 1e-7 of each other are
-// expected, and summation noise that flips one routes one sample's gradient to the neighbouring
-// pixel (measured on a Xeon: 1.85e-4 at 2 ranks, 6e-8 at 4; on an EPYC below 1e-7). Exact mode
+// is therefore looser than plain SGD's.
+// A max-pooled ReLU net without BatchNorm (`kinks`) is chaotic at its ties: 20 steps make ~10^8
+// max-pool comparisons, so a few pairs within 1e-7 of each other are expected, and summation noise
+// that flips one routes one sample's gradient to the neighbouring pixel; under Adam that coordinate
+// then takes lr-sized steps of its own. How large the few flipped coordinates end up depends on the
+// BLAS kernel (measured max: 1.85e-4 with SGD on a Xeon; 7e-4 with SGD and 6.2e-3 with Adam with
+// OpenBLAS's Haswell kernel on a Zen 4 EPYC, where its 90th percentile was 1.1e-8). So such nets
+// bound the max loosely, and 90% of the coordinates as tightly as a smooth net's max: a defect (a
+// missing average, a skipped bucket) moves nearly every coordinate. Exact mode
 // (tests/dist/exact_mode_test.cc) makes such runs byte-identical.
 void expect_equivalent(const char* name, const char* model, const std::string& optimizer, size_t bucket_bytes,
                        bool kinks = false) {
-  const double bound = optimizer == "adam" || kinks ? 1e-3 : 1e-5;
+  const double smooth_bound = optimizer == "adam" ? 1e-3 : 1e-5;
   Collective single;
   int64_t single_rows = 0, rank_rows = 0;
   const auto reference = train(model, optimizer, single, single_rows);
   dist::GradientSync sync(*world, bucket_bytes);
   const auto distributed = train(model, optimizer, sync, rank_rows);
   ASSERT_EQ(reference.size(), distributed.size());
-  const double worst = relative_difference(distributed, reference);
+  const auto differences = sorted_relative_differences(distributed, reference);
+  const double worst = differences.back(), p90 = differences[differences.size() * 9 / 10];
   if (world->rank() == 0) {
-    std::printf("%s (%s, bucket %zu KiB) at %d rank(s): max |difference| / max |parameter| = %.3g\n", name,
-                optimizer.c_str(), bucket_bytes >> 10, world->size(), worst);
+    std::printf(
+        "%s (%s, bucket %zu KiB) at %d rank(s): |difference| / max |parameter|: max %.3g, 90th percentile %.3g\n", name,
+        optimizer.c_str(), bucket_bytes >> 10, world->size(), worst, p90);
   }
-  EXPECT_LE(worst, bound);
+  if (kinks) {
+    EXPECT_LE(worst, 5e-2);
+    EXPECT_LE(p90, smooth_bound);
+  } else {
+    EXPECT_LE(worst, smooth_bound);
+  }
   // Each rank read its own slice only: 20 steps x (its share of 64 rows).
   EXPECT_LE(rank_rows, 20 * ((64 + world->size() - 1) / world->size()));
   EXPECT_EQ(single_rows, 20 * 64);
@@ -83,7 +96,7 @@ void expect_equivalent(const char* name, const char* model, const std::string& o
 TEST(Equivalence, MlpSgdMomentum) { expect_equivalent("MLP", kMlp, "sgd", 4 << 20); }
 TEST(Equivalence, MlpAdamSmallBuckets) { expect_equivalent("MLP", kMlp, "adam", 64 << 10); }
 TEST(Equivalence, CnnSgdMomentum) { expect_equivalent("CNN", kCnn, "sgd", 4 << 20, /*kinks=*/true); }
-TEST(Equivalence, CnnAdam) { expect_equivalent("CNN", kCnn, "adam", 1 << 20); }
+TEST(Equivalence, CnnAdam) { expect_equivalent("CNN", kCnn, "adam", 1 << 20, /*kinks=*/true); }
 TEST(Equivalence, SyncBatchNormDropoutAugment) {
   expect_equivalent("CNN+SyncBN+dropout+augment", kCnnBnDropout, "sgd", 4 << 20);
 }
