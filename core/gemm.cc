@@ -3,10 +3,18 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <istream>
 #include <limits>
+#include <ostream>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "core/bf16_matmul.h"
+#include "core/enum_names.h"
+#include "core/half_float.h"
 #include "core/kernel_stats.h"
 #include "core/parallel.h"
 
@@ -46,6 +54,79 @@ int64_t chunk_extent(int64_t extent, int64_t other, int64_t k) {
   const int64_t aligned = (std::max(wanted, kMinChunk) + kChunkAlign - 1) / kChunkAlign * kChunkAlign;
   return std::min(aligned, extent);
 }
+
+// Calls multiply(m', n', a', b', c') on the chunks of C (chunk_extent), spread over the compute pool.
+// T is the operands' element type: float, or bfloat16 bit patterns.
+template <typename T, typename Multiply>
+void for_each_chunk(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                    int64_t ldb, float* c, int64_t ldc, const Multiply& multiply) {
+  const bool by_columns = n >= m;
+  const int64_t extent = by_columns ? n : m;
+  const int64_t chunk = chunk_extent(extent, by_columns ? m : n, k);
+  const int64_t chunks = (extent + chunk - 1) / chunk;
+  // parallel_for runs serially on one thread, or when nested in another job.
+  parallel_for(chunks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const int64_t begin = i * chunk, count = std::min(chunk, extent - begin);
+      if (by_columns) {
+        multiply(m, count, a, trans_b ? b + begin * ldb : b + begin, c + begin);
+      } else {
+        multiply(count, n, trans_a ? a + begin : a + begin * lda, b, c + begin * ldc);
+      }
+    }
+  });
+}
+
+// A rows x cols matrix with row stride `stride`, converted row by row into a compact `out`.
+template <typename T, typename Convert>
+const T* compact_copy(const float* in, int64_t rows, int64_t cols, int64_t stride, std::vector<T>& out,
+                      const Convert& convert) {
+  out.resize(static_cast<size_t>(rows * cols));
+  parallel_for(rows, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cols, 1)),
+               [&](int64_t first, int64_t last) {
+                 for (int64_t r = first; r < last; ++r) {
+                   convert(in + r * stride, out.data() + r * cols, static_cast<size_t>(cols));
+                 }
+               });
+  return out.data();
+}
+
+void round_to_bf16(const float* in, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = from_bf16(to_bf16(in[i]));
+}
+
+std::atomic<Precision>& current_precision() {
+  static std::atomic<Precision> precision{Precision::kFp32};
+  return precision;
+}
+
+constexpr EnumName<Precision> kPrecisionNames[] = {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}};
+
+// op(A) and op(B) rounded to bfloat16, multiplied with float32 accumulation (core/bf16_matmul.h).
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  // As stored: A is m x k (k x m transposed), B is k x n (n x k transposed).
+  const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
+  const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+  if (bf16_backend() == Bf16Backend::kReference) {
+    thread_local std::vector<float> a_rounded, b_rounded;
+    const float* ra = compact_copy(a, a_rows, a_cols, lda, a_rounded, round_to_bf16);
+    const float* rb = compact_copy(b, b_rows, b_cols, ldb, b_rounded, round_to_bf16);
+    for_each_chunk(trans_a, trans_b, m, n, k, ra, a_cols, rb, b_cols, c, ldc,
+                   [&](int64_t cm, int64_t cn, const float* ca, const float* cb, float* cc) {
+                     blas_sgemm(trans_a, trans_b, cm, cn, k, alpha, ca, a_cols, cb, b_cols, beta, cc, ldc);
+                   });
+    return;
+  }
+  thread_local std::vector<uint16_t> a_bf16, b_bf16;
+  const auto to_bits = [](const float* in, uint16_t* out, size_t count) { to_bf16(in, out, count); };
+  const uint16_t* ha = compact_copy(a, a_rows, a_cols, lda, a_bf16, to_bits);
+  const uint16_t* hb = compact_copy(b, b_rows, b_cols, ldb, b_bf16, to_bits);
+  for_each_chunk(trans_a, trans_b, m, n, k, ha, a_cols, hb, b_cols, c, ldc,
+                 [&](int64_t cm, int64_t cn, const uint16_t* ca, const uint16_t* cb, float* cc) {
+                   bf16_matmul(trans_a, trans_b, cm, cn, k, alpha, ca, a_cols, cb, b_cols, beta, cc, ldc);
+                 });
+}
 }  // namespace
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
@@ -53,30 +134,40 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   if (m == 0 || n == 0) return;
   KernelTimer timer(&KernelStats::gemm_seconds);
   if (kernel_stats_enabled()) kernel_stats().gemm_flops += 2.0 * static_cast<double>(m) * n * k;
-  const bool by_columns = n >= m;
-  const int64_t extent = by_columns ? n : m;
-  const int64_t chunk = chunk_extent(extent, by_columns ? m : n, k);
-  const int64_t chunks = (extent + chunk - 1) / chunk;
-  auto run_chunks = [&](int64_t first, int64_t last) {
-    for (int64_t i = first; i < last; ++i) {
-      const int64_t begin = i * chunk, count = std::min(chunk, extent - begin);
-      if (by_columns) {
-        blas_sgemm(trans_a, trans_b, m, count, k, alpha, a, lda, trans_b ? b + begin * ldb : b + begin, ldb, beta,
-                   c + begin, ldc);
-      } else {
-        blas_sgemm(trans_a, trans_b, count, n, k, alpha, trans_a ? a + begin : a + begin * lda, lda, b, ldb, beta,
-                   c + begin * ldc, ldc);
-      }
-    }
-  };
-  // parallel_for runs serially on one thread, or when nested in another job.
-  parallel_for(chunks, 1, run_chunks);
+  if (gemm_precision() == Precision::kBf16) {
+    gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  for_each_chunk(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
+                 [&](int64_t cm, int64_t cn, const float* ca, const float* cb, float* cc) {
+                   blas_sgemm(trans_a, trans_b, cm, cn, k, alpha, ca, lda, cb, ldb, beta, cc, ldc);
+                 });
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
           float beta, float* c) {
   gemm(trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
+
+std::ostream& operator<<(std::ostream& out, Precision value) {
+  return out << enum_name(std::span<const EnumName<Precision>>(kPrecisionNames), value);
+}
+
+std::istream& operator>>(std::istream& in, Precision& value) {
+  std::string name;
+  if (in >> name) value = parse_enum(std::span<const EnumName<Precision>>(kPrecisionNames), name, "precision");
+  return in;
+}
+
+void set_gemm_precision(Precision precision) { current_precision().store(precision, std::memory_order_relaxed); }
+
+Precision gemm_precision() { return current_precision().load(std::memory_order_relaxed); }
+
+GemmPrecisionScope::GemmPrecisionScope(Precision precision) : saved_(gemm_precision()) {
+  set_gemm_precision(precision);
+}
+
+GemmPrecisionScope::~GemmPrecisionScope() { set_gemm_precision(saved_); }
 
 void set_threads(int threads) {
   // What OpenBLAS read when it loaded (OPENBLAS_NUM_THREADS, else all cores), taken before the

@@ -117,6 +117,7 @@ std::vector<RunConfig::Field> RunConfig::fields() const {
   // Only in exact mode, so that checkpoints of normal runs (before there was one) still match.
   if (train.exact_grain > 0) all.push_back({"exact-grain", text(train.exact_grain), what});
   if (train.log_grad_norms) all.push_back({"log-grad-norms", "1", how});
+  if (train.precision != Precision::kFp32) all.push_back({"precision", text(train.precision), what});
   return all;
 }
 

@@ -216,6 +216,7 @@ void Trainer::measure_layer_norms() {
 }
 
 LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
+  const GemmPrecisionScope precision(options_.precision);  // fit()'s too, but step() is also called alone
   StepTimes unused;
   StepTimes& t = times ? *times : unused;
   auto phase_start = Clock::now();
@@ -269,6 +270,7 @@ void Trainer::checkpoint(CheckpointSink* sink, const TrainPosition& next) {
 
 FitEnd Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observer, TrainPosition start,
                     CheckpointSink* sink) {
+  const GemmPrecisionScope precision(options_.precision);  // the evaluations after each epoch too
   ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
                        options_.seed);
   const int64_t steps = sampler.steps_per_epoch();

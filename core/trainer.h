@@ -14,6 +14,7 @@
 #include "core/batch.h"
 #include "core/batch_source.h"
 #include "core/collective.h"
+#include "core/gemm.h"
 #include "core/lr_schedule.h"
 #include "core/net.h"
 #include "core/optimizer.h"
@@ -55,6 +56,9 @@ struct TrainOptions {
   // Each layer's gradient and weight L2 norms after every step's gradient sum (Nielsen's learning
   // speed per layer): in StepReport and, averaged over the epoch's steps, in EpochReport.
   bool log_grad_norms = false;
+  // The arithmetic of the layers' GEMMs in forward and backward (and evaluation): bf16 rounds their
+  // operands and accumulates in float32; weights, optimizer state, loss and gradient sums stay float32.
+  Precision precision = Precision::kFp32;
 };
 
 // One layer's (all its parameters') L2 norms: of the summed gradient of the mean loss, before

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev hdf5-tools
           libboost-program-options-dev libgtest-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
           iproute2 slurmctld slurmd slurm-client munge  # the multi-host and Slurm tests
+          libdnnl-dev ocl-icd-opencl-dev  # oneDNN: the bf16 matrix products of --precision bf16 (its CMake package needs OpenCL)
           gnuplot-nox  # the plots of examples/ (docs/*.png)
           libonnx-dev libprotobuf-dev  # ONNX export (ONNX's protobuf classes)
           python3-onnx python3-opencv python3-h5py  # the ONNX test: onnx.checker and OpenCV's dnn as the runtime

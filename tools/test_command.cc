@@ -2,6 +2,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/gemm.h"
 #include "core/model_file.h"
 #include "core/trainer.h"
 #include "dist/gradient_sync.h"
@@ -20,6 +21,7 @@ int test_command(const Args& args) {
   std::vector<std::string> weights;
   int64_t batch = 500;
   int threads = 0;
+  Precision precision = Precision::kFp32;
   // clang-format off
   options.add_options()
       ("weights,w", po::value(&weights)->required(),
@@ -28,6 +30,8 @@ int test_command(const Args& args) {
       ("model,m", po::value(&model_path), "model file (default: the model text stored in the checkpoint)")
       ("batch,b", po::value(&batch)->default_value(500), "evaluation batch size")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0: OPENBLAS_NUM_THREADS or all cores)")
+      ("precision", po::value(&precision)->default_value(precision, "fp32"),
+       "fp32 | bf16: the layers' matrix products as in train --precision")
       ("flip", "average each image's output with that of its mirror image (test-time augmentation)");
   // clang-format on
   po::variables_map vm;
@@ -37,6 +41,7 @@ int test_command(const Args& args) {
   }
   if (batch <= 0) throw UsageError("--batch must be positive");
   set_threads(threads);
+  const GemmPrecisionScope arithmetic(precision);
 
   dist::Communicator comm;
   return run_on_all_ranks(comm, [&] {

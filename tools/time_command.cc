@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include "core/bf16_matmul.h"
 #include "core/blas_kernel.h"
 #include "core/gemm.h"
 #include "core/kernel_stats.h"
@@ -70,6 +71,7 @@ struct TimeOptions {
   int threads = 0;
   double bucket_mb = 4.0;
   int64_t exact_grain = 0;  // exact mode (train --exact): samples per grain; 0: off
+  Precision precision = Precision::kFp32;
 };
 
 // What the timed steps measured (this rank).
@@ -92,6 +94,7 @@ Timing time_steps(const TimeOptions& o, const dist::Communicator& comm, Net& net
   TrainOptions train;
   train.global_batch = o.batch * comm.size();
   train.exact_grain = o.exact_grain;
+  train.precision = o.precision;
   Trainer trainer(net, *optimizer, sync, train);
   Batch input;
   if (!data) fill_random_batch(net, o.batch, input);
@@ -196,6 +199,7 @@ TimeOptions parse_time_options(const Args& args, bool& help) {
       ("bucket-mb", po::value(&o.bucket_mb)->default_value(o.bucket_mb), "gradient allreduce bucket size (MiB)")
       ("reference-gemm", po::value(&o.reference)->default_value(o.reference),
        "size N of the N x N x N sgemm the GEMM rates are compared with (0: skip)")
+      ("precision", po::value(&o.precision)->default_value(o.precision, "fp32"), "fp32 | bf16 (train --precision)")
       ("exact", "time exact mode's steps (train --exact)")
       ("exact-grain", po::value<int64_t>()->default_value(kDefaultExactGrain), "exact mode's samples per grain");
   // clang-format on
@@ -248,9 +252,11 @@ int time_command(const Args& args) {
     const double reference_rate = leader && o.reference > 0 ? reference_gemm_gflops(o.reference) : 0.0;
     if (!leader) return 0;
     const double n = static_cast<double>(o.iterations);
-    std::printf("%s: batch %lld per rank, %d rank(s), %s, %lld steps timed after %lld warm-up, %s\n",
+    const std::string precision =
+        o.precision == Precision::kBf16 ? std::string(", bf16 GEMMs by ") + bf16_backend_name() : "";
+    std::printf("%s: batch %lld per rank, %d rank(s), %s%s, %lld steps timed after %lld warm-up, %s\n",
                 o.model_path.c_str(), static_cast<long long>(o.batch), comm.size(), describe_blas().c_str(),
-                static_cast<long long>(o.iterations), static_cast<long long>(o.warmup),
+                precision.c_str(), static_cast<long long>(o.iterations), static_cast<long long>(o.warmup),
                 data ? ("data " + o.data_path).c_str() : "random inputs");
     print_layers(*net, timing, n);
     print_step(timing, n, o.batch);

@@ -3,7 +3,9 @@
 
 #include <cstdio>
 
+#include "core/bf16_matmul.h"
 #include "core/blas_kernel.h"
+#include "core/gemm.h"
 #include "dist/exit_status.h"
 #include "dist/stop_signals.h"
 #include "dist/training_run.h"
@@ -23,6 +25,7 @@ void print_setup(dist::TrainingRun& run, int ranks) {
               static_cast<long long>(run.training_data().size()), static_cast<long long>(c.train.global_batch), ranks,
               std::string(optimizer_name(c.optimizer.kind)).c_str(), c.train.lr.base);
   std::printf("BLAS: %s (rank 0)\n", describe_blas().c_str());
+  if (c.train.precision == Precision::kBf16) std::printf("precision: bf16 GEMMs by %s (rank 0)\n", bf16_backend_name());
 }
 
 void print_summary(const dist::TrainingRun& run, const ProgressReporter& reporter, int ranks) {

@@ -65,6 +65,9 @@ void add_train_options(po::options_description& options, RunConfig& c) {
       ("eval-batch", field(&t.eval_batch, "eval-batch"), "batch size for evaluation")
       ("threads", field(&c.threads, "threads"), "compute threads (0: OPENBLAS_NUM_THREADS or all cores)")
       ("bucket-mb", field(&c.bucket_mb, "bucket-mb"), "gradient allreduce bucket size (MiB)")
+      ("precision", po::value(&t.precision)->default_value(t.precision, "fp32"),
+       "fp32 | bf16: bf16 multiplies the layers' matrices as bfloat16 with float32 sums (oneDNN on CPUs with "
+       "AVX512-BF16 or AMX, a slow reference elsewhere); weights, optimizer and gradient sums stay float32")
       ("grad-compression", field(&c.grad_compression, "grad-compression"),
        "none | bf16 | fp16: gradients travel as 16-bit floats, summed in float32, with error feedback")
       ("timeline", po::value<std::string>(),
