@@ -36,7 +36,8 @@ struct Outcome {
 
 void append(std::vector<float>& out, const Tensor& t) { out.insert(out.end(), t.span().begin(), t.span().end()); }
 
-Outcome train(const char* model, const std::string& optimizer, Collective& collective, int64_t batch) {
+Outcome train(const char* model, const std::string& optimizer, Collective& collective, int64_t batch,
+              Precision precision) {
   auto net = parse_model(model, "model");
   net->initialize(5);
   auto opt = test_optimizer(optimizer);
@@ -45,6 +46,7 @@ Outcome train(const char* model, const std::string& optimizer, Collective& colle
   options.epochs = 3;
   options.max_steps = 30;
   options.exact_grain = kGrain;
+  options.precision = precision;
   options.lr.base = optimizer == "adam" ? 1e-3f : 0.01f;
   const int64_t rows = batch * 20 + 17, test_rows = 100;  // 20 steps per epoch; 100 = 6 grains + 4
   const bool token_model = net->input_shape().size() == 1;
@@ -71,12 +73,13 @@ size_t differing(const std::vector<float>& a, const std::vector<float>& b) {
   return n;
 }
 
-void expect_bitwise_equal(const char* name, const char* model, const std::string& optimizer) {
+void expect_bitwise_equal(const char* name, const char* model, const std::string& optimizer,
+                          Precision precision = Precision::kFp32) {
   const int64_t batch = world->size() == 4 ? 128 : 96;
   Collective single;
-  const Outcome reference = train(model, optimizer, single, batch);
+  const Outcome reference = train(model, optimizer, single, batch, precision);
   dist::GradientSync sync(*world);
-  const Outcome distributed = train(model, optimizer, sync, batch);
+  const Outcome distributed = train(model, optimizer, sync, batch, precision);
   const size_t params = differing(distributed.params, reference.params);
   const size_t buffers = differing(distributed.buffers, reference.buffers);
   const size_t slots = differing(distributed.optimizer, reference.optimizer);
@@ -107,6 +110,12 @@ TEST(ExactMode, CnnSyncBatchNormDropoutAugmentAdam) {
   expect_bitwise_equal("CNN+SyncBN+dropout+augment", kCnnBnDropout, "adam");
 }
 TEST(ExactMode, DecoderLayersHingeAdam) { expect_bitwise_equal("decoder+hinge", kDecoderHinge, "adam"); }
+// bf16 rounds every GEMM operand element by element, and exact mode computes each grain alone: the
+// same grains give the same rounded operands at any rank count, so bf16 runs are byte-identical too.
+TEST(ExactMode, CnnSyncBatchNormDropoutAugmentAdamBf16) {
+  expect_bitwise_equal("CNN+SyncBN+dropout+augment bf16", kCnnBnDropout, "adam", Precision::kBf16);
+}
+TEST(ExactMode, RowLstmAdamBf16) { expect_bitwise_equal("row-by-row LSTM bf16", kRowLstm, "adam", Precision::kBf16); }
 TEST(ExactMode, RowLstmSgdMomentum) { expect_bitwise_equal("row-by-row LSTM", kRowLstm, "momentum"); }
 TEST(ExactMode, RowLstmAdam) { expect_bitwise_equal("row-by-row LSTM", kRowLstm, "adam"); }
 TEST(ExactMode, MaskedBidirectionalGruSgdMomentum) {
