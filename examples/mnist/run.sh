@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains one of the MNIST reference models from scratch: sets up, fetches and converts MNIST, trains,
 # and prints the test accuracy.   examples/mnist/run.sh [softmax|mlp|cnn|cnn_bn|best] [extra train flags]
+# The run directory is runs/mnist-MODEL, or $RUN_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 model=${1:-cnn}
@@ -18,4 +19,4 @@ case "$model" in
   *) echo "unknown model '$model' (softmax, mlp, cnn, cnn_bn or best)" >&2; exit 2 ;;
 esac
 build/tools/shardnet train --model examples/mnist/"$model".cfg --data data/mnist/mnist-train.h5 \
-  --test data/mnist/mnist-test.h5 --run-dir runs/mnist-"$model" --overwrite "${flags[@]}" "$@"
+  --test data/mnist/mnist-test.h5 --run-dir "${RUN_DIR:-runs/mnist-$model}" --overwrite "${flags[@]}" "$@"

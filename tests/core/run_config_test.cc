@@ -72,5 +72,17 @@ TEST(RunConfig, ResumeComparesWhatTheRunComputesOnly) {
             std::vector<std::string>{"training data: 10 x (3) in the checkpoint, 12 x (3) now"});
 }
 
+// fp32 runs' checkpoints (all of them before --precision) carry no precision field; bf16 ones do,
+// and a resume cannot switch it.
+TEST(RunConfig, PrecisionIsRecordedWhenBf16AndKeptOnResume) {
+  RunConfig fp32 = valid(), bf16 = valid();
+  bf16.train.precision = Precision::kBf16;
+  EXPECT_EQ(run_config_text(fp32).find("precision"), std::string::npos);
+  EXPECT_NE(run_config_text(bf16).find("! precision = bf16\n"), std::string::npos);
+  EXPECT_EQ(resume_conflicts(run_config_text(bf16), run_config_text(fp32)),
+            std::vector<std::string>{"precision: bf16 in the checkpoint, absent now"});
+  EXPECT_TRUE(resume_conflicts(run_config_text(bf16), run_config_text(bf16)).empty());
+}
+
 }  // namespace
 }  // namespace shardnet

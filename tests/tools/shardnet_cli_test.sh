@@ -38,6 +38,18 @@ expect_ok "test with flip averaging" "$shardnet" test --weights run/final.h5 --d
 grep -q '^test accuracy' out.txt || fail "test --flip prints no accuracy: $(cat out.txt)"
 expect_ok "test an ensemble" "$shardnet" test --weights run/final.h5 --weights run/final.h5 --data data.h5
 grep -q '^ensemble of 2: test accuracy 100.00%' out.txt || fail "test of an ensemble: $(cat out.txt)"
+# bf16 (oneDNN where the CPU has bf16 instructions, the reference elsewhere) learns the same task; its
+# checkpoint keeps the precision, a resume cannot drop it, and test evaluates in bf16 too.
+expect_ok "train --precision bf16" "$shardnet" train -m model.cfg -d data.h5 -t data.h5 --epochs 3 --batch 20 \
+  --lr 0.1 --momentum 0.9 --run-dir bf16 --precision bf16
+grep -q '^precision: bf16 GEMMs by \(oneDNN\|reference\)' out.txt || fail "train names no bf16 backend: $(head -3 out.txt)"
+grep -q 'test accuracy 100.00%' out.txt || fail "train --precision bf16 did not learn the quadrants: $(cat out.txt)"
+expect_error "resume a bf16 run in fp32" "precision: bf16 in the checkpoint, absent now" \
+  "$shardnet" train -m model.cfg -d data.h5 --epochs 4 --batch 20 --lr 0.1 --momentum 0.9 --run-dir bf16 --resume
+expect_ok "test --precision bf16" "$shardnet" test --weights bf16/final.h5 --data data.h5 --precision bf16
+grep -q 'test accuracy 100.00%' out.txt || fail "test --precision bf16: $(cat out.txt)"
+expect_error "an unknown precision" "unknown precision 'fp16' \(expected fp32 or bf16\)" \
+  "$shardnet" train -m model.cfg -d data.h5 --precision fp16 --run-dir run2
 expect_ok "train --log-grad-norms" "$shardnet" train -m model.cfg -d data.h5 --epochs 1 --batch 20 --run-dir gn \
   --log-grad-norms --log-every 2
 head -1 gn/metrics.csv | grep -q ',grad_norm/conv1,weight_norm/conv1,grad_norm/dense1,weight_norm/dense1$' ||
