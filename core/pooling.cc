@@ -69,22 +69,26 @@ void MaxPool::forward(const Tensor& x, Tensor& y, Mode) {
   });
 }
 
-// The generic loop's rule: the first maximum in row-major order wins (NaN never does).
+// The generic loop's rule: the first maximum in row-major order wins (NaN never does). Selects, not
+// branches: which of four neighbours wins is a coin toss on feature maps without structure, and the
+// branchy loop spent 10 ns per output on mispredictions (CIFAR fast model's second pool: 16.7 ms
+// forward against 2.8 for the first, of the same size).
 void MaxPool::forward_plane_2x2(const float* in, float* out, int32_t* arg) const {
   for (int64_t oh = 0; oh < out_h_; ++oh) {
-    const int64_t top = 2 * oh * in_w_, bottom = top + in_w_;
+    const auto top = static_cast<int32_t>(2 * oh * in_w_), bottom = static_cast<int32_t>(top + in_w_);
     for (int64_t ow = 0; ow < out_w_; ++ow) {
-      const int64_t at[4] = {top + 2 * ow, top + 2 * ow + 1, bottom + 2 * ow, bottom + 2 * ow + 1};
+      const int32_t at[4] = {static_cast<int32_t>(top + 2 * ow), static_cast<int32_t>(top + 2 * ow + 1),
+                             static_cast<int32_t>(bottom + 2 * ow), static_cast<int32_t>(bottom + 2 * ow + 1)};
       float best = -std::numeric_limits<float>::infinity();
-      int64_t best_i = at[0];
-      for (int64_t i : at) {
-        if (in[i] > best) {
-          best = in[i];
-          best_i = i;
-        }
+      int32_t best_i = at[0];
+      for (const int32_t i : at) {
+        const float v = in[i];
+        const bool wins = v > best;
+        best = wins ? v : best;
+        best_i = wins ? i : best_i;
       }
       out[oh * out_w_ + ow] = best;
-      arg[oh * out_w_ + ow] = static_cast<int32_t>(best_i);
+      arg[oh * out_w_ + ow] = best_i;
     }
   }
 }
