@@ -206,9 +206,6 @@ std::string decide_and_restart(char** argv) {
 
 }  // namespace
 
-std::string ensure_best_blas_kernel(char** argv) {
-  kernel_note() = decide_and_restart(argv);
-  return kernel_note();
-}
+void ensure_best_blas_kernel(char** argv) { kernel_note() = decide_and_restart(argv); }
 
 }  // namespace shardnet

@@ -63,11 +63,11 @@ bool sgemm_self_check();
 
 // Call first in main(), before anything else runs: when OpenBLAS fell back to a kernel below what
 // the CPU supports and OPENBLAS_CORETYPE is unset, re-executes the program (same pid, so mpirun and
-// srun still see their rank) with the right one, checks it with sgemm_self_check() and returns the
-// one line that says what happened (empty when nothing needed saying), which describe_blas() then
-// carries: the run headers of train and time print it, never stderr, whose one line is an error's. The variable is
-// removed again after the restart, so every process started later (ranks on other hosts too) decides for its own CPU.
-// The test hook SHARDNET_TEST_BLAS_CORENAME pretends OpenBLAS chose that kernel.
-std::string ensure_best_blas_kernel(char** argv);
+// srun still see their rank) with the right one and checks it with sgemm_self_check(). The one line
+// that says what happened (none when nothing needed saying) goes into describe_blas(), which the run
+// headers of train and time print: never stderr, whose one line is an error's. The variable is
+// removed again after the restart, so every process started later (ranks on other hosts too) decides
+// for its own CPU. The test hook SHARDNET_TEST_BLAS_CORENAME pretends OpenBLAS chose that kernel.
+void ensure_best_blas_kernel(char** argv);
 
 }  // namespace shardnet

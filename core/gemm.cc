@@ -77,6 +77,15 @@ void for_each_chunk(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
   });
 }
 
+// The float32 product on the chunks: gemm()'s own, and the bf16 reference's on rounded operands.
+void sgemm_in_chunks(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                     int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  for_each_chunk(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
+                 [&](int64_t cm, int64_t cn, const float* ca, const float* cb, float* cc) {
+                   blas_sgemm(trans_a, trans_b, cm, cn, k, alpha, ca, lda, cb, ldb, beta, cc, ldc);
+                 });
+}
+
 // A rows x cols matrix with row stride `stride`, converted row by row into a compact `out`.
 template <typename T, typename Convert>
 const T* compact_copy(const float* in, int64_t rows, int64_t cols, int64_t stride, std::vector<T>& out,
@@ -112,10 +121,7 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
     thread_local std::vector<float> a_rounded, b_rounded;
     const float* ra = compact_copy(a, a_rows, a_cols, lda, a_rounded, round_to_bf16);
     const float* rb = compact_copy(b, b_rows, b_cols, ldb, b_rounded, round_to_bf16);
-    for_each_chunk(trans_a, trans_b, m, n, k, ra, a_cols, rb, b_cols, c, ldc,
-                   [&](int64_t cm, int64_t cn, const float* ca, const float* cb, float* cc) {
-                     blas_sgemm(trans_a, trans_b, cm, cn, k, alpha, ca, a_cols, cb, b_cols, beta, cc, ldc);
-                   });
+    sgemm_in_chunks(trans_a, trans_b, m, n, k, alpha, ra, a_cols, rb, b_cols, beta, c, ldc);
     return;
   }
   thread_local std::vector<uint16_t> a_bf16, b_bf16;
@@ -138,10 +144,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
     gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  for_each_chunk(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
-                 [&](int64_t cm, int64_t cn, const float* ca, const float* cb, float* cc) {
-                   blas_sgemm(trans_a, trans_b, cm, cn, k, alpha, ca, lda, cb, ldb, beta, cc, ldc);
-                 });
+  sgemm_in_chunks(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,

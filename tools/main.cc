@@ -37,8 +37,7 @@ constexpr const char* kUsage =
 int main(int argc, char** argv) {
   using namespace shardnet::tools;
   shardnet::flush_denormals_on_this_thread();  // also done before the libraries load; see float_mode.h
-  // May restart the program; what it says goes into the run headers (describe_blas()).
-  shardnet::ensure_best_blas_kernel(argv);
+  shardnet::ensure_best_blas_kernel(argv);     // may restart the program; its note goes into describe_blas()
   const std::map<std::string, int (*)(const Args&)> commands = {
       {"train", train_command},         {"test", test_command},
       {"convert", convert_command},     {"inspect", inspect_command},
