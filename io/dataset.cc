@@ -111,24 +111,24 @@ void Dataset::load_into_memory() {
   const int64_t row_elems = shape_numel(sample_shape_);
   if (data_type_ == ElementType::kUint8) {
     raw_bytes_.resize(static_cast<size_t>(rows_ * row_elems));
-    read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
+    read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, raw_bytes_.data());
   } else {
     raw_floats_.resize(static_cast<size_t>(rows_ * row_elems));
-    read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+    read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, raw_floats_.data());
     check_finite(raw_floats_, row_elems, "/data");
   }
   if (class_labels_) {
     raw_labels_.resize(static_cast<size_t>(rows_));
-    read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
+    read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, raw_labels_.data());
   } else {
     const int64_t target_elems = shape_numel(target_shape_);
     raw_targets_.resize(static_cast<size_t>(rows_ * target_elems));
-    read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
+    read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, raw_targets_.data());
     check_finite(raw_targets_, target_elems, "/label");
   }
   if (length_.valid()) {  // a long file of small rows: its lengths fit too
     lengths_.resize(static_cast<size_t>(rows_));
-    read_rows(length_.get(), H5T_NATIVE_INT32, sorted_, 1, lengths_.data());
+    read_rows(length_.get(), H5T_NATIVE_INT32, sorted_, lengths_.data());
     for (int64_t row = 0; row < rows_; ++row) check_length(row, lengths_[row]);
     length_.reset();
   }
@@ -221,8 +221,7 @@ void Dataset::check_labels() {
   num_classes_ = class_names_.empty() ? int64_t{max_label} + 1 : static_cast<int64_t>(class_names_.size());
 }
 
-void Dataset::read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,
-                        void* out) const {
+void Dataset::read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, void* out) const {
   H5Id file_space(h5_check_id(H5Dget_space(dataset), path_), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(file_space.get());
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
@@ -239,8 +238,12 @@ void Dataset::read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t
              path_ + ": selecting rows");
     i = j;
   }
-  const hsize_t mem_dims[2] = {sorted_rows.size(), static_cast<hsize_t>(row_elems)};
-  H5Id mem_space(h5_check_id(H5Screate_simple(2, mem_dims, nullptr), "H5Screate_simple"), H5Sclose);
+  // The memory space has the file's shape (the rows read, then the sample's dimensions): with any
+  // other shape HDF5 maps the selection element by element (8 s instead of 0.1 s for CIFAR-10's
+  // 138 MB), with this one it copies whole chunks' rows.
+  std::vector<hsize_t> mem_dims(dims);
+  mem_dims[0] = sorted_rows.size();
+  H5Id mem_space(h5_check_id(H5Screate_simple(rank, mem_dims.data(), nullptr), "H5Screate_simple"), H5Sclose);
   h5_check(H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out),
            path_ + ": cannot read rows");
 }
@@ -272,7 +275,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   if (data_type_ == ElementType::kUint8) {
     if (!in_memory_) {
       raw_bytes_.resize(sorted_.size() * static_cast<size_t>(row_elems));
-      read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, row_elems, raw_bytes_.data());
+      read_rows(data_.get(), H5T_NATIVE_UINT8, sorted_, raw_bytes_.data());
     }
     for (int64_t i = 0; i < n; ++i) {
       bytes_to_unit_floats(raw_bytes_.data() + position_[i] * row_elems, row_elems, batch.data.data() + i * row_elems);
@@ -281,7 +284,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     // int32 token ids are converted to float by HDF5 itself (the memory type is float).
     if (!in_memory_) {
       raw_floats_.resize(sorted_.size() * static_cast<size_t>(row_elems));
-      read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, row_elems, raw_floats_.data());
+      read_rows(data_.get(), H5T_NATIVE_FLOAT, sorted_, raw_floats_.data());
       check_finite(raw_floats_, row_elems, "/data");
     }
     for (int64_t i = 0; i < n; ++i) {
@@ -295,7 +298,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     for (int64_t i = 0; i < n; ++i) batch.lengths[i] = lengths_[static_cast<size_t>(rows[i])];
   } else if (length_.valid()) {
     raw_lengths_.resize(sorted_.size());
-    read_rows(length_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_lengths_.data());
+    read_rows(length_.get(), H5T_NATIVE_INT32, sorted_, raw_lengths_.data());
     batch.lengths.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       batch.lengths[i] = raw_lengths_[position_[i]];
@@ -306,7 +309,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
   if (class_labels_) {
     if (!in_memory_) {
       raw_labels_.resize(sorted_.size());
-      read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, 1, raw_labels_.data());
+      read_rows(label_.get(), H5T_NATIVE_INT32, sorted_, raw_labels_.data());
     }
     batch.labels.resize(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
@@ -317,7 +320,7 @@ void Dataset::read(std::span<const int64_t> rows, Batch& batch) {
     const int64_t target_elems = shape_numel(target_shape_);
     if (!in_memory_) {
       raw_targets_.resize(sorted_.size() * static_cast<size_t>(target_elems));
-      read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, target_elems, raw_targets_.data());
+      read_rows(label_.get(), H5T_NATIVE_FLOAT, sorted_, raw_targets_.data());
       check_finite(raw_targets_, target_elems, "/label");
     }
     Shape tshape{n};

@@ -67,9 +67,8 @@ class Dataset : public BatchSource {
   // Throws DatasetError naming the row of the first NaN or infinity in `values` (rows of sorted_).
   void check_finite(const std::vector<float>& values, int64_t row_elems, const char* dataset) const;
   void read_lengths();
-  // Reads rows (sorted, unique) of `dataset` into `out`, `row_bytes` each, as `mem_type`.
-  void read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, int64_t row_elems,
-                 void* out) const;
+  // Reads rows (sorted, unique) of `dataset` into `out`, one after the other, as `mem_type`.
+  void read_rows(hid_t dataset, hid_t mem_type, const std::vector<int64_t>& sorted_rows, void* out) const;
   void load_into_memory();
 
   std::string path_;

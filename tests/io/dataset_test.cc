@@ -61,6 +61,46 @@ TEST(Dataset, ReadsRowsInTheOrderAsked) {
   }
 }
 
+// `rows` uint8 images of `shape`, each filled with its row number (mod 256).
+void write_images(const std::string& path, const Shape& shape, int64_t rows) {
+  DatasetWriter writer(path, DatasetInfo{shape, {"a", "b"}, "test", 0});
+  const int64_t size = shape_numel(shape);
+  std::vector<uint8_t> data(static_cast<size_t>(size));
+  for (int64_t r = 0; r < rows; ++r) {
+    std::fill(data.begin(), data.end(), static_cast<uint8_t>(r % 256));
+    const int32_t label = static_cast<int32_t>(r % 2);
+    writer.append(data.data(), &label, 1);
+  }
+  writer.finish();
+}
+
+double seconds_to_load(const std::string& path) {
+  double best = 1e9;
+  for (int i = 0; i < 3; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    const Dataset data(path);
+    EXPECT_TRUE(data.in_memory());
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+TEST(Dataset, ImagesLoadAsFastAsFlatRowsOfTheSameBytes) {
+  // A memory space of another shape than the file's made HDF5 map every element on its own: CIFAR-10's
+  // (45000, 3, 32, 32) took 8 s to load, 20x its flat (45000, 3072) twin. A ratio, not a time, so
+  // that it holds on any machine.
+  TempDir dir;
+  const int64_t rows = 4000;
+  write_images(dir.file("images.h5"), {3, 32, 32}, rows);
+  write_images(dir.file("flat.h5"), {3 * 32 * 32}, rows);
+  const double images = seconds_to_load(dir.file("images.h5")), flat = seconds_to_load(dir.file("flat.h5"));
+  EXPECT_LT(images, 4 * flat + 0.02) << images << " s for (3, 32, 32) rows, " << flat << " s for the same flat";
+  Batch batch;
+  Dataset(dir.file("images.h5")).read(std::vector<int64_t>{rows - 1, 5}, batch);
+  EXPECT_FLOAT_EQ(batch.data[3 * 32 * 32 - 1], static_cast<float>((rows - 1) % 256) / 255.0f);
+  EXPECT_FLOAT_EQ(batch.data[3 * 32 * 32], 5.0f / 255.0f);
+}
+
 TEST(Dataset, MemoryBudgetCountsRowsAndLabels) {
   TempDir dir;
   const std::string path = dir.file("d.h5");
