@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cassert>
+#include <type_traits>
 
 #include "core/cache_size.h"
 #include "core/gemm.h"
+#include "core/half_float.h"
 #include "core/kernel_stats.h"
 #include "core/layer_registry.h"
 #include "core/parallel.h"
@@ -104,27 +106,68 @@ bool Conv2D::winograd_applies() const {
          geom_.pad_w == 1;
 }
 
+namespace {
+// A Winograd block's transform-domain operand: in the scratch tensor, or in bf16 mode its bfloat16 twin.
+// (16, rows, ld), laid out as winograd_point_stride says.
+template <typename T>
+T* winograd_operand(Tensor& as_float, std::vector<uint16_t>& as_bf16, int64_t rows, int64_t ld) {
+  const int64_t size = winograd_operand_size(rows, ld);
+  if constexpr (std::is_same_v<T, float>) {
+    as_float.reshape({size});
+    return as_float.data();
+  } else {
+    as_bf16.resize(static_cast<size_t>(size));
+    return as_bf16.data();
+  }
+}
+
+void winograd_gemm(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta,
+                   float* c) {
+  gemm(false, trans_b, m, n, k, 1.0f, a, b, beta, c);
+}
+
+void winograd_gemm(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, float beta,
+                   float* c) {
+  gemm_bf16(false, trans_b, m, n, k, 1.0f, a, b, beta, c);
+}
+}  // namespace
+
 void Conv2D::winograd_convolve(const float* in, int64_t n, int64_t in_channels, const Tensor& u, int64_t out_channels,
                                float* out, bool with_bias) {
+  if (gemm_precision() == Precision::kBf16) {
+    // The filters rounded once per call; the transforms write the inputs in bfloat16 themselves.
+    winograd_filters_bf16_.resize(static_cast<size_t>(u.numel()));
+    to_bf16(u.data(), winograd_filters_bf16_.data(), static_cast<size_t>(u.numel()));
+    winograd_convolve_as(in, n, in_channels, winograd_filters_bf16_.data(), out_channels, out, with_bias);
+  } else {
+    winograd_convolve_as(in, n, in_channels, u.data(), out_channels, out, with_bias);
+  }
+}
+
+template <typename T>
+void Conv2D::winograd_convolve_as(const float* in, int64_t n, int64_t in_channels, const T* u, int64_t out_channels,
+                                  float* out, bool with_bias) {
   const int64_t h = geom_.height, w = geom_.width, tiles = winograd_tiles(h, w);
   const int64_t per_block = winograd_images_per_block(n);
   const int64_t blocks = (n + per_block - 1) / per_block;
+  const int64_t u_stride = winograd_point_stride(out_channels, in_channels);
   scratch(compute_threads() - 1);
   parallel_chunks(blocks, 1, [&](int chunk, int64_t first_block, int64_t last_block) {
     Scratch& s = scratch_[static_cast<size_t>(chunk)];
     for (int64_t b = first_block; b < last_block; ++b) {
       const int64_t first = b * per_block, count = std::min(per_block, n - first), columns = count * tiles;
-      s.columns.reshape({kWinogradPoints, in_channels, columns});
-      s.out.reshape({kWinogradPoints, out_channels, columns});
-      winograd_input_transform(in + first * in_channels * h * w, count, in_channels, h, w, s.columns.data(), columns);
+      const int64_t v_stride = winograd_point_stride(in_channels, columns);
+      const int64_t m_stride = winograd_point_stride(out_channels, columns);
+      T* v = winograd_operand<T>(s.columns, s.columns_bf16, in_channels, columns);
+      float* m = winograd_operand<float>(s.out, s.out_bf16, out_channels, columns);
+      winograd_input_transform(in + first * in_channels * h * w, count, in_channels, h, w, v, columns);
       for (int p = 0; p < kWinogradPoints; ++p) {
-        gemm(false, false, out_channels, columns, in_channels, 1.0f, u.data() + p * out_channels * in_channels,
-             s.columns.data() + p * in_channels * columns, 0.0f, s.out.data() + p * out_channels * columns);
+        winograd_gemm(false, out_channels, columns, in_channels, u + p * u_stride, v + p * v_stride, 0.0f,
+                      m + p * m_stride);
       }
       count_winograd_savings(out_channels, in_channels, count, columns);
-      float* block_out = out + first * out_channels * h * w;
-      winograd_output_transform(s.out.data(), count, out_channels, h, w, columns, block_out);
-      if (with_bias) add_bias(block_out, count);
+      winograd_output_transform(m, count, out_channels, h, w, columns, with_bias ? bias_.value.data() : nullptr,
+                                out + first * out_channels * h * w);
     }
   });
 }
@@ -160,7 +203,7 @@ void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
   assert(x.row_size() == image_size);
   y.reshape({n, f, geom_.out_h(), geom_.out_w()});
   if (winograd_) {
-    winograd_filters_.reshape({kWinogradPoints, f, geom_.channels});
+    winograd_filters_.reshape({winograd_operand_size(f, geom_.channels)});
     winograd_filter_transform(weight_.value.data(), f, geom_.channels, false, winograd_filters_.data());
   }
   for_each_grain(n, [&](int64_t first, int64_t count) {
@@ -233,7 +276,7 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
   if (dx != nullptr) dx->reshape(x.shape());
   if (winograd_ && dx != nullptr) {
     // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
-    winograd_filters_.reshape({kWinogradPoints, geom_.channels, f});
+    winograd_filters_.reshape({winograd_operand_size(geom_.channels, f)});
     winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
   }
   for_each_grain(n, [&](int64_t first, int64_t count) {
@@ -320,6 +363,15 @@ void Conv2D::add_gradient_groups(int64_t groups) {
 }
 
 void Conv2D::winograd_weight_gradient(const float* x, const float* dy, int64_t n) {
+  if (gemm_precision() == Precision::kBf16) {
+    winograd_weight_gradient_as<uint16_t>(x, dy, n);
+  } else {
+    winograd_weight_gradient_as<float>(x, dy, n);
+  }
+}
+
+template <typename T>
+void Conv2D::winograd_weight_gradient_as(const float* x, const float* dy, int64_t n) {
   const int64_t c_n = geom_.channels, f = config_.filters, h = geom_.height, w = geom_.width;
   const int64_t tiles = winograd_tiles(h, w), per_block = winograd_images_per_block(n);
   const int64_t blocks = (n + per_block - 1) / per_block, groups = prepare_gradient_groups(blocks);
@@ -327,17 +379,19 @@ void Conv2D::winograd_weight_gradient(const float* x, const float* dy, int64_t n
     Scratch& s = scratch_[static_cast<size_t>(chunk)];
     for (int64_t g = first_group; g < last_group; ++g) {
       // The group's sum stays in the transform domain (16, filters, channels) until its last block.
-      s.points.reshape({kWinogradPoints, f, c_n});
+      s.points.reshape({winograd_operand_size(f, c_n)});
+      const int64_t points_stride = winograd_point_stride(f, c_n);
       const int64_t group_begin = g * blocks / groups, group_end = (g + 1) * blocks / groups;
       for (int64_t b = group_begin; b < group_end; ++b) {
         const int64_t first = b * per_block, count = std::min(per_block, n - first), columns = count * tiles;
-        s.columns.reshape({kWinogradPoints, c_n, columns});
-        s.out.reshape({kWinogradPoints, f, columns});
-        winograd_input_transform(x + first * c_n * h * w, count, c_n, h, w, s.columns.data(), columns);
-        winograd_gradient_transform(dy + first * f * h * w, count, f, h, w, s.out.data(), columns);
+        T* v = winograd_operand<T>(s.columns, s.columns_bf16, c_n, columns);
+        T* dm = winograd_operand<T>(s.out, s.out_bf16, f, columns);
+        const int64_t v_stride = winograd_point_stride(c_n, columns), dm_stride = winograd_point_stride(f, columns);
+        winograd_input_transform(x + first * c_n * h * w, count, c_n, h, w, v, columns);
+        winograd_gradient_transform(dy + first * f * h * w, count, f, h, w, dm, columns);
         for (int p = 0; p < kWinogradPoints; ++p) {
-          gemm(false, true, f, c_n, columns, 1.0f, s.out.data() + p * f * columns, s.columns.data() + p * c_n * columns,
-               b == group_begin ? 0.0f : 1.0f, s.points.data() + p * f * c_n);
+          winograd_gemm(true, f, c_n, columns, dm + p * dm_stride, v + p * v_stride, b == group_begin ? 0.0f : 1.0f,
+                        s.points.data() + p * points_stride);
         }
         count_winograd_savings(f, c_n, count, columns);
       }

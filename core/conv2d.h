@@ -74,6 +74,8 @@ class Conv2D : public Layer {
     Tensor columns;  // (col_rows, block * out_pixels), then dL/dcolumns
     Tensor out;      // (filters, block * out_pixels): a block's GEMM output or gathered dy
     Tensor points;   // Winograd: a group's weight gradient in the transform domain
+    // Winograd in bf16 mode: the transformed input (as columns) and gradient (as out), in bfloat16.
+    std::vector<uint16_t> columns_bf16, out_bf16;
   };
   int64_t images_per_block(int64_t batch) const;
   // The column matrix of images [first, first + count): written into `columns`, or x itself for a 1x1 conv.
@@ -96,6 +98,12 @@ class Conv2D : public Layer {
   // Winograd convolution of `in` (n, in_channels, H, W) with transformed filters `u`.
   void winograd_convolve(const float* in, int64_t n, int64_t in_channels, const Tensor& u, int64_t out_channels,
                          float* out, bool add_bias);
+  // The same with the transform-domain operands in T: float, or bfloat16 bits (bf16 mode).
+  template <typename T>
+  void winograd_convolve_as(const float* in, int64_t n, int64_t in_channels, const T* u, int64_t out_channels,
+                            float* out, bool add_bias);
+  template <typename T>
+  void winograd_weight_gradient_as(const float* x, const float* dy, int64_t n);
   // Adds to KernelStats::flops_saved what the im2col GEMM would have done beyond Winograd's GEMMs.
   void count_winograd_savings(int64_t out_channels, int64_t in_channels, int64_t images, int64_t columns) const;
 
@@ -105,7 +113,8 @@ class Conv2D : public Layer {
   std::vector<Scratch> scratch_;
   std::vector<Tensor> group_grads_;  // dW of groups 1.. of the batch (group 0 sums into weight_.grad)
   bool winograd_ = false;
-  Tensor winograd_filters_;  // (16, filters, channels), or (16, channels, filters) for dx
+  Tensor winograd_filters_;                      // (16, filters, channels), or (16, channels, filters) for dx
+  std::vector<uint16_t> winograd_filters_bf16_;  // the same in bfloat16, in bf16 mode
 };
 
 }  // namespace shardnet

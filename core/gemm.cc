@@ -87,9 +87,9 @@ void sgemm_in_chunks(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k
 }
 
 // A rows x cols matrix with row stride `stride`, converted row by row into a compact `out`.
-template <typename T, typename Convert>
-const T* compact_copy(const float* in, int64_t rows, int64_t cols, int64_t stride, std::vector<T>& out,
-                      const Convert& convert) {
+template <typename From, typename To, typename Convert>
+const To* compact_copy(const From* in, int64_t rows, int64_t cols, int64_t stride, std::vector<To>& out,
+                       const Convert& convert) {
   out.resize(static_cast<size_t>(rows * cols));
   parallel_for(rows, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cols, 1)),
                [&](int64_t first, int64_t last) {
@@ -111,13 +111,33 @@ std::atomic<Precision>& current_precision() {
 
 constexpr EnumName<Precision> kPrecisionNames[] = {{Precision::kFp32, "fp32"}, {Precision::kBf16, "bf16"}};
 
-// op(A) and op(B) rounded to bfloat16, multiplied with float32 accumulation (core/bf16_matmul.h).
-void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+// The product of bfloat16 operands with float32 accumulation (core/bf16_matmul.h).
+void multiply_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
+                   int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (bf16_backend() == Bf16Backend::kReference) {
+    // Widened to float32, where their products are exact, and multiplied by sgemm.
+    thread_local std::vector<float> a_wide, b_wide;
+    const auto widen = [](const uint16_t* in, float* out, size_t count) { from_bf16(in, out, count); };
+    const int64_t a_cols = trans_a ? m : k, b_cols = trans_b ? k : n;
+    const float* wa = compact_copy(a, trans_a ? k : m, a_cols, lda, a_wide, widen);
+    const float* wb = compact_copy(b, trans_b ? n : k, b_cols, ldb, b_wide, widen);
+    sgemm_in_chunks(trans_a, trans_b, m, n, k, alpha, wa, a_cols, wb, b_cols, beta, c, ldc);
+    return;
+  }
+  for_each_chunk(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc,
+                 [&](int64_t cm, int64_t cn, const uint16_t* ca, const uint16_t* cb, float* cc) {
+                   bf16_matmul(trans_a, trans_b, cm, cn, k, alpha, ca, lda, cb, ldb, beta, cc, ldc);
+                 });
+}
+
+// op(A) and op(B) rounded to bfloat16, multiplied with float32 accumulation.
+void gemm_rounding_to_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   // As stored: A is m x k (k x m transposed), B is k x n (n x k transposed).
   const int64_t a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
   const int64_t b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
   if (bf16_backend() == Bf16Backend::kReference) {
+    // Rounded but kept in float32: one pass instead of rounding and widening.
     thread_local std::vector<float> a_rounded, b_rounded;
     const float* ra = compact_copy(a, a_rows, a_cols, lda, a_rounded, round_to_bf16);
     const float* rb = compact_copy(b, b_rows, b_cols, ldb, b_rounded, round_to_bf16);
@@ -128,10 +148,11 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, floa
   const auto to_bits = [](const float* in, uint16_t* out, size_t count) { to_bf16(in, out, count); };
   const uint16_t* ha = compact_copy(a, a_rows, a_cols, lda, a_bf16, to_bits);
   const uint16_t* hb = compact_copy(b, b_rows, b_cols, ldb, b_bf16, to_bits);
-  for_each_chunk(trans_a, trans_b, m, n, k, ha, a_cols, hb, b_cols, c, ldc,
-                 [&](int64_t cm, int64_t cn, const uint16_t* ca, const uint16_t* cb, float* cc) {
-                   bf16_matmul(trans_a, trans_b, cm, cn, k, alpha, ca, a_cols, cb, b_cols, beta, cc, ldc);
-                 });
+  multiply_bf16(trans_a, trans_b, m, n, k, alpha, ha, a_cols, hb, b_cols, beta, c, ldc);
+}
+
+void count_gemm(int64_t m, int64_t n, int64_t k) {
+  if (kernel_stats_enabled()) kernel_stats().gemm_flops += 2.0 * static_cast<double>(m) * n * k;
 }
 }  // namespace
 
@@ -139,12 +160,25 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
   KernelTimer timer(&KernelStats::gemm_seconds);
-  if (kernel_stats_enabled()) kernel_stats().gemm_flops += 2.0 * static_cast<double>(m) * n * k;
+  count_gemm(m, n, k);
   if (gemm_precision() == Precision::kBf16) {
-    gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    gemm_rounding_to_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
   sgemm_in_chunks(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a, int64_t lda,
+               const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  KernelTimer timer(&KernelStats::gemm_seconds);
+  count_gemm(m, n, k);
+  multiply_bf16(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
+               const uint16_t* b, float beta, float* c) {
+  gemm_bf16(trans_a, trans_b, m, n, k, alpha, a, trans_a ? m : k, b, trans_b ? k : n, beta, c, n);
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,

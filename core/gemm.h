@@ -13,6 +13,14 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, const float* b,
           float beta, float* c);
 
+// The same product of operands already in bfloat16 (core/half_float.h's bit patterns): a layer in
+// bf16 mode writes its operands that way in the pass that produces them, instead of gemm() rounding
+// them in a pass of its own. Whatever gemm_precision() says; the same backends as bf16 mode.
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a, int64_t lda,
+               const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
+               const uint16_t* b, float beta, float* c);
+
 // A GEMM large enough is computed as chunks of C's columns (or rows), one single-threaded BLAS call
 // each, spread over the compute threads (core/parallel.h). The chunks depend on the shape only, so
 // the result does not depend on the thread count, whichever kernel OpenBLAS runs.

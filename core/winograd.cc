@@ -3,6 +3,17 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/half_float.h"
+
+// A tile's 16 points are stored through one pointer at run-time strides, too many pairs for the
+// compiler to check for overlap at run time, so it would not vectorise the loop over tiles; they
+// never overlap (winograd_point_stride), and this tells it so.
+#if defined(__clang__)
+#define SHARDNET_POINTS_DO_NOT_OVERLAP _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define SHARDNET_POINTS_DO_NOT_OVERLAP _Pragma("GCC ivdep")
+#endif
+
 namespace shardnet {
 
 void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, float* u) {
@@ -37,128 +48,225 @@ void winograd_filter_transform(const float* w, int64_t filters, int64_t channels
     }
   }
   for (int p = 0; p < kWinogradPoints; ++p) {
-    float* dst = u + p * plane;
+    float* dst = u + p * winograd_point_stride(filters, channels);
     for (int64_t k = 0; k < plane; ++k) dst[k] = built[static_cast<size_t>(k * kWinogradPoints + p)];
   }
 }
 
 namespace {
-// A plane copied into a zero border: one row and column before it, two after (an odd plane's last
-// tile reaches one past the edge), so tiles are read without bounds checks.
-void pad_plane(const float* plane, int64_t h, int64_t w, std::vector<float>& padded) {
-  const int64_t pw = w + 3;
-  padded.assign(static_cast<size_t>((h + 3) * pw), 0.0f);
-  for (int64_t y = 0; y < h; ++y) std::copy_n(plane + y * w, w, padded.data() + (y + 1) * pw + 1);
+// Transform-domain values as the GEMM takes them: float32, or rounded to bfloat16 on the way out,
+// so that bf16 mode needs no conversion pass of its own.
+inline void put(float value, float& out) { out = value; }
+inline void put(float value, uint16_t& out) { out = to_bf16(value); }
+
+// The transforms gather a plane's tiles into a few arrays indexed by tile, t = ty * tiles_w + tx,
+// and then run one loop over all of the plane's tiles, which vectorises however narrow the plane is
+// (a loop along one row of 4 tiles would not); each point's run of tiles is written once, straight
+// into the GEMM operand.
+
+// Where tile t's 4x4 input values come from: the zero-padded plane P (one zero row and column before
+// the image, two after, as an odd plane's last tile reaches one past the edge) split by column phase
+// s = 0..3 and row parity: phase[s][parity][r * tiles_w + tx] = P[2r + parity][2tx + s], rows
+// r = 0..tiles_h. Tile t's value (k, s) is then phase[s][k % 2][t + (k / 2) * tiles_w].
+struct TilePhases {
+  std::vector<float> values;
+  int64_t size = 0;  // (tiles_h + 1) * tiles_w
+
+  void fill(const float* plane, int64_t h, int64_t w, int64_t tiles_h, int64_t tiles_w) {
+    size = (tiles_h + 1) * tiles_w;
+    values.assign(static_cast<size_t>(8 * size), 0.0f);
+    for (int64_t y = 1; y <= h; ++y) {  // padded rows 0 and past h stay zero
+      const float* row = plane + (y - 1) * w;
+      for (int s = 0; s < 4; ++s) {
+        float* out = values.data() + (s * 2 + y % 2) * size + (y / 2) * tiles_w;
+        // P[y][2tx + s] = row[2tx + s - 1] where that is inside the image.
+        const int64_t first = s == 0 ? 1 : 0, end = std::min(tiles_w, (w - s + 2) / 2);
+        for (int64_t tx = first; tx < end; ++tx) out[tx] = row[2 * tx + s - 1];
+      }
+    }
+  }
+};
+
+// B^T d down one column of a tile, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: rows 0 and 2 of
+// the tile come from even padded rows (tile row r, r + 1), rows 1 and 3 from odd ones.
+struct TileColumn {
+  float r0, r1, r2, r3;
+};
+inline TileColumn column_transform(const float* __restrict even_rows, const float* __restrict odd_rows, int64_t t,
+                                   int64_t next_row) {
+  const float d0 = even_rows[t], d1 = odd_rows[t], d2 = even_rows[t + next_row], d3 = odd_rows[t + next_row];
+  return {d0 - d2, d1 + d2, d2 - d1, d1 - d3};
+}
+
+// (B^T d) B along one row of the column-transformed tile: its points 4r .. 4r + 3.
+template <typename T>
+inline void input_row_points(float a0, float a1, float a2, float a3, T* __restrict out, int64_t point_stride) {
+  put(a0 - a2, out[0]);
+  put(a1 + a2, out[point_stride]);
+  put(a2 - a1, out[2 * point_stride]);
+  put(a1 - a3, out[3 * point_stride]);
+}
+
+// B^T d B of `tiles` tiles; point p of tile t goes to out[p * point_stride + t]. Written out without
+// arrays or inner loops, so that the loop over tiles vectorises.
+template <typename T>
+void transform_input_tiles(const TilePhases& in, int64_t tiles, int64_t tiles_w, T* __restrict out,
+                           int64_t point_stride) {
+  const float* __restrict d = in.values.data();
+  const int64_t size = in.size;
+  SHARDNET_POINTS_DO_NOT_OVERLAP
+  for (int64_t t = 0; t < tiles; ++t) {
+    const TileColumn c0 = column_transform(d, d + size, t, tiles_w);  // column phases s = 0..3
+    const TileColumn c1 = column_transform(d + 2 * size, d + 3 * size, t, tiles_w);
+    const TileColumn c2 = column_transform(d + 4 * size, d + 5 * size, t, tiles_w);
+    const TileColumn c3 = column_transform(d + 6 * size, d + 7 * size, t, tiles_w);
+    input_row_points(c0.r0, c1.r0, c2.r0, c3.r0, out + t, point_stride);
+    input_row_points(c0.r1, c1.r1, c2.r1, c3.r1, out + 4 * point_stride + t, point_stride);
+    input_row_points(c0.r2, c1.r2, c2.r2, c3.r2, out + 8 * point_stride + t, point_stride);
+    input_row_points(c0.r3, c1.r3, c2.r3, c3.r3, out + 12 * point_stride + t, point_stride);
+  }
+}
+
+template <typename T>
+void input_transform(const float* images, int64_t count, int64_t channels, int64_t h, int64_t w, T* v, int64_t ld) {
+  const int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, tiles = tiles_h * tiles_w;
+  thread_local TilePhases phases;
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t i = 0; i < count; ++i) {
+      phases.fill(images + (i * channels + c) * h * w, h, w, tiles_h, tiles_w);
+      transform_input_tiles(phases, tiles, tiles_w, v + c * ld + i * tiles, winograd_point_stride(channels, ld));
+    }
+  }
+}
+
+// dy's 2x2 tiles by tile: g[k][t] is element (k / 2, k % 2) of tile t, zero past the plane.
+void gather_gradient_tiles(const float* plane, int64_t h, int64_t w, int64_t tiles_h, int64_t tiles_w,
+                           std::vector<float>& g) {
+  const int64_t tiles = tiles_h * tiles_w;
+  g.assign(static_cast<size_t>(4 * tiles), 0.0f);
+  for (int64_t y = 0; y < h; ++y) {
+    const float* row = plane + y * w;
+    float* even = g.data() + (2 * (y % 2)) * tiles + (y / 2) * tiles_w;
+    float* odd = even + tiles;
+    for (int64_t tx = 0; 2 * tx < w; ++tx) even[tx] = row[2 * tx];
+    for (int64_t tx = 0; 2 * tx + 1 < w; ++tx) odd[tx] = row[2 * tx + 1];
+  }
+}
+
+// One row of a A^T, A = [1 0; 1 1; 1 -1; 0 -1]: points 4r .. 4r + 3 from a's row (a0, a1).
+template <typename T>
+inline void gradient_row_points(float a0, float a1, T* __restrict out, int64_t point_stride) {
+  put(a0, out[0]);
+  put(a0 + a1, out[point_stride]);
+  put(a0 - a1, out[2 * point_stride]);
+  put(-a1, out[3 * point_stride]);
+}
+
+// A g A^T of `tiles` tiles; point p of tile t to out[p * point_stride + t].
+template <typename T>
+void transform_gradient_tiles(const float* __restrict g, int64_t tiles, T* __restrict out, int64_t point_stride) {
+  SHARDNET_POINTS_DO_NOT_OVERLAP
+  for (int64_t t = 0; t < tiles; ++t) {
+    const float g00 = g[t], g01 = g[tiles + t], g10 = g[2 * tiles + t], g11 = g[3 * tiles + t];
+    // a = A g, row by row, then a A^T
+    gradient_row_points(g00, g01, out + t, point_stride);
+    gradient_row_points(g00 + g10, g01 + g11, out + 4 * point_stride + t, point_stride);
+    gradient_row_points(g00 - g10, g01 - g11, out + 8 * point_stride + t, point_stride);
+    gradient_row_points(-g10, -g11, out + 12 * point_stride + t, point_stride);
+  }
+}
+
+template <typename T>
+void gradient_transform(const float* dy, int64_t count, int64_t filters, int64_t h, int64_t w, T* out, int64_t ld) {
+  const int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, tiles = tiles_h * tiles_w;
+  thread_local std::vector<float> g;
+  for (int64_t f = 0; f < filters; ++f) {
+    for (int64_t i = 0; i < count; ++i) {
+      gather_gradient_tiles(dy + (i * filters + f) * h * w, h, w, tiles_h, tiles_w, g);
+      transform_gradient_tiles(g.data(), tiles, out + f * ld + i * tiles, winograd_point_stride(filters, ld));
+    }
+  }
+}
+
+// A^T m A of `tiles` tiles plus b, A^T = [1 1 1 0; 0 1 -1 -1]: y[k][t] is output (k / 2, k % 2) of tile t.
+void transform_output_tiles(const float* __restrict m, int64_t point_stride, int64_t tiles, float b,
+                            float* __restrict y) {
+  float* __restrict y00 = y;
+  float* __restrict y01 = y + tiles;
+  float* __restrict y10 = y + 2 * tiles;
+  float* __restrict y11 = y + 3 * tiles;
+  for (int64_t t = 0; t < tiles; ++t) {
+    float s[2][4];  // A^T m
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      const float p0 = m[c * point_stride + t], p1 = m[(4 + c) * point_stride + t];
+      const float p2 = m[(8 + c) * point_stride + t], p3 = m[(12 + c) * point_stride + t];
+      s[0][c] = p0 + p1 + p2;
+      s[1][c] = p1 - p2 - p3;
+    }
+    // (A^T m) A; the bias is added after, as a separate pass would
+    y00[t] = s[0][0] + s[0][1] + s[0][2] + b;
+    y01[t] = s[0][1] - s[0][2] - s[0][3] + b;
+    y10[t] = s[1][0] + s[1][1] + s[1][2] + b;
+    y11[t] = s[1][1] - s[1][2] - s[1][3] + b;
+  }
+}
+
+// The tiles' outputs into the plane's rows, clipped to it.
+void scatter_output_tiles(const float* y, int64_t tiles, int64_t h, int64_t w, int64_t tiles_w, float* plane) {
+  for (int64_t row = 0; row < h; ++row) {
+    const float* even = y + (2 * (row % 2)) * tiles + (row / 2) * tiles_w;
+    const float* odd = even + tiles;
+    float* out = plane + row * w;
+    for (int64_t tx = 0; tx < w / 2; ++tx) {
+      out[2 * tx] = even[tx];
+      out[2 * tx + 1] = odd[tx];
+    }
+    if (w % 2 == 1) out[w - 1] = even[w / 2];
+  }
 }
 }  // namespace
 
 void winograd_input_transform(const float* images, int64_t count, int64_t channels, int64_t h, int64_t w, float* v,
                               int64_t ld) {
-  const int64_t tiles_w = (w + 1) / 2, tiles = winograd_tiles(h, w), columns = count * tiles;
-  const int64_t pw = w + 3;
-  thread_local std::vector<float> padded, points;
-  // Per channel, all tiles' 16 points are built in `points` (16, columns) and then copied out as
-  // 16 runs of consecutive columns: written tile by tile into v, the 16 stores of a tile lie
-  // channels * ld floats apart, a TLB miss each.
-  points.resize(static_cast<size_t>(kWinogradPoints * columns));
-  for (int64_t c = 0; c < channels; ++c) {
-    for (int64_t i = 0; i < count; ++i) {
-      pad_plane(images + (i * channels + c) * h * w, h, w, padded);
-      for (int64_t t = 0; t < tiles; ++t) {
-        const float* d0 = padded.data() + 2 * (t / tiles_w) * pw + 2 * (t % tiles_w);
-        const float* d1 = d0 + pw;
-        const float* d2 = d1 + pw;
-        const float* d3 = d2 + pw;
-        float tr[4][4];  // B^T d, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-        for (int s = 0; s < 4; ++s) {
-          tr[0][s] = d0[s] - d2[s];
-          tr[1][s] = d1[s] + d2[s];
-          tr[2][s] = d2[s] - d1[s];
-          tr[3][s] = d1[s] - d3[s];
-        }
-        float* out = points.data() + i * tiles + t;
-        for (int r = 0; r < 4; ++r) {  // (B^T d) B
-          out[(r * 4 + 0) * columns] = tr[r][0] - tr[r][2];
-          out[(r * 4 + 1) * columns] = tr[r][1] + tr[r][2];
-          out[(r * 4 + 2) * columns] = tr[r][2] - tr[r][1];
-          out[(r * 4 + 3) * columns] = tr[r][1] - tr[r][3];
-        }
-      }
-    }
-    for (int p = 0; p < kWinogradPoints; ++p) {
-      std::copy_n(points.data() + p * columns, columns, v + (p * channels + c) * ld);
-    }
-  }
+  input_transform(images, count, channels, h, w, v, ld);
+}
+
+void winograd_input_transform(const float* images, int64_t count, int64_t channels, int64_t h, int64_t w, uint16_t* v,
+                              int64_t ld) {
+  input_transform(images, count, channels, h, w, v, ld);
 }
 
 void winograd_output_transform(const float* m, int64_t count, int64_t filters, int64_t h, int64_t w, int64_t ld,
-                               float* out) {
-  const int64_t tiles_w = (w + 1) / 2, tiles = winograd_tiles(h, w), columns = count * tiles;
-  thread_local std::vector<float> points;
-  points.resize(static_cast<size_t>(kWinogradPoints * columns));
+                               const float* bias, float* out) {
+  const int64_t tiles_h = (h + 1) / 2, tiles_w = (w + 1) / 2, tiles = tiles_h * tiles_w;
+  const int64_t point_stride = winograd_point_stride(filters, ld);
+  thread_local std::vector<float> y;
+  y.resize(static_cast<size_t>(4 * tiles));
   for (int64_t f = 0; f < filters; ++f) {
-    // The 16 runs of this filter's columns, gathered once (see the input transform).
-    for (int p = 0; p < kWinogradPoints; ++p) {
-      std::copy_n(m + (p * filters + f) * ld, columns, points.data() + p * columns);
-    }
+    const float b = bias != nullptr ? bias[f] : 0.0f;
     for (int64_t i = 0; i < count; ++i) {
-      float* plane = out + (i * filters + f) * h * w;
-      for (int64_t t = 0; t < tiles; ++t) {
-        const float* src = points.data() + i * tiles + t;
-        float s[2][4];  // A^T p, A^T = [1 1 1 0; 0 1 -1 -1]
-        for (int c = 0; c < 4; ++c) {
-          const float p0 = src[c * columns], p1 = src[(4 + c) * columns], p2 = src[(8 + c) * columns],
-                      p3 = src[(12 + c) * columns];
-          s[0][c] = p0 + p1 + p2;
-          s[1][c] = p1 - p2 - p3;
-        }
-        const int64_t y = 2 * (t / tiles_w), x = 2 * (t % tiles_w);
-        for (int r = 0; r < 2 && y + r < h; ++r) {  // (A^T p) A, clipped to the plane
-          plane[(y + r) * w + x] = s[r][0] + s[r][1] + s[r][2];
-          if (x + 1 < w) plane[(y + r) * w + x + 1] = s[r][1] - s[r][2] - s[r][3];
-        }
-      }
+      transform_output_tiles(m + f * ld + i * tiles, point_stride, tiles, b, y.data());
+      scatter_output_tiles(y.data(), tiles, h, w, tiles_w, out + (i * filters + f) * h * w);
     }
   }
 }
 
 void winograd_gradient_transform(const float* dy, int64_t count, int64_t filters, int64_t h, int64_t w, float* out,
                                  int64_t ld) {
-  const int64_t tiles_w = (w + 1) / 2, tiles = winograd_tiles(h, w), columns = count * tiles;
-  thread_local std::vector<float> points;
-  points.resize(static_cast<size_t>(kWinogradPoints * columns));
-  for (int64_t f = 0; f < filters; ++f) {
-    for (int64_t i = 0; i < count; ++i) {
-      const float* plane = dy + (i * filters + f) * h * w;
-      for (int64_t t = 0; t < tiles; ++t) {
-        const int64_t y = 2 * (t / tiles_w), x = 2 * (t % tiles_w);
-        // The 2x2 tile of dy, zero past the plane (outputs the forward clipped).
-        const bool right = x + 1 < w, below = y + 1 < h;
-        const float g00 = plane[y * w + x], g01 = right ? plane[y * w + x + 1] : 0.0f;
-        const float g10 = below ? plane[(y + 1) * w + x] : 0.0f,
-                    g11 = right && below ? plane[(y + 1) * w + x + 1] : 0.0f;
-        // a = A g (4x2), A = [1 0; 1 1; 1 -1; 0 -1]; then a A^T (4x4)
-        const float a[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
-        float* o = points.data() + i * tiles + t;
-        for (int r = 0; r < 4; ++r) {
-          o[(r * 4 + 0) * columns] = a[r][0];
-          o[(r * 4 + 1) * columns] = a[r][0] + a[r][1];
-          o[(r * 4 + 2) * columns] = a[r][0] - a[r][1];
-          o[(r * 4 + 3) * columns] = -a[r][1];
-        }
-      }
-    }
-    for (int p = 0; p < kWinogradPoints; ++p) {
-      std::copy_n(points.data() + p * columns, columns, out + (p * filters + f) * ld);
-    }
-  }
+  gradient_transform(dy, count, filters, h, w, out, ld);
+}
+
+void winograd_gradient_transform(const float* dy, int64_t count, int64_t filters, int64_t h, int64_t w, uint16_t* out,
+                                 int64_t ld) {
+  gradient_transform(dy, count, filters, h, w, out, ld);
 }
 
 void winograd_weight_gradient_output(const float* m, int64_t filters, int64_t channels, float* dw) {
-  const int64_t plane = filters * channels;
+  const int64_t plane = filters * channels, point_stride = winograd_point_stride(filters, channels);
   for (int64_t k = 0; k < plane; ++k) {
     float p[4][4];
-    for (int q = 0; q < kWinogradPoints; ++q) p[q / 4][q % 4] = m[q * plane + k];
+    for (int q = 0; q < kWinogradPoints; ++q) p[q / 4][q % 4] = m[q * point_stride + k];
     // t = G^T p (3x4), G^T = [1 1/2 1/2 0; 0 1/2 -1/2 0; 0 1/2 1/2 1]; then t G (3x3)
     float t[3][4];
     for (int c = 0; c < 4; ++c) {
