@@ -108,10 +108,9 @@ bool Conv2D::winograd_applies() const {
 
 namespace {
 // A Winograd block's transform-domain operand: in the scratch tensor, or in bf16 mode its bfloat16 twin.
-// (16, rows, ld), laid out as winograd_point_stride says.
+// `size` elements of an operand in T: in the scratch tensor, or in bf16 mode its bfloat16 twin.
 template <typename T>
-T* winograd_operand(Tensor& as_float, std::vector<uint16_t>& as_bf16, int64_t rows, int64_t ld) {
-  const int64_t size = winograd_operand_size(rows, ld);
+T* operand_buffer(Tensor& as_float, std::vector<uint16_t>& as_bf16, int64_t size) {
   if constexpr (std::is_same_v<T, float>) {
     as_float.reshape({size});
     return as_float.data();
@@ -121,14 +120,38 @@ T* winograd_operand(Tensor& as_float, std::vector<uint16_t>& as_bf16, int64_t ro
   }
 }
 
-void winograd_gemm(bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta,
-                   float* c) {
-  gemm(false, trans_b, m, n, k, 1.0f, a, b, beta, c);
+// A Winograd operand (16, rows, ld), laid out as winograd_point_stride says.
+template <typename T>
+T* winograd_operand(Tensor& as_float, std::vector<uint16_t>& as_bf16, int64_t rows, int64_t ld) {
+  return operand_buffer<T>(as_float, as_bf16, winograd_operand_size(rows, ld));
 }
 
-void winograd_gemm(bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, float beta,
-                   float* c) {
-  gemm_bf16(false, trans_b, m, n, k, 1.0f, a, b, beta, c);
+// A product of operands in float32 or, in bf16 mode, in bfloat16 (written so by the pass before).
+void multiply(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta,
+              float* c) {
+  gemm(trans_a, trans_b, m, n, k, 1.0f, a, b, beta, c);
+}
+
+void multiply(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b,
+              float beta, float* c) {
+  gemm_bf16(trans_a, trans_b, m, n, k, 1.0f, a, b, beta, c);
+}
+
+// `rows` rows of `row` elements, `images` blocks of them side by side: (images, rows, row) ->
+// (rows, images * row), as T.
+template <typename T>
+void gather_rows(const float* in, int64_t images, int64_t rows, int64_t row, T* out) {
+  for (int64_t i = 0; i < images; ++i) {
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* src = in + (i * rows + r) * row;
+      T* dst = out + r * images * row + i * row;
+      if constexpr (std::is_same_v<T, float>) {
+        std::copy_n(src, row, dst);
+      } else {
+        to_bf16(src, dst, static_cast<size_t>(row));
+      }
+    }
+  }
 }
 }  // namespace
 
@@ -162,8 +185,8 @@ void Conv2D::winograd_convolve_as(const float* in, int64_t n, int64_t in_channel
       float* m = winograd_operand<float>(s.out, s.out_bf16, out_channels, columns);
       winograd_input_transform(in + first * in_channels * h * w, count, in_channels, h, w, v, columns);
       for (int p = 0; p < kWinogradPoints; ++p) {
-        winograd_gemm(false, out_channels, columns, in_channels, u + p * u_stride, v + p * v_stride, 0.0f,
-                      m + p * m_stride);
+        multiply(false, false, out_channels, columns, in_channels, u + p * u_stride, v + p * v_stride, 0.0f,
+                 m + p * m_stride);
       }
       count_winograd_savings(out_channels, in_channels, count, columns);
       winograd_output_transform(m, count, out_channels, h, w, columns, with_bias ? bias_.value.data() : nullptr,
@@ -189,13 +212,31 @@ Conv2D::Scratch& Conv2D::scratch(int chunk) {
   return scratch_[static_cast<size_t>(chunk)];
 }
 
-const float* Conv2D::columns_of(const float* x, int64_t first, int64_t count, Tensor& columns) const {
+template <typename T>
+const T* Conv2D::columns_of(const float* x, int64_t first, int64_t count, Scratch& s) const {
   const int64_t image_size = geom_.channels * geom_.height * geom_.width;
-  // A 1x1 convolution's columns of one image are the image itself, (C, H*W).
-  if (count == 1 && pointwise()) return x + first * image_size;
-  columns.reshape({geom_.col_rows(), count * geom_.col_cols()});
-  im2col_batch(geom_, x + first * image_size, count, columns.data());
-  return columns.data();
+  if constexpr (std::is_same_v<T, float>) {
+    // A 1x1 convolution's columns of one image are the image itself, (C, H*W).
+    if (count == 1 && pointwise()) return x + first * image_size;
+  }
+  T* columns = operand_buffer<T>(s.columns, s.columns_bf16, geom_.col_rows() * count * geom_.col_cols());
+  im2col_batch(geom_, x + first * image_size, count, columns);
+  return columns;
+}
+
+template <typename T>
+const T* Conv2D::weights_as() const {
+  if constexpr (std::is_same_v<T, float>) {
+    return weight_.value.data();
+  } else {
+    return weight_bf16_.data();
+  }
+}
+
+void Conv2D::round_weights_for_bf16() {
+  if (winograd_ || gemm_precision() != Precision::kBf16) return;
+  weight_bf16_.resize(static_cast<size_t>(weight_.value.numel()));
+  to_bf16(weight_.value.data(), weight_bf16_.data(), weight_bf16_.size());
 }
 
 void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
@@ -206,17 +247,25 @@ void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
     winograd_filters_.reshape({winograd_operand_size(f, geom_.channels)});
     winograd_filter_transform(weight_.value.data(), f, geom_.channels, false, winograd_filters_.data());
   }
+  round_weights_for_bf16();
   for_each_grain(n, [&](int64_t first, int64_t count) {
     forward_images(x.data() + first * image_size, count, y.data() + first * y.row_size());
   });
 }
 
 void Conv2D::forward_images(const float* x, int64_t n, float* y) {
-  const int64_t f = config_.filters, pixels = geom_.col_cols();
   if (winograd_) {
-    winograd_convolve(x, n, geom_.channels, winograd_filters_, f, y, config_.bias);
-    return;
+    winograd_convolve(x, n, geom_.channels, winograd_filters_, config_.filters, y, config_.bias);
+  } else if (gemm_precision() == Precision::kBf16) {
+    forward_blocks<uint16_t>(x, n, y);
+  } else {
+    forward_blocks<float>(x, n, y);
   }
+}
+
+template <typename T>
+void Conv2D::forward_blocks(const float* x, int64_t n, float* y) {
+  const int64_t f = config_.filters, pixels = geom_.col_cols();
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
   scratch(compute_threads() - 1);
   // Blocks are independent: one per compute thread at a time, each with its own buffers.
@@ -224,14 +273,13 @@ void Conv2D::forward_images(const float* x, int64_t n, float* y) {
     Scratch& s = scratch_[static_cast<size_t>(chunk)];
     for (int64_t b = first_block; b < last_block; ++b) {
       const int64_t first = b * block, count = std::min(block, n - first);
-      const float* columns = columns_of(x, first, count, s.columns);
+      const T* columns = columns_of<T>(x, first, count, s);
       float* out = y + first * f * pixels;
       if (count == 1) {
-        gemm(false, false, f, pixels, geom_.col_rows(), 1.0f, weight_.value.data(), columns, 0.0f, out);
+        multiply(false, false, f, pixels, geom_.col_rows(), weights_as<T>(), columns, 0.0f, out);
       } else {
         s.out.reshape({f, count * pixels});
-        gemm(false, false, f, count * pixels, geom_.col_rows(), 1.0f, weight_.value.data(), columns, 0.0f,
-             s.out.data());
+        multiply(false, false, f, count * pixels, geom_.col_rows(), weights_as<T>(), columns, 0.0f, s.out.data());
         // (filters, images * pixels) -> (images, filters, pixels).
         for (int64_t i = 0; i < count; ++i) {
           for (int64_t c = 0; c < f; ++c) {
@@ -279,6 +327,7 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
     winograd_filters_.reshape({winograd_operand_size(geom_.channels, f)});
     winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
   }
+  round_weights_for_bf16();
   for_each_grain(n, [&](int64_t first, int64_t count) {
     backward_images(x.data() + first * image_size, dy.data() + first * dy.row_size(), count,
                     dx != nullptr ? dx->data() + first * image_size : nullptr);
@@ -287,14 +336,21 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
 }
 
 void Conv2D::backward_images(const float* x, const float* dy, int64_t n, float* dx) {
-  const int64_t f = config_.filters, pixels = geom_.col_cols();
-  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
   if (config_.bias) bias_gradient(dy, n);
   if (winograd_) {
     winograd_weight_gradient(x, dy, n);
-    if (dx != nullptr) winograd_convolve(dy, n, f, winograd_filters_, geom_.channels, dx, false);
-    return;
+    if (dx != nullptr) winograd_convolve(dy, n, config_.filters, winograd_filters_, geom_.channels, dx, false);
+  } else if (gemm_precision() == Precision::kBf16) {
+    backward_blocks<uint16_t>(x, dy, n, dx);
+  } else {
+    backward_blocks<float>(x, dy, n, dx);
   }
+}
+
+template <typename T>
+void Conv2D::backward_blocks(const float* x, const float* dy, int64_t n, float* dx) {
+  const int64_t f = config_.filters, pixels = geom_.col_cols();
+  const int64_t image_size = geom_.channels * geom_.height * geom_.width;
   const int64_t block = images_per_block(n), blocks = (n + block - 1) / block;
   // col2im adds into dx; a 1x1 convolution's per-image GEMM writes it whole.
   if (dx != nullptr && (!pointwise() || block > 1)) std::fill_n(dx, n * image_size, 0.0f);
@@ -309,31 +365,26 @@ void Conv2D::backward_images(const float* x, const float* dy, int64_t n, float* 
       const int64_t group_begin = g * blocks / groups, group_end = (g + 1) * blocks / groups;
       for (int64_t b = group_begin; b < group_end; ++b) {
         const int64_t first = b * block, count = std::min(block, n - first);
-        const float* columns = columns_of(x, first, count, s.columns);
-        // dy of the block as a (filters, count * pixels) matrix: for one image, dy itself.
-        const float* dy_block = dy + first * f * pixels;
-        if (count > 1) {
-          s.out.reshape({f, count * pixels});
-          for (int64_t i = 0; i < count; ++i) {
-            for (int64_t c = 0; c < f; ++c) {
-              std::copy_n(dy_block + (i * f + c) * pixels, pixels, s.out.data() + c * count * pixels + i * pixels);
-            }
-          }
-          dy_block = s.out.data();
+        const T* columns = columns_of<T>(x, first, count, s);
+        // dy of the block as a (filters, count * pixels) matrix: for one image in float32, dy itself.
+        const T* dy_block = nullptr;
+        if constexpr (std::is_same_v<T, float>) dy_block = dy + first * f * pixels;
+        if (!std::is_same_v<T, float> || count > 1) {
+          T* gathered = operand_buffer<T>(s.out, s.out_bf16, f * count * pixels);
+          gather_rows(dy + first * f * pixels, count, f, pixels, gathered);
+          dy_block = gathered;
         }
-        gemm(false, true, f, geom_.col_rows(), count * pixels, 1.0f, dy_block, columns, b == group_begin ? 0.0f : 1.0f,
-             grad);
+        multiply(false, true, f, geom_.col_rows(), count * pixels, dy_block, columns, b == group_begin ? 0.0f : 1.0f,
+                 grad);
         if (dx == nullptr) continue;
         if (count == 1 && pointwise()) {
           // dL/dcolumns is dL/dx itself.
-          gemm(true, false, geom_.col_rows(), pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
-               dx + first * image_size);
+          multiply(true, false, geom_.col_rows(), pixels, f, weights_as<T>(), dy_block, 0.0f, dx + first * image_size);
           continue;
         }
-        // The columns are free once dW is done: reuse their buffer for dL/dcolumns.
+        // The float32 columns are free once dW is done: their buffer takes dL/dcolumns.
         s.columns.reshape({geom_.col_rows(), count * pixels});
-        gemm(true, false, geom_.col_rows(), count * pixels, f, 1.0f, weight_.value.data(), dy_block, 0.0f,
-             s.columns.data());
+        multiply(true, false, geom_.col_rows(), count * pixels, f, weights_as<T>(), dy_block, 0.0f, s.columns.data());
         col2im_batch(geom_, s.columns.data(), count, dx + first * image_size);
       }
     }
@@ -390,8 +441,8 @@ void Conv2D::winograd_weight_gradient_as(const float* x, const float* dy, int64_
         winograd_input_transform(x + first * c_n * h * w, count, c_n, h, w, v, columns);
         winograd_gradient_transform(dy + first * f * h * w, count, f, h, w, dm, columns);
         for (int p = 0; p < kWinogradPoints; ++p) {
-          winograd_gemm(true, f, c_n, columns, dm + p * dm_stride, v + p * v_stride, b == group_begin ? 0.0f : 1.0f,
-                        s.points.data() + p * points_stride);
+          multiply(false, true, f, c_n, columns, dm + p * dm_stride, v + p * v_stride, b == group_begin ? 0.0f : 1.0f,
+                   s.points.data() + p * points_stride);
         }
         count_winograd_savings(f, c_n, count, columns);
       }

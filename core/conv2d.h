@@ -74,16 +74,27 @@ class Conv2D : public Layer {
     Tensor columns;  // (col_rows, block * out_pixels), then dL/dcolumns
     Tensor out;      // (filters, block * out_pixels): a block's GEMM output or gathered dy
     Tensor points;   // Winograd: a group's weight gradient in the transform domain
-    // Winograd in bf16 mode: the transformed input (as columns) and gradient (as out), in bfloat16.
+    // In bf16 mode: the columns (or Winograd's transformed input) and dy's block (or its transform).
     std::vector<uint16_t> columns_bf16, out_bf16;
   };
   int64_t images_per_block(int64_t batch) const;
-  // The column matrix of images [first, first + count): written into `columns`, or x itself for a 1x1 conv.
-  const float* columns_of(const float* x, int64_t first, int64_t count, Tensor& columns) const;
+  // The column matrix of images [first, first + count) as T (float, or bfloat16 bits in bf16 mode):
+  // written into the scratch, or in float32 x itself for one image of a 1x1 conv.
+  template <typename T>
+  const T* columns_of(const float* x, int64_t first, int64_t count, Scratch& s) const;
+  // The weights as T: in bf16 mode rounded once per forward and backward (round_weights_for_bf16).
+  template <typename T>
+  const T* weights_as() const;
+  void round_weights_for_bf16();
   // The work of forward and backward on n images (the batch, or one grain of it in exact mode); dx
   // may be null. Backward writes the parameter gradients of these images.
   void forward_images(const float* x, int64_t n, float* y);
   void backward_images(const float* x, const float* dy, int64_t n, float* dx);
+  // The im2col + GEMM path of both, on operands in T.
+  template <typename T>
+  void forward_blocks(const float* x, int64_t n, float* y);
+  template <typename T>
+  void backward_blocks(const float* x, const float* dy, int64_t n, float* dx);
   bool pointwise() const;  // 1x1, stride 1, no padding
   void add_bias(float* out, int64_t images) const;
   void bias_gradient(const float* dy, int64_t n);
@@ -115,6 +126,7 @@ class Conv2D : public Layer {
   bool winograd_ = false;
   Tensor winograd_filters_;                      // (16, filters, channels), or (16, channels, filters) for dx
   std::vector<uint16_t> winograd_filters_bf16_;  // the same in bfloat16, in bf16 mode
+  std::vector<uint16_t> weight_bf16_;            // the weights in bfloat16 (im2col path, bf16 mode)
 };
 
 }  // namespace shardnet

@@ -21,6 +21,8 @@ struct ConvGeometry {
 // Columns of `count` consecutive images (each C*H*W floats) side by side: image i's pixels are
 // columns [i*P, (i+1)*P) of a (C*kh*kw) x (count*P) matrix, P = out_h*out_w. Runs on the compute threads.
 void im2col_batch(const ConvGeometry& g, const float* images, int64_t count, float* col);
+// The same columns in bfloat16 (bf16 mode): the rounding done as they are written.
+void im2col_batch(const ConvGeometry& g, const float* images, int64_t count, uint16_t* col);
 // Adds such columns back into the `count` images; the caller zeroes them first.
 void col2im_batch(const ConvGeometry& g, const float* col, int64_t count, float* images);
 

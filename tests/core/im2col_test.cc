@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "core/half_float.h"
 #include "core/parallel.h"
 #include "tests/gradient_checker.h"
 
@@ -23,6 +26,47 @@ TEST(Im2col, Col2imIsTheAdjoint) {
     for (int64_t i = 0; i < col.numel(); ++i) lhs += static_cast<double>(col[i]) * c[i];
     for (int64_t i = 0; i < x.numel(); ++i) rhs += static_cast<double>(x[i]) * back[i];
     EXPECT_NEAR(lhs, rhs, 1e-4);
+  }
+}
+
+// Columns by their definition, col[(c, ki, kj)][(i, oh, ow)] = x_i[c][oh * s + ki - p][ow * s + kj - p]
+// (zero outside), for output widths on both sides of im2col's 16-element copy blocks, strides 1
+// and 2, written into the middle of a buffer whose other elements must stay untouched: a block that
+// ran past its part of a row would show there or in a neighbour image's columns. The bf16 form
+// writes the same values rounded.
+TEST(Im2col, MatchesTheDefinitionAndWritesNothingElse) {
+  for (const int64_t width : {1, 2, 7, 14, 15, 16, 17, 31, 33}) {
+    for (const int64_t stride : {1, 2}) {
+      const ConvGeometry g{2, 5, width, 3, 3, stride, stride, 1, 1};
+      const int64_t count = 3, pixels = g.col_cols(), rows = g.col_rows(), ld = count * pixels;
+      const Tensor x = testing::random_tensor({count, g.channels, g.height, g.width}, 5);
+      constexpr int64_t kMargin = 64;
+      constexpr float kUntouched = -12345.0f;
+      std::vector<float> buffer(static_cast<size_t>(rows * ld + 2 * kMargin), kUntouched);
+      std::vector<uint16_t> bf16(static_cast<size_t>(rows * ld + 2 * kMargin), 0xdead);
+      im2col_batch(g, x.data(), count, buffer.data() + kMargin);
+      im2col_batch(g, x.data(), count, bf16.data() + kMargin);
+      for (int64_t m = 0; m < kMargin; ++m) {
+        ASSERT_EQ(buffer[m], kUntouched) << "width " << width << ": written before the columns";
+        ASSERT_EQ(buffer[buffer.size() - 1 - m], kUntouched) << "width " << width << ": written past the columns";
+        ASSERT_EQ(bf16[m], 0xdead);
+        ASSERT_EQ(bf16[bf16.size() - 1 - m], 0xdead);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t c = r / 9, ki = r % 9 / 3, kj = r % 3;
+        for (int64_t i = 0; i < count; ++i) {
+          for (int64_t pixel = 0; pixel < pixels; ++pixel) {
+            const int64_t y = pixel / g.out_w() * stride + ki - 1, xx = pixel % g.out_w() * stride + kj - 1;
+            const bool inside = y >= 0 && y < g.height && xx >= 0 && xx < g.width;
+            const float expected = inside ? x.data()[((i * g.channels + c) * g.height + y) * g.width + xx] : 0.0f;
+            const auto at = static_cast<size_t>(kMargin + r * ld + i * pixels + pixel);
+            ASSERT_EQ(buffer[at], expected)
+                << "width " << width << " stride " << stride << " row " << r << " image " << i << " pixel " << pixel;
+            ASSERT_EQ(bf16[at], to_bf16(expected)) << "width " << width << " row " << r << " pixel " << pixel;
+          }
+        }
+      }
+    }
   }
 }
 
