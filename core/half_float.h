@@ -20,6 +20,11 @@ inline uint16_t to_bf16(float value) {
 
 inline float from_bf16(uint16_t value) { return std::bit_cast<float>(static_cast<uint32_t>(value) << 16); }
 
+// A float32 result stored as a GEMM operand of either precision: as it is, or rounded to bfloat16
+// bits (bf16 mode), so that a pass writing an operand does the rounding too.
+inline void store_float_or_bf16(float value, float& out) { out = value; }
+inline void store_float_or_bf16(float value, uint16_t& out) { out = to_bf16(value); }
+
 inline uint16_t to_fp16(float value) {
   const uint32_t bits = std::bit_cast<uint32_t>(value);
   const auto sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);

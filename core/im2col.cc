@@ -9,9 +9,6 @@
 
 namespace shardnet {
 namespace {
-// The columns' element: float32, or bfloat16 bits in bf16 mode (rounded as they are written).
-inline void put(float value, float& out) { out = value; }
-inline void put(float value, uint16_t& out) { out = to_bf16(value); }
 
 // Rows of columns are short (14 floats in the MNIST CNN), and a loop of unknown length over them
 // spends more on its bookkeeping than on the copy. Copied in whole blocks of a fixed size instead
@@ -23,7 +20,7 @@ constexpr int64_t kCopyBlock = 16;
 template <typename T>
 inline void copy_blocks(const float* in, T* out, int64_t n) {
   for (int64_t j = 0; j < n; j += kCopyBlock) {
-    for (int64_t q = 0; q < kCopyBlock; ++q) put(in[j + q], out[j + q]);
+    for (int64_t q = 0; q < kCopyBlock; ++q) store_float_or_bf16(in[j + q], out[j + q]);
   }
 }
 
@@ -57,13 +54,13 @@ void fill_padded_row(const ConvGeometry& g, const float* padded, int64_t r, T* o
     for (; oh * ow_n + span <= oh_n * ow_n; ++oh, out += ow_n) copy_blocks(src + oh * g.stride_h * pw, out, ow_n);
     for (; oh < oh_n; ++oh, out += ow_n) {
       const float* in = src + oh * g.stride_h * pw;
-      for (int64_t ow = 0; ow < ow_n; ++ow) put(in[ow], out[ow]);
+      for (int64_t ow = 0; ow < ow_n; ++ow) store_float_or_bf16(in[ow], out[ow]);
     }
     return;
   }
   for (; oh < oh_n; ++oh, out += ow_n) {
     const float* in = src + oh * g.stride_h * pw;
-    for (int64_t ow = 0; ow < ow_n; ++ow) put(in[ow * g.stride_w], out[ow]);
+    for (int64_t ow = 0; ow < ow_n; ++ow) store_float_or_bf16(in[ow * g.stride_w], out[ow]);
   }
 }
 

@@ -54,10 +54,6 @@ void winograd_filter_transform(const float* w, int64_t filters, int64_t channels
 }
 
 namespace {
-// Transform-domain values as the GEMM takes them: float32, or rounded to bfloat16 on the way out,
-// so that bf16 mode needs no conversion pass of its own.
-inline void put(float value, float& out) { out = value; }
-inline void put(float value, uint16_t& out) { out = to_bf16(value); }
 
 // The transforms gather a plane's tiles into a few arrays indexed by tile, t = ty * tiles_w + tx,
 // and then run one loop over all of the plane's tiles, which vectorises however narrow the plane is
@@ -101,10 +97,10 @@ inline TileColumn column_transform(const float* __restrict even_rows, const floa
 // (B^T d) B along one row of the column-transformed tile: its points 4r .. 4r + 3.
 template <typename T>
 inline void input_row_points(float a0, float a1, float a2, float a3, T* __restrict out, int64_t point_stride) {
-  put(a0 - a2, out[0]);
-  put(a1 + a2, out[point_stride]);
-  put(a2 - a1, out[2 * point_stride]);
-  put(a1 - a3, out[3 * point_stride]);
+  store_float_or_bf16(a0 - a2, out[0]);
+  store_float_or_bf16(a1 + a2, out[point_stride]);
+  store_float_or_bf16(a2 - a1, out[2 * point_stride]);
+  store_float_or_bf16(a1 - a3, out[3 * point_stride]);
 }
 
 // B^T d B of `tiles` tiles; point p of tile t goes to out[p * point_stride + t]. Written out without
@@ -156,10 +152,10 @@ void gather_gradient_tiles(const float* plane, int64_t h, int64_t w, int64_t til
 // One row of a A^T, A = [1 0; 1 1; 1 -1; 0 -1]: points 4r .. 4r + 3 from a's row (a0, a1).
 template <typename T>
 inline void gradient_row_points(float a0, float a1, T* __restrict out, int64_t point_stride) {
-  put(a0, out[0]);
-  put(a0 + a1, out[point_stride]);
-  put(a0 - a1, out[2 * point_stride]);
-  put(-a1, out[3 * point_stride]);
+  store_float_or_bf16(a0, out[0]);
+  store_float_or_bf16(a0 + a1, out[point_stride]);
+  store_float_or_bf16(a0 - a1, out[2 * point_stride]);
+  store_float_or_bf16(-a1, out[3 * point_stride]);
 }
 
 // A g A^T of `tiles` tiles; point p of tile t to out[p * point_stride + t].

@@ -18,7 +18,7 @@ constexpr int kWinogradPoints = 16;  // 4x4 transform domain
 // p * winograd_point_stride(rows, ld): a little more than rows * ld, because that is often a
 // multiple of 4 KiB, and the transforms, which read or write all 16 points of a tile together,
 // would then have their 16 streams compete for the same cache sets (at 256 channels of 16x16
-// images, 3x slower). A cache line of float32 more.
+// images, 3x slower). 32 elements more: two cache lines of float32, one of bfloat16.
 inline int64_t winograd_point_stride(int64_t rows, int64_t ld) { return rows * ld + 32; }
 // The elements such an operand spans.
 inline int64_t winograd_operand_size(int64_t rows, int64_t ld) {
