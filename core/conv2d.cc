@@ -8,6 +8,7 @@
 #include "core/gemm.h"
 #include "core/half_float.h"
 #include "core/kernel_stats.h"
+#include "core/lane_sum.h"
 #include "core/layer_registry.h"
 #include "core/parallel.h"
 #include "core/whitening.h"
@@ -305,18 +306,8 @@ void Conv2D::add_bias(float* out, int64_t images) const {
 
 void Conv2D::bias_gradient(const float* dy, int64_t n) {
   const int64_t f = config_.filters, pixels = geom_.col_cols();
-  parallel_for(f, 4, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      float sum = 0.0f;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* src = dy + (i * f + c) * pixels;
-        float s = 0.0f;
-        for (int64_t p = 0; p < pixels; ++p) s += src[p];
-        sum += s;
-      }
-      bias_.grad[c] = sum;
-    }
-  });
+  parallel_for(f, 4,
+               [&](int64_t first, int64_t last) { channel_sums(dy, n, f, pixels, first, last, bias_.grad.data()); });
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {

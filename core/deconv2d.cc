@@ -4,6 +4,7 @@
 #include <cassert>
 
 #include "core/gemm.h"
+#include "core/lane_sum.h"
 #include "core/layer_registry.h"
 #include "core/parallel.h"
 
@@ -102,18 +103,7 @@ void Deconv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor
 void Deconv2D::backward_images(const float* x, const float* dy, int64_t n, float* dx) {
   const int64_t pixels = in_h_ * in_w_, image = in_channels_ * pixels, rows = adjoint_.col_rows();
   const int64_t f = config_.filters, plane = adjoint_.height * adjoint_.width, out_size = f * plane;
-  if (config_.bias) {
-    for (int64_t c = 0; c < f; ++c) {
-      float sum = 0.0f;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* src = dy + i * out_size + c * plane;
-        float s = 0.0f;
-        for (int64_t p = 0; p < plane; ++p) s += src[p];
-        sum += s;
-      }
-      bias_.grad[c] = sum;
-    }
-  }
+  if (config_.bias) channel_sums(dy, n, f, plane, 0, f, bias_.grad.data());
   // dW over a fixed number of groups of images, whatever the thread count (so the result does not
   // depend on it), added in order at the end.
   const int64_t groups = std::clamp<int64_t>(n, 1, kWeightGradGroups);

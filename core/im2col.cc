@@ -18,23 +18,26 @@ namespace {
 constexpr int64_t kCopyBlock = 16;
 
 template <typename T>
-inline void copy_blocks(const float* in, T* out, int64_t n) {
-  for (int64_t j = 0; j < n; j += kCopyBlock) {
-    for (int64_t q = 0; q < kCopyBlock; ++q) store_float_or_bf16(in[j + q], out[j + q]);
-  }
+inline void copy_blocks(const T* in, T* out, int64_t n) {
+  for (int64_t j = 0; j < n; j += kCopyBlock) std::copy_n(in + j, kCopyBlock, out + j);
 }
 
 // One image (C, H, W) copied into a zero border of the padding, so that every row of its columns
 // is a plain strided read with no bounds checks (the rows are short: 14 floats in the MNIST CNN,
-// where the per-segment bookkeeping of the bounded copy cost more than the copy). Kept per thread.
-const float* padded_image(const ConvGeometry& g, const float* image) {
-  thread_local std::vector<float> padded;
+// where the per-segment bookkeeping of the bounded copy cost more than the copy). In bf16 mode the
+// copy is rounded here, once per input element, not once per column element (25 of them for a 5x5
+// kernel). Kept per thread.
+template <typename T>
+const T* padded_image(const ConvGeometry& g, const float* image) {
+  thread_local std::vector<T> padded;
   const int64_t ph = g.height + 2 * g.pad_h, pw = g.width + 2 * g.pad_w;
   // kCopyBlock more at the end: copy_blocks reads up to that far past a row.
-  padded.assign(static_cast<size_t>(g.channels * ph * pw + kCopyBlock), 0.0f);
+  padded.assign(static_cast<size_t>(g.channels * ph * pw + kCopyBlock), T{0});
   for (int64_t c = 0; c < g.channels; ++c) {
     for (int64_t h = 0; h < g.height; ++h) {
-      std::copy_n(image + (c * g.height + h) * g.width, g.width, padded.data() + (c * ph + h + g.pad_h) * pw + g.pad_w);
+      const float* in = image + (c * g.height + h) * g.width;
+      T* out = padded.data() + (c * ph + h + g.pad_h) * pw + g.pad_w;
+      for (int64_t w = 0; w < g.width; ++w) store_float_or_bf16(in[w], out[w]);
     }
   }
   return padded.data();
@@ -42,25 +45,22 @@ const float* padded_image(const ConvGeometry& g, const float* image) {
 
 // Row r = (c, ki, kj) of one image's columns from its padded copy.
 template <typename T>
-void fill_padded_row(const ConvGeometry& g, const float* padded, int64_t r, T* out) {
+void fill_padded_row(const ConvGeometry& g, const T* padded, int64_t r, T* out) {
   const int64_t k = g.kernel_h * g.kernel_w, c = r / k, ki = r % k / g.kernel_w, kj = r % g.kernel_w;
   const int64_t ph = g.height + 2 * g.pad_h, pw = g.width + 2 * g.pad_w, oh_n = g.out_h(), ow_n = g.out_w();
-  const float* src = padded + (c * ph + ki) * pw + kj;
+  const T* src = padded + (c * ph + ki) * pw + kj;
   int64_t oh = 0;
   if (g.stride_w == 1) {
     // Whole blocks while their overrun stays within this image's part of row r (the output rows
     // after it, written next); the last few output rows exactly.
     const int64_t span = (ow_n + kCopyBlock - 1) / kCopyBlock * kCopyBlock;
     for (; oh * ow_n + span <= oh_n * ow_n; ++oh, out += ow_n) copy_blocks(src + oh * g.stride_h * pw, out, ow_n);
-    for (; oh < oh_n; ++oh, out += ow_n) {
-      const float* in = src + oh * g.stride_h * pw;
-      for (int64_t ow = 0; ow < ow_n; ++ow) store_float_or_bf16(in[ow], out[ow]);
-    }
+    for (; oh < oh_n; ++oh, out += ow_n) std::copy_n(src + oh * g.stride_h * pw, ow_n, out);
     return;
   }
   for (; oh < oh_n; ++oh, out += ow_n) {
-    const float* in = src + oh * g.stride_h * pw;
-    for (int64_t ow = 0; ow < ow_n; ++ow) store_float_or_bf16(in[ow * g.stride_w], out[ow]);
+    const T* in = src + oh * g.stride_h * pw;
+    for (int64_t ow = 0; ow < ow_n; ++ow) out[ow] = in[ow * g.stride_w];
   }
 }
 
@@ -70,21 +70,33 @@ template <typename T>
 void im2col_rows(const ConvGeometry& g, const float* images, int64_t count, T* col, int64_t col_ld) {
   const int64_t image_size = g.channels * g.height * g.width, pixels = g.col_cols();
   for (int64_t i = 0; i < count; ++i) {
-    const float* padded = padded_image(g, images + i * image_size);
+    const T* padded = padded_image<T>(g, images + i * image_size);
     parallel_for(g.col_rows(), 4, [&](int64_t first, int64_t last) {
       for (int64_t r = first; r < last; ++r) fill_padded_row(g, padded, r, col + r * col_ld + i * pixels);
     });
   }
 }
 
+// out[q] += in[q] for q < n, in whole blocks: the lanes past n add zero, so that the elements
+// they cover (the padded copy's next columns) keep their values.
+inline void add_blocks(const float* in, float* out, int64_t n) {
+  for (int64_t j = 0; j < n; j += kCopyBlock) {
+    const int64_t valid = n - j;
+    for (int64_t q = 0; q < kCopyBlock; ++q) out[j + q] += q < valid ? in[j + q] : 0.0f;
+  }
+}
+
 // The adjoint, image by image: rows add into a padded copy (again no bounds checks), whose interior
-// is then added to the image. Channels are split over the compute threads; each has one writer.
+// is then added to the image; a stride-1 row adds in whole blocks like im2col's copies, into
+// kCopyBlock elements of slack at the copy's end. Channels are split over the compute threads;
+// each has one writer.
 void col2im_rows(const ConvGeometry& g, const float* col, int64_t col_ld, int64_t count, float* images) {
   const int64_t k = g.kernel_h * g.kernel_w, image_size = g.channels * g.height * g.width, pixels = g.col_cols();
   const int64_t ph = g.height + 2 * g.pad_h, pw = g.width + 2 * g.pad_w, oh_n = g.out_h(), ow_n = g.out_w();
+  const int64_t span = (ow_n + kCopyBlock - 1) / kCopyBlock * kCopyBlock;
   parallel_for(g.channels, 1, [&](int64_t first, int64_t last) {
     thread_local std::vector<float> padded;
-    padded.resize(static_cast<size_t>(ph * pw));
+    padded.resize(static_cast<size_t>(ph * pw + kCopyBlock));
     for (int64_t i = 0; i < count; ++i) {
       for (int64_t c = first; c < last; ++c) {
         std::fill(padded.begin(), padded.end(), 0.0f);
@@ -92,13 +104,16 @@ void col2im_rows(const ConvGeometry& g, const float* col, int64_t col_ld, int64_
           const int64_t ki = r % k / g.kernel_w, kj = r % g.kernel_w;
           const float* in = col + r * col_ld + i * pixels;
           float* dst = padded.data() + ki * pw + kj;
-          for (int64_t oh = 0; oh < oh_n; ++oh, in += ow_n) {
+          int64_t oh = 0;
+          if (g.stride_w == 1) {
+            // A block reads up to span elements from its output row's start: whole blocks while
+            // that stays within this image's part of row r, the last output rows exactly.
+            for (; oh * ow_n + span <= oh_n * ow_n; ++oh) add_blocks(in + oh * ow_n, dst + oh * g.stride_h * pw, ow_n);
+          }
+          for (; oh < oh_n; ++oh) {
             float* out = dst + oh * g.stride_h * pw;
-            if (g.stride_w == 1) {
-              for (int64_t ow = 0; ow < ow_n; ++ow) out[ow] += in[ow];
-            } else {
-              for (int64_t ow = 0; ow < ow_n; ++ow) out[ow * g.stride_w] += in[ow];
-            }
+            const float* row = in + oh * ow_n;
+            for (int64_t ow = 0; ow < ow_n; ++ow) out[ow * g.stride_w] += row[ow];
           }
         }
         float* plane = images + i * image_size + c * g.height * g.width;

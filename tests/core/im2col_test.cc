@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/half_float.h"
@@ -65,6 +67,43 @@ TEST(Im2col, MatchesTheDefinitionAndWritesNothingElse) {
             ASSERT_EQ(bf16[at], to_bf16(expected)) << "width " << width << " row " << r << " pixel " << pixel;
           }
         }
+      }
+    }
+  }
+}
+
+// col2im_batch is the adjoint of im2col_batch (checked against the definition above) at the widths
+// around its 16-element add blocks, strides 1 and 2, 3x3 and 5x5 kernels with same padding, and
+// adds nothing outside the images: a block that added a neighbouring row's values into the padded
+// copy's border or interior would break the identity.
+TEST(Im2col, Col2imBatchIsTheAdjointAtEveryWidth) {
+  for (const int64_t width : {1, 2, 7, 14, 15, 16, 17, 31, 33}) {
+    for (const int64_t stride : {1, 2}) {
+      for (const int64_t kernel : {3, 5}) {
+        const int64_t pad = kernel / 2;
+        const ConvGeometry g{2, 4, width, kernel, kernel, stride, stride, pad, pad};
+        const int64_t count = 3, image = g.channels * g.height * g.width, ld = count * g.col_cols();
+        const Tensor x = testing::random_tensor({count, g.channels, g.height, g.width}, 6);
+        const Tensor c = testing::random_tensor({g.col_rows(), ld}, 7);
+        Tensor col({g.col_rows(), ld});
+        im2col_batch(g, x.data(), count, col.data());
+        constexpr int64_t kMargin = 64;
+        constexpr float kUntouched = -12345.0f;
+        std::vector<float> back(static_cast<size_t>(count * image + 2 * kMargin), 0.0f);
+        std::fill_n(back.begin(), kMargin, kUntouched);
+        std::fill_n(back.end() - kMargin, kMargin, kUntouched);
+        col2im_batch(g, c.data(), count, back.data() + kMargin);
+        for (int64_t m = 0; m < kMargin; ++m) {
+          ASSERT_EQ(back[m], kUntouched) << "width " << width << ": added before the images";
+          ASSERT_EQ(back[back.size() - 1 - m], kUntouched) << "width " << width << ": added past the images";
+        }
+        double lhs = 0.0, rhs = 0.0, scale = 0.0;
+        for (int64_t i = 0; i < col.numel(); ++i) {
+          lhs += static_cast<double>(col[i]) * c[i];
+          scale += std::abs(static_cast<double>(col[i]) * c[i]);
+        }
+        for (int64_t i = 0; i < count * image; ++i) rhs += static_cast<double>(x[i]) * back[kMargin + i];
+        EXPECT_NEAR(lhs, rhs, 1e-6 * scale) << "width " << width << " stride " << stride << " kernel " << kernel;
       }
     }
   }
