@@ -14,6 +14,64 @@ namespace {
 // The updates are element-wise: large parameters are split over the compute threads (each element
 // is computed the same way by whichever thread, so the result does not depend on their number).
 void for_each_range(int64_t n, const std::function<void(int64_t, int64_t)>& fn) { parallel_for(n, 1 << 14, fn); }
+
+// The element loops take their constants as parameters, not from a lambda's captures: a store
+// through a float pointer may alias a captured float, which kept the compiler from vectorising
+// (Adam ran one element at a time, 7.5% of the MNIST CNN's step).
+void decay_elements(const float* w, const float* g, float wd, float l1, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = g[i] + wd * w[i] + l1 * static_cast<float>((w[i] > 0.0f) - (w[i] < 0.0f));
+}
+
+void sgd_elements(float* w, const float* g, float lr, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+}
+
+void momentum_elements(float* w, float* v, const float* g, float lr, float mu, bool nesterov, int64_t n) {
+  if (nesterov) {
+    for (int64_t i = 0; i < n; ++i) {
+      v[i] = mu * v[i] + g[i];
+      w[i] -= lr * (g[i] + mu * v[i]);
+    }
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] = mu * v[i] + g[i];
+    w[i] -= lr * v[i];
+  }
+}
+
+void adagrad_elements(float* w, float* s, const float* g, float lr, float eps, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    s[i] += g[i] * g[i];
+    w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
+  }
+}
+
+void rmsprop_elements(float* w, float* s, const float* g, float lr, float d, float eps, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    s[i] = d * s[i] + (1.0f - d) * g[i] * g[i];
+    w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
+  }
+}
+
+void adadelta_elements(float* w, float* s, float* a, const float* g, float lr, float rho, float eps, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
+    const float u = std::sqrt(a[i] + eps) / std::sqrt(s[i] + eps) * g[i];
+    a[i] = rho * a[i] + (1.0f - rho) * u * u;
+    w[i] -= lr * u;
+  }
+}
+
+// c1, c2: the bias corrections 1 / (1 - beta^t).
+void adam_elements(float* w, float* m, float* v, const float* g, float lr, float b1, float b2, float eps, float c1,
+                   float c2, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+    v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+    w[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
+  }
+}
 }  // namespace
 
 Tensor& Optimizer::slot(Slots& slots, const std::string& name, const Tensor& like) {
@@ -79,11 +137,10 @@ void Optimizer::step(const std::vector<Param*>& params, float lr) {
     const float l1 = p->decay_mult * config_.l1;
     if (wd != 0.0f || l1 != 0.0f) {
       decayed_.resize(static_cast<size_t>(p->grad.numel()));
+      const float* w = p->value.data();
+      float* out = decayed_.data();
       for_each_range(p->grad.numel(), [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) {
-          const float w = p->value[i];
-          decayed_[i] = g[i] + wd * w + l1 * static_cast<float>((w > 0.0f) - (w < 0.0f));
-        }
+        decay_elements(w + begin, g + begin, wd, l1, end - begin, out + begin);
       });
       g = decayed_.data();
     }
@@ -101,27 +158,12 @@ void Sgd::update(Param& p, const float* g, Slots& slots, float lr, int64_t) {
   float* w = p.value.data();
   const int64_t n = p.value.numel();
   if (momentum_ == 0.0f) {
-    for_each_range(n, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) w[i] -= lr * g[i];
-    });
+    for_each_range(n, [&](int64_t begin, int64_t end) { sgd_elements(w + begin, g + begin, lr, end - begin); });
     return;
   }
   float* v = slot(slots, "momentum", p.value).data();
-  const float mu = momentum_;
-  if (nesterov_) {
-    for_each_range(n, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        v[i] = mu * v[i] + g[i];
-        w[i] -= lr * (g[i] + mu * v[i]);
-      }
-    });
-    return;
-  }
   for_each_range(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      v[i] = mu * v[i] + g[i];
-      w[i] -= lr * v[i];
-    }
+    momentum_elements(w + begin, v + begin, g + begin, lr, momentum_, nesterov_, end - begin);
   });
 }
 
@@ -129,12 +171,8 @@ void Adagrad::update(Param& p, const float* g, Slots& slots, float lr, int64_t) 
   float* w = p.value.data();
   float* s = slot(slots, "sum", p.value).data();
   const float eps = config_.epsilon_or_default();
-  const int64_t n = p.value.numel();
-  for_each_range(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      s[i] += g[i] * g[i];
-      w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
-    }
+  for_each_range(p.value.numel(), [&](int64_t begin, int64_t end) {
+    adagrad_elements(w + begin, s + begin, g + begin, lr, eps, end - begin);
   });
 }
 
@@ -142,12 +180,8 @@ void RmsProp::update(Param& p, const float* g, Slots& slots, float lr, int64_t) 
   float* w = p.value.data();
   float* s = slot(slots, "square_avg", p.value).data();
   const float d = config_.rms_decay, eps = config_.epsilon_or_default();
-  const int64_t n = p.value.numel();
-  for_each_range(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      s[i] = d * s[i] + (1.0f - d) * g[i] * g[i];
-      w[i] -= lr * g[i] / (std::sqrt(s[i]) + eps);
-    }
+  for_each_range(p.value.numel(), [&](int64_t begin, int64_t end) {
+    rmsprop_elements(w + begin, s + begin, g + begin, lr, d, eps, end - begin);
   });
 }
 
@@ -156,14 +190,8 @@ void AdaDelta::update(Param& p, const float* g, Slots& slots, float lr, int64_t)
   float* s = slot(slots, "square_avg", p.value).data();
   float* a = slot(slots, "acc_delta", p.value).data();
   const float rho = config_.rho, eps = config_.epsilon_or_default();
-  const int64_t n = p.value.numel();
-  for_each_range(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      s[i] = rho * s[i] + (1.0f - rho) * g[i] * g[i];
-      const float u = std::sqrt(a[i] + eps) / std::sqrt(s[i] + eps) * g[i];
-      a[i] = rho * a[i] + (1.0f - rho) * u * u;
-      w[i] -= lr * u;
-    }
+  for_each_range(p.value.numel(), [&](int64_t begin, int64_t end) {
+    adadelta_elements(w + begin, s + begin, a + begin, g + begin, lr, rho, eps, end - begin);
   });
 }
 
@@ -174,13 +202,8 @@ void Adam::update(Param& p, const float* g, Slots& slots, float lr, int64_t t) {
   const float b1 = config_.beta1, b2 = config_.beta2, eps = config_.epsilon_or_default();
   const float c1 = 1.0f / (1.0f - static_cast<float>(std::pow(b1, static_cast<double>(t))));
   const float c2 = 1.0f / (1.0f - static_cast<float>(std::pow(b2, static_cast<double>(t))));
-  const int64_t n = p.value.numel();
-  for_each_range(n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-      v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-      w[i] -= lr * (m[i] * c1) / (std::sqrt(v[i] * c2) + eps);
-    }
+  for_each_range(p.value.numel(), [&](int64_t begin, int64_t end) {
+    adam_elements(w + begin, m + begin, v + begin, g + begin, lr, b1, b2, eps, c1, c2, end - begin);
   });
 }
 

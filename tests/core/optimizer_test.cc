@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstring>
+#include <functional>
+#include <vector>
 
 namespace shardnet {
 namespace {
@@ -142,6 +147,50 @@ TEST(Optimizer, L1AddsTheSignOfTheWeight) {
   Param w = scalar_param(-2.0f, 0.0f, true);
   sgd->step({&w}, 1.0f);
   EXPECT_FLOAT_EQ(w.value[0], -1.9f);
+}
+
+double best_seconds(int runs, const std::function<void()>& fn) {
+  double best = 1e9;
+  for (int r = 0; r < runs; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  return best;
+}
+
+// Every optimizer's update is one pass over a few arrays: it must run near memory speed. With its
+// constants read from a lambda's captures (a float store might alias them) Adam's loop ran one
+// element at a time, 3-4x slower than the vector loop: 5.2 ms of the MNIST CNN's 58 ms step. A ratio
+// to copying the same bytes, not a time, so that it holds on any machine.
+TEST(Optimizer, EveryUpdateRunsNearTheSpeedOfCopyingItsArrays) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "timing ratio: not meaningful under the sanitizers' instrumentation";
+#endif
+  const int64_t n = int64_t{1} << 20;
+  Param p{"layer/w", Tensor({n}), Tensor({n}), 0.0f, 1.0f};
+  for (int64_t i = 0; i < n; ++i) {
+    p.value[i] = 0.01f * static_cast<float>(i % 97);
+    p.grad[i] = 0.001f * static_cast<float>(i % 89) - 0.04f;
+  }
+  std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+  const double copy = best_seconds(7, [&] {
+    // Adam reads 4 arrays and writes 3; this reads and writes 4.
+    for (int k = 0; k < 2; ++k) {
+      std::memcpy(a.data(), p.value.data(), n * sizeof(float));
+      std::memcpy(b.data(), p.grad.data(), n * sizeof(float));
+    }
+  });
+  for (const OptimizerKind kind : {OptimizerKind::kSgd, OptimizerKind::kMomentum, OptimizerKind::kAdagrad,
+                                   OptimizerKind::kRmsProp, OptimizerKind::kAdaDelta, OptimizerKind::kAdam}) {
+    OptimizerConfig c;
+    c.kind = kind;
+    auto optimizer = make_optimizer(c);
+    optimizer->step({&p}, 1e-6f);  // creates the state
+    const double update = best_seconds(7, [&] { optimizer->step({&p}, 1e-6f); });
+    EXPECT_LT(update, 2.5 * copy) << optimizer->type() << ": " << update * 1e3 << " ms for 2^20 parameters, "
+                                  << copy * 1e3 << " ms to copy 4 arrays of them";
+  }
 }
 
 TEST(Optimizer, FactoryRejectsUnknownType) {
