@@ -91,7 +91,8 @@ TEST_P(WinogradTransforms, Bf16TransformsRoundTheFloatOnes) {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, WinogradTransforms,
                          ::testing::Values(Planes{2, 3, 5, 5}, Planes{3, 2, 6, 7}, Planes{1, 2, 1, 1},
-                                           Planes{2, 4, 8, 8}, Planes{4, 3, 16, 16}, Planes{1, 2, 32, 31}));
+                                           Planes{2, 4, 8, 8}, Planes{4, 3, 16, 16}, Planes{1, 2, 32, 31},
+                                           Planes{2, 2, 7, 35}, Planes{1, 3, 4, 64}));
 
 TEST(Winograd, PointsOfAnOperandDoNotShareCacheSets) {
   // The transforms touch all 16 points of a tile at once: were the points 4 KiB apart (256 channels of
