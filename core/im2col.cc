@@ -1,7 +1,6 @@
 #include "core/im2col.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -94,7 +93,7 @@ inline void add_blocks(const float* in, float* out, int64_t n) {
     std::memcpy(&addend, in + j, sizeof addend);
     std::memcpy(&sum, out + j, sizeof sum);
     addend &= lane < static_cast<int32_t>(n - j);  // all ones where kept
-    sum += std::bit_cast<Floats>(addend);
+    sum += (Floats)addend;                         // the same bits as floats (a vector cast, not a conversion)
     std::memcpy(out + j, &sum, sizeof sum);
   }
 }

@@ -1,7 +1,6 @@
 #include "core/winograd.h"
 
 #include <algorithm>
-#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -105,7 +104,8 @@ struct TilePhases {
       std::memcpy(&lo, padded_.data() + 2 * kBlock * b + s, sizeof lo);
       std::memcpy(&hi, padded_.data() + 2 * kBlock * b + s + kBlock, sizeof hi);
       const Floats even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      const Lanes kept = std::bit_cast<Lanes>(even) & (lane < static_cast<int32_t>(tiles_w_ - kBlock * b));
+      // (Lanes)even: the same bits as integers (a vector cast, not a conversion).
+      const Lanes kept = (Lanes)even & (lane < static_cast<int32_t>(tiles_w_ - kBlock * b));
       std::memcpy(out + kBlock * b, &kept, sizeof kept);
     }
   }
