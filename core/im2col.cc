@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
+#include "core/float_blocks.h"
 #include "core/half_float.h"
 #include "core/kernel_stats.h"
 #include "core/parallel.h"
@@ -79,22 +79,17 @@ void im2col_rows(const ConvGeometry& g, const float* images, int64_t count, T* c
   }
 }
 
-// out[q] += in[q] for q < n, in whole blocks (GCC/clang vector types: one or a few vector adds per
-// block on any x86 target; the compiler's own vectoriser turned the masked loop into gathers). The
-// lanes past n add +0: their input bits are masked off, so a NaN there stays out too, and the
-// elements they cover (the padded copy's next columns) keep their values.
+// out[q] += in[q] for q < n, in whole blocks: the lanes past n add +0, so that the elements they
+// cover (the padded copy's next columns) keep their values.
 inline void add_blocks(const float* in, float* out, int64_t n) {
-  using Floats = float __attribute__((vector_size(kCopyBlock * sizeof(float))));
-  using Lanes = int32_t __attribute__((vector_size(kCopyBlock * sizeof(int32_t))));
-  const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  static_assert(kCopyBlock == float_blocks::kSize);
   for (int64_t j = 0; j < n; j += kCopyBlock) {
-    Lanes addend;
-    Floats sum;
-    std::memcpy(&addend, in + j, sizeof addend);
-    std::memcpy(&sum, out + j, sizeof sum);
-    addend &= lane < static_cast<int32_t>(n - j);  // all ones where kept
-    sum += (Floats)addend;                         // the same bits as floats (a vector cast, not a conversion)
-    std::memcpy(out + j, &sum, sizeof sum);
+    float_blocks::Floats addend, sum;
+    float_blocks::load(addend, in + j);
+    float_blocks::load(sum, out + j);
+    float_blocks::keep_first(addend, n - j);
+    sum += addend;
+    float_blocks::store(out + j, sum);
   }
 }
 

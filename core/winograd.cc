@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
+#include "core/float_blocks.h"
 #include "core/half_float.h"
 
 // A tile's 16 points are stored through one pointer at run-time strides, too many pairs for the
@@ -68,9 +68,7 @@ namespace {
 // r = 0..tiles_h, each of the 8 arrays `stride` apart. Tile t's value (k, s) is then
 // phase[s][k % 2][t + (k / 2) * tiles_w].
 struct TilePhases {
-  static constexpr int64_t kBlock = 16;
-  using Floats = float __attribute__((vector_size(kBlock * sizeof(float))));
-  using Lanes = int32_t __attribute__((vector_size(kBlock * sizeof(int32_t))));
+  static constexpr int64_t kBlock = float_blocks::kSize;
 
   std::vector<float> values;
   int64_t stride = 0;  // (tiles_h + 1) * tiles_w and kBlock of slack
@@ -93,20 +91,16 @@ struct TilePhases {
   }
 
  private:
-  // out[tx] = P[y][2tx + s] for tx < tiles_w, in blocks of 16: two vector loads and one shuffle of
-  // their even elements each (the strided loop this replaces ran scalar, half of the transform's
-  // time). A block's lanes past tiles_w write zeros into the next row of the phase (written
-  // later, or padding that stays zero) or into the array's slack.
+  // out[tx] = P[y][2tx + s] for tx < tiles_w, in blocks of 16: the even elements of two vectors
+  // (the strided loop this replaces ran scalar, half of the transform's time). A block's lanes past
+  // tiles_w write zeros into the next row of the phase (written later, or padding that stays zero)
+  // or into the array's slack.
   void add_phase_row(int s, float* out) const {
-    const Lanes lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
     for (int64_t b = 0; b < blocks_; ++b) {
-      Floats lo, hi;
-      std::memcpy(&lo, padded_.data() + 2 * kBlock * b + s, sizeof lo);
-      std::memcpy(&hi, padded_.data() + 2 * kBlock * b + s + kBlock, sizeof hi);
-      const Floats even = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-      // (Lanes)even: the same bits as integers (a vector cast, not a conversion).
-      const Lanes kept = (Lanes)even & (lane < static_cast<int32_t>(tiles_w_ - kBlock * b));
-      std::memcpy(out + kBlock * b, &kept, sizeof kept);
+      float_blocks::Floats even, odd;
+      float_blocks::deinterleave(padded_.data() + 2 * kBlock * b + s, even, odd);
+      float_blocks::keep_first(even, tiles_w_ - kBlock * b);
+      float_blocks::store(out + kBlock * b, even);
     }
   }
 
