@@ -32,10 +32,4 @@ inline void deinterleave(const float* p, Floats& even, Floats& odd) {
   odd = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
-// 32 floats at p: even[0], odd[0], even[1], odd[1], ...
-inline void interleave(const Floats& even, const Floats& odd, float* p) {
-  store(p, __builtin_shufflevector(even, odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-  store(p + kSize, __builtin_shufflevector(even, odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
-}
-
 }  // namespace shardnet::float_blocks

@@ -14,7 +14,7 @@ case "$model" in
   mlp)     flags=(--optimizer sgd --momentum 0.9 --lr 0.05 --weight-decay 5e-4 --epochs 15
                   --lr-schedule step --lr-step 5 --lr-gamma 0.2) ;;
   cnn)     flags=(--optimizer adam --lr 0.001 --epochs 5 --lr-schedule step --lr-step 2 --lr-gamma 0.2) ;;
-  cnn_bn)  flags=(--optimizer adam --lr 0.002 --epochs 6 --lr-schedule step --lr-step 2 --lr-gamma 0.2) ;;
+  cnn_bn)  flags=(--optimizer adam --lr 0.002 --epochs 8 --lr-schedule cosine --warmup-epochs 0.5) ;;
   best)    flags=(--optimizer adam --lr 0.002 --epochs 20 --lr-schedule cosine --warmup-epochs 1) ;;
   *) echo "unknown model '$model' (softmax, mlp, cnn, cnn_bn or best)" >&2; exit 2 ;;
 esac
