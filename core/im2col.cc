@@ -17,7 +17,7 @@ namespace {
 // (one vector move each), a block may run up to kCopyBlock - 1 elements past the row: into the next
 // row of the same output, which is written right after, and past the end of a padded input row,
 // which has slack for it.
-constexpr int64_t kCopyBlock = 16;
+constexpr int64_t kCopyBlock = float_blocks::kSize;
 
 template <typename T>
 inline void copy_blocks(const T* in, T* out, int64_t n) {
@@ -82,7 +82,6 @@ void im2col_rows(const ConvGeometry& g, const float* images, int64_t count, T* c
 // out[q] += in[q] for q < n, in whole blocks: the lanes past n add +0, so that the elements they
 // cover (the padded copy's next columns) keep their values.
 inline void add_blocks(const float* in, float* out, int64_t n) {
-  static_assert(kCopyBlock == float_blocks::kSize);
   for (int64_t j = 0; j < n; j += kCopyBlock) {
     float_blocks::Floats addend, sum;
     float_blocks::load(addend, in + j);

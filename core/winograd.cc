@@ -134,13 +134,13 @@ template <typename T>
 void transform_input_tiles(const TilePhases& in, int64_t tiles, int64_t tiles_w, T* __restrict out,
                            int64_t point_stride) {
   const float* __restrict d = in.values.data();
-  const int64_t size = in.stride;
+  const int64_t stride = in.stride;
   SHARDNET_POINTS_DO_NOT_OVERLAP
   for (int64_t t = 0; t < tiles; ++t) {
-    const TileColumn c0 = column_transform(d, d + size, t, tiles_w);  // column phases s = 0..3
-    const TileColumn c1 = column_transform(d + 2 * size, d + 3 * size, t, tiles_w);
-    const TileColumn c2 = column_transform(d + 4 * size, d + 5 * size, t, tiles_w);
-    const TileColumn c3 = column_transform(d + 6 * size, d + 7 * size, t, tiles_w);
+    const TileColumn c0 = column_transform(d, d + stride, t, tiles_w);  // column phases s = 0..3
+    const TileColumn c1 = column_transform(d + 2 * stride, d + 3 * stride, t, tiles_w);
+    const TileColumn c2 = column_transform(d + 4 * stride, d + 5 * stride, t, tiles_w);
+    const TileColumn c3 = column_transform(d + 6 * stride, d + 7 * stride, t, tiles_w);
     input_row_points(c0.r0, c1.r0, c2.r0, c3.r0, out + t, point_stride);
     input_row_points(c0.r1, c1.r1, c2.r1, c3.r1, out + 4 * point_stride + t, point_stride);
     input_row_points(c0.r2, c1.r2, c2.r2, c3.r2, out + 8 * point_stride + t, point_stride);
