@@ -64,6 +64,7 @@ void RunConfig::validate() const {
           "exact mode sums the gradients exactly and --grad-compression rounds them on the way: choose one");
   train.lr.for_run(train.epochs).validate();
   optimizer.validate();
+  train.lookahead.validate();
   require(val_fraction >= 0.0 && val_fraction < 1.0, "val-fraction must be in [0, 1)");
   require(patience >= 0, "patience must be >= 0");
   require(patience == 0 || val_fraction > 0.0, "patience needs a validation split (val-fraction)");
@@ -118,6 +119,11 @@ std::vector<RunConfig::Field> RunConfig::fields() const {
   if (train.exact_grain > 0) all.push_back({"exact-grain", text(train.exact_grain), what});
   if (train.log_grad_norms) all.push_back({"log-grad-norms", "1", how});
   if (train.precision != Precision::kFp32) all.push_back({"precision", text(train.precision), what});
+  if (train.lookahead.enabled()) {
+    all.push_back({"lookahead", text(train.lookahead.every), what});
+    all.push_back({"lookahead-alpha", text(train.lookahead.alpha), what});
+    all.push_back({"lookahead-ramp", text(train.lookahead.ramp), what});
+  }
   return all;
 }
 

@@ -171,7 +171,12 @@ void clip_gradients(const std::vector<Param*>& params, float max_norm) {
 }
 
 Trainer::Trainer(Net& net, Optimizer& optimizer, Collective& collective, const TrainOptions& options)
-    : net_(net), optimizer_(optimizer), collective_(collective), options_(options) {
+    : net_(net),
+      optimizer_(optimizer),
+      collective_(collective),
+      options_(options),
+      lookahead_(options.lookahead, net.params(), optimizer),
+      total_steps_(options.max_steps) {
   options_.lr = options_.lr.for_run(options_.epochs);
   options_.lr.validate();
   if (!(options_.clip_norm >= 0.0f)) throw std::invalid_argument("clip-norm must be >= 0");
@@ -249,7 +254,9 @@ LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
   end_phase("allreduce wait", t.sync_wait);
   if (options_.log_grad_norms) measure_layer_norms();
   if (options_.clip_norm > 0.0f) clip_gradients(params_, options_.clip_norm);
+  if (options_.lookahead.enabled()) lookahead_.start();  // a no-op once the slow weights exist
   optimizer_.step(params_, lr);
+  lookahead_.after_step(optimizer_.step_count(), total_steps_);
   end_phase("optimizer", t.optimizer);
   return s;
 }
@@ -274,6 +281,8 @@ FitEnd Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observ
   ShardSampler sampler(train.size(), options_.global_batch, collective_.rank(), collective_.world_size(),
                        options_.seed);
   const int64_t steps = sampler.steps_per_epoch();
+  total_steps_ =
+      options_.max_steps > 0 ? std::min(options_.max_steps, options_.epochs * steps) : options_.epochs * steps;
   if (start.step >= steps) start = TrainPosition{start.epoch + 1, 0, start.global_step};
   best_val_loss_ = std::numeric_limits<double>::infinity();
   epochs_without_improvement_ = 0;
@@ -289,7 +298,8 @@ FitEnd Trainer::fit(BatchSource& train, BatchSource* test, TrainObserver& observ
     end_position_ = epoch_done ? TrainPosition{epoch + 1, 0, at.global_step} : at;
     const bool finished = step_limit_reached(at.global_step) || (epoch_done && epoch + 1 == options_.epochs);
     const bool interrupted = stop_agreed_ && !finished;
-    if (!interrupted || epoch_done) {  // an interrupted epoch is scored by the run that completes it
+    if (finished) lookahead_.finish();  // the trained model is the slow weights
+    if (!interrupted || epoch_done) {   // an interrupted epoch is scored by the run that completes it
       score_epoch(test, report);
       observer.on_epoch(report);
     }

@@ -15,6 +15,7 @@
 #include "core/batch_source.h"
 #include "core/collective.h"
 #include "core/gemm.h"
+#include "core/lookahead.h"
 #include "core/lr_schedule.h"
 #include "core/net.h"
 #include "core/optimizer.h"
@@ -59,6 +60,8 @@ struct TrainOptions {
   // The arithmetic of the layers' GEMMs in forward and backward (and evaluation): bf16 rounds their
   // operands and accumulates in float32; weights, optimizer state, loss and gradient sums stay float32.
   Precision precision = Precision::kFp32;
+  // Slow weights that follow the trained ones every k steps (core/lookahead.h); off by default.
+  LookaheadConfig lookahead;
 };
 
 // One layer's (all its parameters') L2 norms: of the summed gradient of the mean loss, before
@@ -197,6 +200,9 @@ class Trainer {
   Optimizer& optimizer_;
   Collective& collective_;
   TrainOptions options_;
+  Lookahead lookahead_;
+  // The steps of the run fit() trains, for the lookahead ramp (step() alone: max_steps, or 0 when unknown).
+  int64_t total_steps_ = 0;
   BatchSource* validation_ = nullptr;
   int patience_ = 0;
   Timeline* timeline_ = nullptr;

@@ -52,6 +52,13 @@ void add_train_options(po::options_description& options, RunConfig& c) {
       ("warmup-epochs", field(&t.lr.warmup_epochs, "warmup-epochs"), "linear warm-up from lr/10 over this many epochs")
       ("lr-step", field(&t.lr.step_epochs, "lr-step"), "step: epochs between decays")
       ("lr-gamma", field(&t.lr.gamma, "lr-gamma"), "step: factor per step; exponential: factor per epoch")
+      ("lookahead", po::value(&t.lookahead.every)->default_value(t.lookahead.every),
+       "Lookahead (Zhang et al. 2019): every this many steps the slow weights move toward the trained ones, "
+       "which restart from them; the run ends on the slow weights (0: off)")
+      ("lookahead-alpha", po::value(&t.lookahead.alpha)->default_value(t.lookahead.alpha, "0.5"),
+       "the slow weights' step toward the trained ones at each sync")
+      ("lookahead-ramp", po::value(&t.lookahead.ramp)->default_value(t.lookahead.ramp, "constant"),
+       "constant | cubic: cubic ramps the step from 1 at the start to lookahead-alpha at the end (airbench's)")
       ("seed", field(&t.seed, "seed"), "seed for initialisation, shuffling, dropout and augmentation")
       ("val-fraction", field(&c.val_fraction, "val-fraction"),
        "hold out this fraction of the training data (fixed-seed split) and score it after each epoch")

@@ -29,6 +29,14 @@ for run in "${runs[@]}"; do
   identical "whole-$ranks-$name/final.h5" "split-$ranks-$name/final.h5" "$ranks rank(s), $name: 80 steps vs 40 + 40"
 done
 
+# Lookahead's slow weights travel in the checkpoint: resumed from step 70 (not a sync step of every
+# 6), the run is the uninterrupted one only if its average does not restart from the fast weights.
+lookahead="--optimizer nesterov --lr 0.05 --lookahead 6 --lookahead-alpha 0.4 --lookahead-ramp cubic"
+train 2 whole-2-lookahead 80 $lookahead
+[ -f whole-2-lookahead/checkpoints/checkpoint-00000070.h5 ] || fail "no checkpoint at step 70: $(ls whole-2-lookahead)"
+train 2 from70-2-lookahead 80 $lookahead --resume whole-2-lookahead/checkpoints/checkpoint-00000070.h5
+identical whole-2-lookahead/final.h5 from70-2-lookahead/final.h5 "2 ranks, lookahead: 80 steps vs resumed at 70"
+
 # 2. Saved at 4 ranks, resumed at 2 and at 1: within 1e-5 of the uninterrupted 4-rank run.
 opt="--optimizer sgd --lr 0.05 --momentum 0.9"
 train 4 whole-4 80 $opt

@@ -58,5 +58,18 @@ TEST(TrainOptions, FlagsReachTheirTypedFields) {
   EXPECT_THROW(parse({"-m", "m", "-d", "d", "--optimizer", "adamw"}), std::invalid_argument);
 }
 
+TEST(TrainOptions, LookaheadFlagsReachTheConfigAndItsCheckpointText) {
+  const RunConfig off = parse({"-m", "m", "-d", "d"});
+  EXPECT_FALSE(off.train.lookahead.enabled());
+  EXPECT_EQ(run_config_text(off).find("lookahead"), std::string::npos);  // old checkpoints still match
+  const RunConfig on =
+      parse({"-m", "m", "-d", "d", "--lookahead", "5", "--lookahead-alpha", "0.25", "--lookahead-ramp", "cubic"});
+  EXPECT_EQ(on.train.lookahead.every, 5);
+  EXPECT_FLOAT_EQ(on.train.lookahead.alpha, 0.25f);
+  EXPECT_EQ(on.train.lookahead.ramp, LookaheadRamp::kCubic);
+  EXPECT_NE(run_config_text(on).find("! lookahead-ramp = cubic\n"), std::string::npos);
+  EXPECT_THROW(parse({"-m", "m", "-d", "d", "--lookahead-ramp", "linear"}), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace shardnet::tools
