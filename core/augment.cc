@@ -9,8 +9,8 @@
 
 namespace shardnet {
 
-Augment::Augment(std::string name, int64_t shift, FlipMode flip, int64_t cutout)
-    : Layer(std::move(name)), shift_(shift), flip_(flip), cutout_(cutout) {
+Augment::Augment(std::string name, int64_t shift, FlipMode flip, int64_t cutout, ShiftFill fill)
+    : Layer(std::move(name)), shift_(shift), flip_(flip), cutout_(cutout), fill_(fill) {
   if (shift < 0) throw std::invalid_argument("augment: shift must be >= 0");
   if (cutout < 0) throw std::invalid_argument("augment: cutout must be >= 0");
 }
@@ -22,6 +22,10 @@ Shape Augment::setup(const Shape& input) {
   channels_ = input[0];
   height_ = input[1];
   width_ = input[2];
+  if (fill_ == ShiftFill::kReflect && shift_ >= std::min(height_, width_)) {
+    throw ShapeError("augment: a reflected shift of " + std::to_string(shift_) +
+                     " needs images larger than that, got " + shape_string(input));
+  }
   return input;
 }
 
@@ -45,6 +49,12 @@ Augment::Draw Augment::draw(int64_t sample_row) const {
   return d;
 }
 
+int64_t Augment::source(int64_t i, int64_t size) const {
+  if (i >= 0 && i < size) return i;
+  if (fill_ == ShiftFill::kZero) return -1;
+  return i < 0 ? -i : 2 * (size - 1) - i;  // shift < size keeps this inside
+}
+
 void Augment::forward(const Tensor& x, Tensor& y, Mode mode) {
   y.reshape(x.shape());
   if (mode == Mode::kEval) {
@@ -61,13 +71,13 @@ void Augment::forward(const Tensor& x, Tensor& y, Mode mode) {
     for (int64_t c = 0; c < channels_; ++c) {
       const float* in = x.data() + (i * channels_ + c) * plane;
       float* out = y.data() + (i * channels_ + c) * plane;
-      // out(h, w) = in(h + dy, w' + dx) with w' = w or width - 1 - w (flip), zero outside.
+      // out(h, w) = in(h + dy, w' + dx) with w' = w or width - 1 - w (flip); outside, zero or reflected.
       for (int64_t h = 0; h < height_; ++h) {
-        const int64_t sh = h + d.dy;
-        if (sh < 0 || sh >= height_) continue;
+        const int64_t sh = source(h + d.dy, height_);
+        if (sh < 0) continue;
         for (int64_t w = 0; w < width_; ++w) {
-          const int64_t sw = (d.flip ? width_ - 1 - w : w) + d.dx;
-          if (sw >= 0 && sw < width_ && !d.cut(h, w, cutout_)) out[h * width_ + w] = in[sh * width_ + sw];
+          const int64_t sw = source((d.flip ? width_ - 1 - w : w) + d.dx, width_);
+          if (sw >= 0 && !d.cut(h, w, cutout_)) out[h * width_ + w] = in[sh * width_ + sw];
         }
       }
     }
@@ -89,11 +99,11 @@ void Augment::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor*
       const float* g = dy.data() + (i * channels_ + c) * plane;
       float* out = dx->data() + (i * channels_ + c) * plane;
       for (int64_t h = 0; h < height_; ++h) {
-        const int64_t sh = h + d.dy;
-        if (sh < 0 || sh >= height_) continue;
+        const int64_t sh = source(h + d.dy, height_);
+        if (sh < 0) continue;
         for (int64_t w = 0; w < width_; ++w) {
-          const int64_t sw = (d.flip ? width_ - 1 - w : w) + d.dx;
-          if (sw >= 0 && sw < width_ && !d.cut(h, w, cutout_)) out[sh * width_ + sw] += g[h * width_ + w];
+          const int64_t sw = source((d.flip ? width_ - 1 - w : w) + d.dx, width_);
+          if (sw >= 0 && !d.cut(h, w, cutout_)) out[sh * width_ + sw] += g[h * width_ + w];
         }
       }
     }
@@ -105,7 +115,8 @@ std::string Augment::describe() const {
          (flip_ == FlipMode::kAlternate ? " flip=alternate"
           : flip_ == FlipMode::kRandom  ? " flip"
                                         : "") +
-         (cutout_ > 0 ? " cutout=" + std::to_string(cutout_) : "");
+         (cutout_ > 0 ? " cutout=" + std::to_string(cutout_) : "") +
+         (fill_ == ShiftFill::kReflect ? " fill=reflect" : "");
 }
 
 }  // namespace shardnet
@@ -115,7 +126,9 @@ SHARDNET_REGISTER_LAYERS(augment) {
   registry.add(
       LayerType{"augment",
                 "training-time augmentation of (C, H, W) images (identity in evaluation)",
-                {int_option("shift", 0, 0, kNoLimit, "random translation of up to this many pixels (zero fill)"),
+                {int_option("shift", 0, 0, kNoLimit, "random translation of up to this many pixels"),
+                 choice_option("fill", {"zero", "reflect"}, "zero",
+                               "what a shift brings in at the border: zeros, or the image mirrored there"),
                  choice_option("flip", {"0", "1", "alternate"}, "0",
                                "mirror left-right at random, or each sample's draw inverted every other epoch"),
                  int_option("cutout", 0, 0, kNoLimit, "zero a random square of this size")},
@@ -124,7 +137,8 @@ SHARDNET_REGISTER_LAYERS(augment) {
                   const FlipMode mode = flip == "1"           ? FlipMode::kRandom
                                         : flip == "alternate" ? FlipMode::kAlternate
                                                               : FlipMode::kNone;
-                  return std::make_unique<Augment>(name, o.integer("shift"), mode, o.integer("cutout"));
+                  const ShiftFill fill = o.choice("fill") == "reflect" ? ShiftFill::kReflect : ShiftFill::kZero;
+                  return std::make_unique<Augment>(name, o.integer("shift"), mode, o.integer("cutout"), fill);
                 },
                 {},
                 ExampleInput{{2, 5, 5}, {{"shift", "1"}, {"flip", "1"}}}});

@@ -1,6 +1,8 @@
 #pragma once
 // Image augmentation as the first layer of a model, active in training only: each sample is shifted
-// by up to `shift` pixels in each direction (a random crop of the image padded with zeros) and, with
+// by up to `shift` pixels in each direction (a random crop of the image padded with zeros, or with
+// ShiftFill::kReflect its mirror image at the border, as torchvision's RandomCrop(padding_mode='reflect')
+// and airbench pad) and, with
 // FlipMode::kRandom, mirrored left-right with probability 1/2; with `cutout` = s, a square of s x s pixels
 // centred anywhere in the image (clipped at its border) is set to zero (DeVries & Taylor 2017). The
 // draws are keyed by (seed, epoch, sample index), as dropout's are, so every rank count sees the same
@@ -12,10 +14,12 @@ namespace shardnet {
 
 // Model files: flip = 0 | 1 | alternate.
 enum class FlipMode { kNone, kRandom, kAlternate };
+// Model files: fill = zero | reflect: what a shift brings in at the border.
+enum class ShiftFill { kZero, kReflect };
 
 class Augment : public Layer {
  public:
-  Augment(std::string name, int64_t shift, FlipMode flip, int64_t cutout = 0);
+  Augment(std::string name, int64_t shift, FlipMode flip, int64_t cutout = 0, ShiftFill fill = ShiftFill::kZero);
   std::string type() const override { return "augment"; }
   bool is_augmentation() const override { return true; }
   Shape setup(const Shape& input) override;
@@ -33,10 +37,14 @@ class Augment : public Layer {
     }
   };
   Draw draw(int64_t sample_row) const;
+  // The source index of shifted index `i` in [0, size): itself, its mirror at the border (reflect)
+  // or -1 (zero fill, outside).
+  int64_t source(int64_t i, int64_t size) const;
 
   int64_t shift_;
   FlipMode flip_;
   int64_t cutout_;
+  ShiftFill fill_;
   int64_t channels_ = 0, height_ = 0, width_ = 0;
   std::vector<Draw> draws_;  // of the last training batch
 };

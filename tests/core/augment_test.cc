@@ -33,6 +33,41 @@ TEST(Augment, ShiftsAndFlipsPerSampleAndIsItsOwnAdjoint) {
   for (int64_t j = 0; j < x.numel(); ++j) ASSERT_EQ(y[j], x[j]);
 }
 
+// fill = reflect: every sample is the image shifted with its mirror image at the border (no zeros),
+// as numpy's and torch's 'reflect' padding (the edge pixel is not repeated), and the adjoint holds.
+TEST(Augment, ReflectFillMirrorsTheBorder) {
+  Augment augment("aug", 2, FlipMode::kNone, 0, ShiftFill::kReflect);
+  augment.setup({1, 5, 6});
+  std::vector<int64_t> rows(16);
+  for (int64_t i = 0; i < 16; ++i) rows[i] = i;
+  StepContext ctx{2, 0, rows, nullptr, {}};
+  augment.bind(&ctx);
+  Tensor x({16, 1, 5, 6}), y;
+  for (int64_t i = 0; i < 16; ++i)
+    for (int64_t j = 0; j < 30; ++j) x[i * 30 + j] = static_cast<float>(10 * (j / 6) + j % 6 + 1);
+  augment.forward(x, y, Mode::kTrain);
+  auto reflect = [](int64_t i, int64_t n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; };
+  int shifted = 0;
+  for (int64_t i = 0; i < 16; ++i) {
+    bool found = false;
+    for (int64_t dy = -2; dy <= 2 && !found; ++dy) {
+      for (int64_t dx = -2; dx <= 2 && !found; ++dx) {
+        bool all = true;
+        for (int64_t h = 0; h < 5; ++h)
+          for (int64_t w = 0; w < 6; ++w)
+            all = all && y[i * 30 + h * 6 + w] == x[reflect(h + dy, 5) * 6 + reflect(w + dx, 6)];
+        found = all;
+        shifted += all && (dy != 0 || dx != 0) ? 1 : 0;
+      }
+    }
+    EXPECT_TRUE(found) << "sample " << i << " is no reflected shift of its image";
+  }
+  EXPECT_GE(shifted, 12);
+  check_layer_gradients(augment, random_tensor({16, 1, 5, 6}, 3, 0.5f, 1.0f));
+  Augment too_far("aug", 5, FlipMode::kNone, 0, ShiftFill::kReflect);
+  EXPECT_THROW(too_far.setup({1, 5, 6}), ShapeError);
+}
+
 // Cutout zeroes an s x s square per sample (clipped at the border) and passes no gradient there.
 TEST(Augment, CutoutZeroesASquarePerSample) {
   Augment augment("aug", 0, FlipMode::kNone, 3);
