@@ -44,7 +44,8 @@ TEST(Augment, ReflectFillMirrorsTheBorder) {
   augment.bind(&ctx);
   Tensor x({16, 1, 5, 6}), y;
   for (int64_t i = 0; i < 16; ++i)
-    for (int64_t j = 0; j < 30; ++j) x[i * 30 + j] = static_cast<float>(10 * (j / 6) + j % 6 + 1);
+    for (int64_t h = 0; h < 5; ++h)
+      for (int64_t w = 0; w < 6; ++w) x[i * 30 + h * 6 + w] = static_cast<float>(10 * h + w + 1);
   augment.forward(x, y, Mode::kTrain);
   auto reflect = [](int64_t i, int64_t n) { return i < 0 ? -i : i >= n ? 2 * n - 2 - i : i; };
   int shifted = 0;
