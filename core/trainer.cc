@@ -254,7 +254,7 @@ LossStats Trainer::step(const Batch& batch, float lr, StepTimes* times) {
   end_phase("allreduce wait", t.sync_wait);
   if (options_.log_grad_norms) measure_layer_norms();
   if (options_.clip_norm > 0.0f) clip_gradients(params_, options_.clip_norm);
-  if (options_.lookahead.enabled()) lookahead_.start();  // a no-op once the slow weights exist
+  lookahead_.start();  // a no-op when off or once the slow weights exist
   optimizer_.step(params_, lr);
   lookahead_.after_step(optimizer_.step_count(), total_steps_);
   end_phase("optimizer", t.optimizer);
