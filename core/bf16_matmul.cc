@@ -4,14 +4,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <stdexcept>
 #include <string>
 #include <tuple>
 #include <vector>
 
-// libgomp's, the OpenMP runtime Debian's oneDNN runs on (its omp.h belongs to GCC, not to clang).
-extern "C" void omp_set_num_threads(int threads);
+#include "core/onednn_runtime.h"
 
 namespace shardnet {
 namespace {
@@ -26,11 +24,6 @@ bool cpu_has_bf16_instructions() {
 std::atomic<Bf16Backend>& selected_backend() {
   static std::atomic<Bf16Backend> backend{cpu_has_bf16_instructions() ? Bf16Backend::kOneDnn : Bf16Backend::kReference};
   return backend;
-}
-
-const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
 }
 
 // One primitive per call shape, made once: a training step repeats the same few dozen shapes.
@@ -62,7 +55,7 @@ std::shared_ptr<const Prepared> prepare(const ShapeKey& key) {
   }
   try {
     const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(prepared->a, prepared->b, prepared->c), attr,
-                                          cpu_engine());
+                                          onednn_engine());
     prepared->scratchpad = pd.scratchpad_desc();
     prepared->primitive = dnnl::matmul(pd);
   } catch (const dnnl::error& e) {
@@ -104,23 +97,15 @@ void set_bf16_backend(Bf16Backend backend) {
 void bf16_matmul(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const uint16_t* a,
                  int64_t lda, const uint16_t* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
-  // oneDNN runs on OpenMP: each call stays on the thread that makes it, as OpenBLAS's do (gemm()
-  // spreads the chunks of a product over the compute pool). The setting is this thread's own.
-  thread_local const bool single_threaded = [] {
-    omp_set_num_threads(1);
-    return true;
-  }();
-  (void)single_threaded;
+  // One call on this thread (onednn_stream): gemm() spreads the chunks of a product over the pool.
+  dnnl::stream& stream = onednn_stream();
   const auto prepared = prepared_for({trans_a, trans_b, m, n, k, lda, ldb, ldc, alpha, beta});
-  thread_local std::vector<unsigned char> scratchpad;
-  if (scratchpad.size() < prepared->scratchpad.get_size()) scratchpad.resize(prepared->scratchpad.get_size());
-  const dnnl::engine& engine = cpu_engine();
-  thread_local dnnl::stream stream(engine);
+  const dnnl::engine& engine = onednn_engine();
   // oneDNN's memory objects take non-const handles; the sources are only read.
   memory a_mem(prepared->a, engine, const_cast<uint16_t*>(a));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
   memory b_mem(prepared->b, engine, const_cast<uint16_t*>(b));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
   memory c_mem(prepared->c, engine, c);
-  memory pad_mem(prepared->scratchpad, engine, scratchpad.data());
+  memory pad_mem(prepared->scratchpad, engine, onednn_scratchpad(prepared->scratchpad.get_size()));
   prepared->primitive.execute(
       stream,
       {{DNNL_ARG_SRC, a_mem}, {DNNL_ARG_WEIGHTS, b_mem}, {DNNL_ARG_DST, c_mem}, {DNNL_ARG_SCRATCHPAD, pad_mem}});

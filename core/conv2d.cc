@@ -4,6 +4,7 @@
 #include <cassert>
 #include <type_traits>
 
+#include "core/bf16_matmul.h"
 #include "core/cache_size.h"
 #include "core/gemm.h"
 #include "core/half_float.h"
@@ -35,6 +36,7 @@ Shape Conv2D::setup(const Shape& input) {
   }
   switch (config_.algorithm) {
     case ConvAlgorithm::kGemm:
+    case ConvAlgorithm::kOneDnn:  // bf16 mode without bf16 instructions runs the GEMM path
       winograd_ = false;
       break;
     case ConvAlgorithm::kWinograd:
@@ -46,6 +48,7 @@ Shape Conv2D::setup(const Shape& input) {
           winograd_applies() && geom_.channels >= kWinogradMinChannels && config_.filters >= kWinogradMinChannels;
       break;
   }
+  onednn_ = OneDnnConv(geom_, config_.filters);
   const Shape wshape{config_.filters, geom_.channels, geom_.kernel_h, geom_.kernel_w};
   weight_ = Param::weight(name() + "/weight", wshape);
   if (config_.bias) {
@@ -156,15 +159,26 @@ void gather_rows(const float* in, int64_t images, int64_t rows, int64_t row, T* 
 }
 }  // namespace
 
-void Conv2D::winograd_convolve(const float* in, int64_t n, int64_t in_channels, const Tensor& u, int64_t out_channels,
-                               float* out, bool with_bias) {
+void Conv2D::transform_winograd_filters(bool for_input_gradient) {
+  const int64_t size = winograd_operand_size(config_.filters, geom_.channels);
   if (gemm_precision() == Precision::kBf16) {
-    // The filters rounded once per call; the transforms write the inputs in bfloat16 themselves.
-    winograd_filters_bf16_.resize(static_cast<size_t>(u.numel()));
-    to_bf16(u.data(), winograd_filters_bf16_.data(), static_cast<size_t>(u.numel()));
+    // Written in bfloat16 by the transform itself, once per forward and backward.
+    winograd_filters_bf16_.resize(static_cast<size_t>(size));
+    winograd_filter_transform(weight_.value.data(), config_.filters, geom_.channels, for_input_gradient,
+                              winograd_filters_bf16_.data());
+  } else {
+    winograd_filters_.reshape({size});
+    winograd_filter_transform(weight_.value.data(), config_.filters, geom_.channels, for_input_gradient,
+                              winograd_filters_.data());
+  }
+}
+
+void Conv2D::winograd_convolve(const float* in, int64_t n, int64_t in_channels, int64_t out_channels, float* out,
+                               bool with_bias) {
+  if (gemm_precision() == Precision::kBf16) {
     winograd_convolve_as(in, n, in_channels, winograd_filters_bf16_.data(), out_channels, out, with_bias);
   } else {
-    winograd_convolve_as(in, n, in_channels, u.data(), out_channels, out, with_bias);
+    winograd_convolve_as(in, n, in_channels, winograd_filters_.data(), out_channels, out, with_bias);
   }
 }
 
@@ -244,19 +258,37 @@ void Conv2D::forward(const Tensor& x, Tensor& y, Mode) {
   const int64_t n = x.rows(), f = config_.filters, image_size = geom_.channels * geom_.height * geom_.width;
   assert(x.row_size() == image_size);
   y.reshape({n, f, geom_.out_h(), geom_.out_w()});
-  if (winograd_) {
-    winograd_filters_.reshape({winograd_operand_size(f, geom_.channels)});
-    winograd_filter_transform(weight_.value.data(), f, geom_.channels, false, winograd_filters_.data());
+  const bool onednn = uses_onednn();
+  if (onednn) {
+    onednn_.clear_weights();
+  } else {
+    if (winograd_) transform_winograd_filters(false);
+    round_weights_for_bf16();
   }
-  round_weights_for_bf16();
   for_each_grain(n, [&](int64_t first, int64_t count) {
     forward_images(x.data() + first * image_size, count, y.data() + first * y.row_size());
   });
 }
 
+bool Conv2D::uses_onednn() const {
+  if (gemm_precision() == Precision::kBf16 && bf16_backend() == Bf16Backend::kReference) return false;
+  switch (config_.algorithm) {
+    case ConvAlgorithm::kOneDnn:
+      return true;
+    case ConvAlgorithm::kAuto:
+      if (geom_.channels < kOneDnnMinChannels) return false;
+      if (gemm_precision() == Precision::kBf16) return cpu_has_amx_bf16();
+      return !winograd_ && cpu_has_avx512_convolutions();
+    default:
+      return false;
+  }
+}
+
 void Conv2D::forward_images(const float* x, int64_t n, float* y) {
-  if (winograd_) {
-    winograd_convolve(x, n, geom_.channels, winograd_filters_, config_.filters, y, config_.bias);
+  if (uses_onednn()) {
+    onednn_forward(x, n, y);
+  } else if (winograd_) {
+    winograd_convolve(x, n, geom_.channels, config_.filters, y, config_.bias);
   } else if (gemm_precision() == Precision::kBf16) {
     forward_blocks<uint16_t>(x, n, y);
   } else {
@@ -311,14 +343,15 @@ void Conv2D::bias_gradient(const float* dy, int64_t n) {
 }
 
 void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  const int64_t n = x.rows(), f = config_.filters, image_size = geom_.channels * geom_.height * geom_.width;
+  const int64_t n = x.rows(), image_size = geom_.channels * geom_.height * geom_.width;
   if (dx != nullptr) dx->reshape(x.shape());
-  if (winograd_ && dx != nullptr) {
+  if (uses_onednn()) {
+    onednn_.clear_weights();
+  } else {
     // dL/dx: the same-padded convolution of dy with the rotated, channel-swapped filters.
-    winograd_filters_.reshape({winograd_operand_size(geom_.channels, f)});
-    winograd_filter_transform(weight_.value.data(), f, geom_.channels, true, winograd_filters_.data());
+    if (winograd_ && dx != nullptr) transform_winograd_filters(true);
+    round_weights_for_bf16();
   }
-  round_weights_for_bf16();
   for_each_grain(n, [&](int64_t first, int64_t count) {
     backward_images(x.data() + first * image_size, dy.data() + first * dy.row_size(), count,
                     dx != nullptr ? dx->data() + first * image_size : nullptr);
@@ -328,9 +361,11 @@ void Conv2D::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* 
 
 void Conv2D::backward_images(const float* x, const float* dy, int64_t n, float* dx) {
   if (config_.bias) bias_gradient(dy, n);
-  if (winograd_) {
+  if (uses_onednn()) {
+    onednn_backward(x, dy, n, dx);
+  } else if (winograd_) {
     winograd_weight_gradient(x, dy, n);
-    if (dx != nullptr) winograd_convolve(dy, n, config_.filters, winograd_filters_, geom_.channels, dx, false);
+    if (dx != nullptr) winograd_convolve(dy, n, config_.filters, geom_.channels, dx, false);
   } else if (gemm_precision() == Precision::kBf16) {
     backward_blocks<uint16_t>(x, dy, n, dx);
   } else {
@@ -378,6 +413,50 @@ void Conv2D::backward_blocks(const float* x, const float* dy, int64_t n, float* 
         multiply(true, false, geom_.col_rows(), count * pixels, f, weights_as<T>(), dy_block, 0.0f, s.columns.data());
         col2im_batch(geom_, s.columns.data(), count, dx + first * image_size);
       }
+    }
+  });
+  add_gradient_groups(groups);
+}
+
+int64_t Conv2D::onednn_images_per_call(int64_t n) {
+  // kOneDnnCalls calls (fewer for a small batch), from the batch alone, not the thread count.
+  const int64_t calls = std::clamp<int64_t>(n, 1, kOneDnnCalls);
+  return (n + calls - 1) / calls;
+}
+
+void Conv2D::load_onednn_weights(int64_t n, bool for_backward_data) {
+  const bool bf16 = gemm_precision() == Precision::kBf16;
+  const int64_t per_call = onednn_images_per_call(n);
+  onednn_.ensure_weights(weight_.value.data(), per_call, bf16, for_backward_data);
+  if (n % per_call != 0) onednn_.ensure_weights(weight_.value.data(), n % per_call, bf16, for_backward_data);
+}
+
+void Conv2D::onednn_forward(const float* x, int64_t n, float* y) {
+  load_onednn_weights(n, false);
+  const bool bf16 = gemm_precision() == Precision::kBf16;
+  const int64_t per_call = onednn_images_per_call(n), calls = (n + per_call - 1) / per_call;
+  const int64_t in_size = geom_.channels * geom_.height * geom_.width, out_size = config_.filters * geom_.col_cols();
+  const float* bias = config_.bias ? bias_.value.data() : nullptr;
+  parallel_for(calls, 1, [&](int64_t first_call, int64_t last_call) {
+    for (int64_t c = first_call; c < last_call; ++c) {
+      const int64_t first = c * per_call, count = std::min(per_call, n - first);
+      onednn_.forward(x + first * in_size, count, bf16, bias, y + first * out_size);
+    }
+  });
+}
+
+void Conv2D::onednn_backward(const float* x, const float* dy, int64_t n, float* dx) {
+  if (dx != nullptr) load_onednn_weights(n, true);
+  const bool bf16 = gemm_precision() == Precision::kBf16;
+  const int64_t per_call = onednn_images_per_call(n), calls = (n + per_call - 1) / per_call;
+  const int64_t in_size = geom_.channels * geom_.height * geom_.width, out_size = config_.filters * geom_.col_cols();
+  // One call per dW group: each writes its group's sum, added in order afterwards.
+  const int64_t groups = prepare_gradient_groups(calls);
+  parallel_for(calls, 1, [&](int64_t first_call, int64_t last_call) {
+    for (int64_t c = first_call; c < last_call; ++c) {
+      const int64_t first = c * per_call, count = std::min(per_call, n - first);
+      onednn_.backward_weights(x + first * in_size, dy + first * out_size, count, bf16, group_gradient(c));
+      if (dx != nullptr) onednn_.backward_data(dy + first * out_size, count, bf16, dx + first * in_size);
     }
   });
   add_gradient_groups(groups);
@@ -471,11 +550,12 @@ SHARDNET_REGISTER_LAYERS(conv2d) {
       bool_option("bias", true, "learn a bias"),
       bool_option("dirac", false, "start as the identity on the first min(filters, channels) filters"),
       bool_option("whiten", false, "filters from the data's patch covariance (only [augment] before it)"),
-      choice_option("algo", {"auto", "gemm", "winograd"}, "auto",
-                    "im2col GEMM, or Winograd F(2x2,3x3) (auto: 3x3 stride 1 pad 1 with >= 32 channels)")};
+      choice_option("algo", {"auto", "gemm", "winograd", "onednn"}, "auto",
+                    "im2col GEMM, Winograd F(2x2,3x3) or oneDNN's convolution (auto: oneDNN in bf16 on AMX; "
+                    "else Winograd for 3x3 stride 1 pad 1 with >= 32 channels, oneDNN on AVX-512, GEMM)")};
   for (auto& o : weight_init_options()) options.push_back(o);
   registry.add(LayerType{"conv",
-                         "2-D convolution on (C, H, W) inputs (im2col + GEMM, or Winograd)",
+                         "2-D convolution on (C, H, W) inputs (im2col + GEMM, Winograd or oneDNN)",
                          std::move(options),
                          [](const std::string& name, const LayerOptions& o) {
                            Conv2DConfig c;
@@ -490,6 +570,7 @@ SHARDNET_REGISTER_LAYERS(conv2d) {
                            const std::string& algo = o.choice("algo");
                            c.algorithm = algo == "gemm"       ? ConvAlgorithm::kGemm
                                          : algo == "winograd" ? ConvAlgorithm::kWinograd
+                                         : algo == "onednn"   ? ConvAlgorithm::kOneDnn
                                                               : ConvAlgorithm::kAuto;
                            return std::make_unique<Conv2D>(name, c);
                          },

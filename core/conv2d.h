@@ -7,13 +7,18 @@
 #include "core/im2col.h"
 #include "core/init.h"
 #include "core/layer.h"
+#include "core/onednn_conv.h"
 
 namespace shardnet {
 
-// How the convolution is computed: im2col + GEMM, or Winograd F(2x2, 3x3) (core/winograd.h, for 3x3
-// kernels with stride 1 and pad 1: forward, dx and dW). Auto
-// takes Winograd where it applies and both channel counts reach kWinogradMinChannels.
-enum class ConvAlgorithm { kAuto, kGemm, kWinograd };
+// How the convolution is computed: im2col + GEMM, Winograd F(2x2, 3x3) (core/winograd.h, for 3x3
+// kernels with stride 1 and pad 1: forward, dx and dW), or oneDNN's convolution primitives
+// (core/onednn_conv.h). Auto, by what was measured faster (docs/PERFORMANCE.md): with at least
+// kOneDnnMinChannels input channels, oneDNN in bf16 mode on a CPU with AMX; otherwise Winograd
+// where it applies and both channel counts reach kWinogradMinChannels, and else oneDNN on a CPU
+// with AVX-512 (at kOneDnnMinChannels), im2col + GEMM on others. bf16 mode on a CPU without bf16
+// instructions always runs the reference GEMM (core/bf16_matmul.h).
+enum class ConvAlgorithm { kAuto, kGemm, kWinograd, kOneDnn };
 
 struct Conv2DConfig {
   int64_t filters = 0;
@@ -40,6 +45,13 @@ class Conv2D : public Layer {
   // Measured on the CIFAR fast model: with 24 input channels the 16 small GEMMs lost to one im2col
   // GEMM (187 vs 174 ms per step of 256), from 64 on they won (256: 253 vs 325 ms).
   static constexpr int64_t kWinogradMinChannels = 32;
+  // oneDNN's blocked layouts pad the channels to 16: below that, auto keeps a first layer of
+  // images (1-3 channels) on im2col + GEMM (Xeon: MNIST's conv1 2.6 vs 2.2 ms per step in fp32,
+  // CIFAR's 2x2 stem 9.4 vs 3.9 ms).
+  static constexpr int64_t kOneDnnMinChannels = 16;
+  // A batch is this many oneDNN calls (Xeon, 1 thread: the MNIST CNN's step 33.6, 31.6, 31.1 and
+  // 37.8 ms with 1, 2, 4 and 8; the CIFAR fast model's in bf16 335, 345, 348 and 363 ms).
+  static constexpr int64_t kOneDnnCalls = 4;
   // Winograd blocks hold at least this many 2x2 tiles (the GEMMs' column count).
   static constexpr int64_t kWinogradMinTiles = 256;
   // Whitening's eps relative to the mean patch variance (airbench's 5e-4 on unit-variance data).
@@ -56,7 +68,9 @@ class Conv2D : public Layer {
 
   Param& weight() { return weight_; }
   const Conv2DConfig& config() const { return config_; }
-  bool uses_winograd() const { return winograd_; }
+  bool uses_winograd() const { return winograd_ && !uses_onednn(); }
+  // Whether forward and backward run on oneDNN, in the current precision (core/gemm.h).
+  bool uses_onednn() const;
   Param& bias() { return bias_; }
 
  private:
@@ -106,15 +120,23 @@ class Conv2D : public Layer {
   int64_t prepare_gradient_groups(int64_t blocks);
   float* group_gradient(int64_t group);
   void add_gradient_groups(int64_t groups);
-  // Winograd convolution of `in` (n, in_channels, H, W) with transformed filters `u`.
-  void winograd_convolve(const float* in, int64_t n, int64_t in_channels, const Tensor& u, int64_t out_channels,
-                         float* out, bool add_bias);
+  // The weights to the Winograd domain, for the forward or for dx, in the operands' precision.
+  void transform_winograd_filters(bool for_input_gradient);
+  // Winograd convolution of `in` (n, in_channels, H, W) with the transformed filters.
+  void winograd_convolve(const float* in, int64_t n, int64_t in_channels, int64_t out_channels, float* out,
+                         bool add_bias);
   // The same with the transform-domain operands in T: float, or bfloat16 bits (bf16 mode).
   template <typename T>
   void winograd_convolve_as(const float* in, int64_t n, int64_t in_channels, const T* u, int64_t out_channels,
                             float* out, bool add_bias);
   template <typename T>
   void winograd_weight_gradient_as(const float* x, const float* dy, int64_t n);
+  // The oneDNN path: calls of onednn_images_per_call(n) images (the last may be shorter), spread
+  // over the compute pool; dW summed over the calls' groups as in the GEMM path.
+  static int64_t onednn_images_per_call(int64_t n);
+  void load_onednn_weights(int64_t n, bool for_backward_data);
+  void onednn_forward(const float* x, int64_t n, float* y);
+  void onednn_backward(const float* x, const float* dy, int64_t n, float* dx);
   // Adds to KernelStats::flops_saved what the im2col GEMM would have done beyond Winograd's GEMMs.
   void count_winograd_savings(int64_t out_channels, int64_t in_channels, int64_t images, int64_t columns) const;
 
@@ -125,8 +147,9 @@ class Conv2D : public Layer {
   std::vector<Tensor> group_grads_;  // dW of groups 1.. of the batch (group 0 sums into weight_.grad)
   bool winograd_ = false;
   Tensor winograd_filters_;                      // (16, filters, channels), or (16, channels, filters) for dx
-  std::vector<uint16_t> winograd_filters_bf16_;  // the same in bfloat16, in bf16 mode
+  std::vector<uint16_t> winograd_filters_bf16_;  // the same in bfloat16 (bf16 mode: instead of the above)
   std::vector<uint16_t> weight_bf16_;            // the weights in bfloat16 (im2col path, bf16 mode)
+  OneDnnConv onednn_;
 };
 
 }  // namespace shardnet

@@ -18,41 +18,58 @@
 
 namespace shardnet {
 
+namespace {
+
+template <typename T>
+void filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, T* u) {
+  const int64_t plane = filters * channels, point_stride = winograd_point_stride(filters, channels);
+  // A block of output elements is built point by point in L1 and then written as 16 runs: one pass
+  // over u (gathering each point from a whole (plane, 16) array took 16 passes over 16x the weights).
+  constexpr int64_t kBlock = 64;
+  float built[kWinogradPoints][kBlock];
+  for (int64_t first = 0; first < plane; first += kBlock) {
+    const int64_t count = std::min(kBlock, plane - first);
+    for (int64_t j = 0; j < count; ++j) {
+      // Output element k is (f, c), or (c, f) for the input gradient.
+      const int64_t k = first + j;
+      const int64_t f = for_input_gradient ? k % filters : k / channels;
+      const int64_t c = for_input_gradient ? k / filters : k % channels;
+      const float* src = w + (f * channels + c) * 9;
+      float g[3][3];
+      for (int r = 0; r < 3; ++r) {
+        for (int q = 0; q < 3; ++q) g[r][q] = for_input_gradient ? src[(2 - r) * 3 + (2 - q)] : src[r * 3 + q];
+      }
+      // t = G g, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; then t G^T
+      float t[4][3];
+      for (int q = 0; q < 3; ++q) {
+        t[0][q] = g[0][q];
+        t[1][q] = 0.5f * (g[0][q] + g[1][q] + g[2][q]);
+        t[2][q] = 0.5f * (g[0][q] - g[1][q] + g[2][q]);
+        t[3][q] = g[2][q];
+      }
+      for (int r = 0; r < 4; ++r) {
+        built[r * 4 + 0][j] = t[r][0];
+        built[r * 4 + 1][j] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
+        built[r * 4 + 2][j] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
+        built[r * 4 + 3][j] = t[r][2];
+      }
+    }
+    for (int p = 0; p < kWinogradPoints; ++p) {
+      T* dst = u + p * point_stride + first;
+      for (int64_t j = 0; j < count; ++j) store_float_or_bf16(built[p][j], dst[j]);
+    }
+  }
+}
+
+}  // namespace
+
 void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, float* u) {
-  const int64_t plane = filters * channels;
-  // Built as (plane, 16) and then written out point by point: 16 sequential streams instead of 16
-  // stores a plane apart for every filter.
-  thread_local std::vector<float> built;
-  built.resize(static_cast<size_t>(plane * kWinogradPoints));
-  for (int64_t k = 0; k < plane; ++k) {
-    // Output element k is (f, c), or (c, f) for the input gradient.
-    const int64_t f = for_input_gradient ? k % filters : k / channels;
-    const int64_t c = for_input_gradient ? k / filters : k % channels;
-    const float* src = w + (f * channels + c) * 9;
-    float g[3][3];
-    for (int r = 0; r < 3; ++r) {
-      for (int q = 0; q < 3; ++q) g[r][q] = for_input_gradient ? src[(2 - r) * 3 + (2 - q)] : src[r * 3 + q];
-    }
-    // t = G g, G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; then t G^T
-    float t[4][3];
-    for (int q = 0; q < 3; ++q) {
-      t[0][q] = g[0][q];
-      t[1][q] = 0.5f * (g[0][q] + g[1][q] + g[2][q]);
-      t[2][q] = 0.5f * (g[0][q] - g[1][q] + g[2][q]);
-      t[3][q] = g[2][q];
-    }
-    float* out = built.data() + k * kWinogradPoints;
-    for (int r = 0; r < 4; ++r) {
-      out[r * 4 + 0] = t[r][0];
-      out[r * 4 + 1] = 0.5f * (t[r][0] + t[r][1] + t[r][2]);
-      out[r * 4 + 2] = 0.5f * (t[r][0] - t[r][1] + t[r][2]);
-      out[r * 4 + 3] = t[r][2];
-    }
-  }
-  for (int p = 0; p < kWinogradPoints; ++p) {
-    float* dst = u + p * winograd_point_stride(filters, channels);
-    for (int64_t k = 0; k < plane; ++k) dst[k] = built[static_cast<size_t>(k * kWinogradPoints + p)];
-  }
+  filter_transform(w, filters, channels, for_input_gradient, u);
+}
+
+void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient,
+                               uint16_t* u) {
+  filter_transform(w, filters, channels, for_input_gradient, u);
 }
 
 namespace {

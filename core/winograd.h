@@ -30,8 +30,9 @@ inline int64_t winograd_tiles(int64_t height, int64_t width) { return ((height +
 
 // w (filters, channels, 3, 3) -> u (16, filters, channels); with for_input_gradient,
 // u (16, channels, filters) of the rotated filters. All (16, rows, ld) operands here are laid out
-// as winograd_point_stride says.
+// as winograd_point_stride says. The uint16_t overload writes bfloat16 (to_bf16 of the float32 result).
 void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, float* u);
+void winograd_filter_transform(const float* w, int64_t filters, int64_t channels, bool for_input_gradient, uint16_t* u);
 
 // `count` images (channels, h, w) -> v (16, channels, ld): image i's tiles are columns
 // [i * tiles, (i + 1) * tiles) of each row, zero where a tile reaches past the image. The uint16_t

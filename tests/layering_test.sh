@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The module layering, checked on every include of the tree (docs/ARCHITECTURE.md, "Modules"):
-#   core   may include core only (and OpenBLAS); oneDNN's headers only in core/bf16_matmul.cc
+#   core   may include core only (and OpenBLAS); oneDNN's headers only in core/onednn_runtime.h (which
+#          only core/bf16_matmul.cc, core/onednn_conv.cc and core/onednn_runtime.cc include)
 #   io     core, io; HDF5's headers (hdf5.h, io/hdf5.h) only in io's sources, never in its public headers
 #   dist   core, io, dist; mpi.h only in dist's sources
 #   tools  everything but HDF5's and MPI's headers
@@ -23,8 +24,11 @@ check() {  # files... -- allowed-prefix-regex rule
 shopt -s nullglob
 check '#include "(io|dist|tools)/' "core includes only core" core/*.h core/*.cc
 check '#include <(hdf5|mpi)\.h>' "core knows neither HDF5 nor MPI" core/*.h core/*.cc
-check '#include <(oneapi/dnnl/)?dnnl' "oneDNN only behind core/bf16_matmul.h" \
-  $(ls core/*.h core/*.cc io/*.h io/*.cc dist/*.h dist/*.cc tools/*.h tools/*.cc | grep -v '^core/bf16_matmul.cc$')
+check '#include <(oneapi/dnnl/)?dnnl' "oneDNN only behind core/onednn_runtime.h" \
+  $(ls core/*.h core/*.cc io/*.h io/*.cc dist/*.h dist/*.cc tools/*.h tools/*.cc | grep -v '^core/onednn_runtime.h$')
+check '#include "core/onednn_runtime.h"' "core/onednn_runtime.h only in oneDNN's wrappers (a private dependency)" \
+  $(ls core/*.h core/*.cc io/*.h io/*.cc dist/*.h dist/*.cc tools/*.h tools/*.cc |
+    grep -vE '^core/(bf16_matmul|onednn_conv|onednn_runtime)\.cc$')
 check '#include "(dist|tools)/' "io includes only core and io" io/*.h io/*.cc
 # io/hdf5.h wraps hdf5.h for io's sources and is not installed; every other io header is public.
 check '#include (<mpi\.h>|<hdf5\.h>|"io/hdf5\.h")' "io's public headers keep HDF5 (and MPI) out" $(ls io/*.h | grep -v '^io/hdf5.h$')

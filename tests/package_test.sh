@@ -16,6 +16,7 @@ for f in include/shardnet/core/net.h include/shardnet/core/layer_registry.h incl
   [ -e "$prefix/$f" ] || fail "not installed: $f"
 done
 [ ! -e "$prefix/include/shardnet/io/hdf5.h" ] || fail "io's private HDF5 wrapper was installed"
+[ ! -e "$prefix/include/shardnet/core/onednn_runtime.h" ] || fail "core's private oneDNN runtime was installed"
 if grep -rlE '#include <(hdf5|mpi)\.h>' "$prefix/include" >hdr.txt; then fail "installed headers include HDF5 or MPI: $(cat hdr.txt)"; fi
 echo "ok: installed $(find "$prefix" -type f | wc -l) files"
 

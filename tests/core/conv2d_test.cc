@@ -81,6 +81,89 @@ INSTANTIATE_TEST_SUITE_P(Shapes, Conv2DTest,
                                            // 1x1 on 144 pixels: the image is its own column matrix
                                            ConvCase{9, 3, 12, 12, 4, 1, 1, 0}));
 
+// oneDNN's convolution primitives (algo = onednn), in float32: against the definition, finite
+// differences, the im2col GEMM path and themselves on other thread counts. Odd planes, strides
+// whose last window ends short of the padded edge, 1x1, a batch of uneven calls (7 images in calls
+// of 2), channel counts below and above oneDNN's blocks of 16.
+class OneDnnConvTest : public ::testing::TestWithParam<ConvCase> {};
+
+Conv2DConfig config_of(const ConvCase& k, ConvAlgorithm algorithm) {
+  Conv2DConfig c{k.filters, k.size, k.size, k.stride, k.stride, k.pad, k.pad, true, {}};
+  c.algorithm = algorithm;
+  return c;
+}
+
+TEST_P(OneDnnConvTest, MatchesDirectConvolutionAndGradients) {
+  const ConvCase k = GetParam();
+  Conv2D conv("conv", config_of(k, ConvAlgorithm::kOneDnn));
+  conv.setup({k.c, k.h, k.w});
+  ASSERT_TRUE(conv.uses_onednn());
+  conv.initialize(21);
+  conv.bias().value = random_tensor({k.filters}, 22);
+  const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 23);
+  Tensor y;
+  conv.forward(x, y, Mode::kTrain);
+  const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, k.stride, k.pad);
+  ASSERT_EQ(y.shape(), expected.shape());
+  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-4) << "at " << i;
+  check_layer_gradients(conv, x);
+}
+
+TEST_P(OneDnnConvTest, MatchesTheGemmPathOnAnyThreadCount) {
+  const ConvCase k = GetParam();
+  Conv2D onednn("conv", config_of(k, ConvAlgorithm::kOneDnn)), gemm("conv", config_of(k, ConvAlgorithm::kGemm));
+  for (Conv2D* conv : {&onednn, &gemm}) {
+    conv->setup({k.c, k.h, k.w});
+    conv->initialize(31);
+    conv->bias().value = random_tensor({k.filters}, 32);
+  }
+  const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 33);
+  Tensor y_gemm, dx_gemm;
+  gemm.forward(x, y_gemm, Mode::kTrain);
+  const Tensor dy = random_tensor(y_gemm.shape(), 34);
+  gemm.backward(x, y_gemm, dy, &dx_gemm);
+  auto near = [](const Tensor& a, const Tensor& b, const char* what) {
+    ASSERT_EQ(a.shape(), b.shape()) << what;
+    for (int64_t i = 0; i < a.numel(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1.0 + std::abs(b[i]))) << what << " " << i;
+  };
+  Tensor y_first, dx_first, dw_first;
+  for (int threads : {1, 2, 3}) {
+    set_compute_threads(threads);
+    Tensor y, dx;
+    onednn.forward(x, y, Mode::kTrain);
+    onednn.backward(x, y, dy, &dx);
+    set_compute_threads(1);
+    near(y, y_gemm, "y");
+    near(dx, dx_gemm, "dx");
+    near(onednn.weight().grad, gemm.weight().grad, "dW");
+    near(onednn.bias().grad, gemm.bias().grad, "db");
+    if (threads == 1) {
+      y_first = y, dx_first = dx, dw_first = onednn.weight().grad;
+      continue;
+    }
+    auto same = [](const Tensor& a, const Tensor& b) {
+      return std::equal(a.span().begin(), a.span().end(), b.span().begin(), b.span().end());
+    };
+    EXPECT_TRUE(same(y, y_first)) << "forward on " << threads << " threads";
+    EXPECT_TRUE(same(dx, dx_first)) << "dx on " << threads << " threads";
+    EXPECT_TRUE(same(onednn.weight().grad, dw_first)) << "dW on " << threads << " threads";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, OneDnnConvTest,
+                         ::testing::Values(ConvCase{7, 16, 9, 9, 8, 3, 1, 1}, ConvCase{5, 3, 12, 12, 6, 5, 2, 2},
+                                           ConvCase{3, 17, 6, 7, 5, 2, 1, 0}, ConvCase{4, 16, 8, 8, 4, 1, 1, 0},
+                                           ConvCase{2, 16, 10, 10, 4, 3, 2, 0}, ConvCase{1, 20, 5, 5, 33, 5, 1, 2}));
+
+TEST(Conv2D, AutoKeepsFewInputChannelsOffOneDnn) {
+  Conv2D first("conv", Conv2DConfig{32, 5, 5, 1, 1, 2, 2, true, {}});
+  first.setup({3, 28, 28});
+  EXPECT_FALSE(first.uses_onednn());
+  Conv2D explicit_onednn("conv", config_of(ConvCase{1, 3, 28, 28, 32, 5, 1, 2}, ConvAlgorithm::kOneDnn));
+  explicit_onednn.setup({3, 28, 28});
+  EXPECT_TRUE(explicit_onednn.uses_onednn());
+}
+
 // Winograd F(2x2, 3x3): odd and even planes (tiles past the edge), one-pixel planes, a batch
 // spread over several blocks of tiles.
 struct WinogradCase {

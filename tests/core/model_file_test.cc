@@ -68,7 +68,7 @@ TEST(ModelFile, NamesTheLineOfEachError) {
                {"m.cfg:3:", "already used on line 2"});
   expect_error("", {"no sections"});
   expect_error("[input] shape = 32,8,8\n[conv] filters = 32 size = 3 pad = 1 algo = fft\n[flatten]\n[mse]\n",
-               {"m.cfg:2:", "'algo' must be auto | gemm | winograd, got 'fft'"});
+               {"m.cfg:2:", "'algo' must be auto | gemm | winograd | onednn, got 'fft'"});
   expect_error("[input] shape = 32,8,8\n[conv] filters = 32 size = 5 pad = 2 algo = winograd\n[flatten]\n[mse]\n",
                {"m.cfg:2:", "algo = winograd needs size = 3, stride = 1 and pad = 1"});
 }

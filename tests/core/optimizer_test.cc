@@ -9,6 +9,8 @@
 #include <functional>
 #include <vector>
 
+#include "tests/best_seconds.h"
+
 namespace shardnet {
 namespace {
 
@@ -147,16 +149,6 @@ TEST(Optimizer, L1AddsTheSignOfTheWeight) {
   Param w = scalar_param(-2.0f, 0.0f, true);
   sgd->step({&w}, 1.0f);
   EXPECT_FLOAT_EQ(w.value[0], -1.9f);
-}
-
-double best_seconds(int runs, const std::function<void()>& fn) {
-  double best = 1e9;
-  for (int r = 0; r < runs; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    fn();
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
 }
 
 // Every optimizer's update is one pass over a few arrays: it must run near memory speed. With its

@@ -11,6 +11,7 @@
 #include "core/trainer.h"
 #include "io/dataset_writer.h"
 #include "io/hdf5.h"
+#include "tests/best_seconds.h"
 #include "tests/io/test_files.h"
 
 namespace shardnet::io {
@@ -75,14 +76,10 @@ void write_images(const std::string& path, const Shape& shape, int64_t rows) {
 }
 
 double seconds_to_load(const std::string& path) {
-  double best = 1e9;
-  for (int i = 0; i < 3; ++i) {
-    const auto start = std::chrono::steady_clock::now();
+  return best_seconds(3, [&] {
     const Dataset data(path);
     EXPECT_TRUE(data.in_memory());
-    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  return best;
+  });
 }
 
 TEST(Dataset, ImagesLoadAsFastAsFlatRowsOfTheSameBytes) {
