@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # CIFAR-10 from the image folder to the validation accuracy, one command:
 #   examples/cifar10/run.sh [small|fast|fast_whiten|airbench] [extra train flags]
+# Extra flags override the recipe's own (the last value of a flag wins); RUN_DIR names the run
+# directory (default runs/cifar10-MODEL).
 # Unpacks ../shared/data/cifar10/cifar10-train-jpg.tar.gz, converts it (the last 500 images of each
 # class become the validation file, never trained on), trains on 2 ranks x 1 thread and scores the
 # validation images with and without test-time flip averaging.
@@ -33,7 +35,8 @@ case "$model" in
                    --lookahead 5 --lookahead-alpha 0.2262 --lookahead-ramp cubic) ;;
   *) echo "unknown model '$model' (small, fast, fast_whiten, airbench)" >&2; exit 2 ;;
 esac
+run_dir=${RUN_DIR:-runs/cifar10-$model}
 time $shardnet launch -n 2 -- train --model examples/cifar10/"$model".cfg --data data/cifar10/cifar10-train.h5 \
-  --test data/cifar10/cifar10-val.h5 --threads 1 --run-dir runs/cifar10-"$model" --overwrite "${flags[@]}" "$@"
-$shardnet launch -n 2 -- test --weights runs/cifar10-"$model"/final.h5 --data data/cifar10/cifar10-val.h5 --threads 1
-$shardnet launch -n 2 -- test --weights runs/cifar10-"$model"/final.h5 --data data/cifar10/cifar10-val.h5 --threads 1 --flip
+  --test data/cifar10/cifar10-val.h5 --threads 1 --run-dir "$run_dir" --overwrite "${flags[@]}" "$@"
+$shardnet launch -n 2 -- test --weights "$run_dir"/final.h5 --data data/cifar10/cifar10-val.h5 --threads 1
+$shardnet launch -n 2 -- test --weights "$run_dir"/final.h5 --data data/cifar10/cifar10-val.h5 --threads 1 --flip
