@@ -37,6 +37,30 @@ Tensor naive_conv(const Tensor& x, const Tensor& w, const Tensor& b, int64_t str
   return y;
 }
 
+// One forward and backward on `threads` compute threads, dy drawn with `dy_seed`.
+struct ConvResult {
+  Tensor y, dx, dw;
+};
+ConvResult forward_backward(Conv2D& conv, const Tensor& x, uint64_t dy_seed, int threads) {
+  set_compute_threads(threads);
+  ConvResult r;
+  conv.forward(x, r.y, Mode::kTrain);
+  conv.backward(x, r.y, random_tensor(r.y.shape(), dy_seed), &r.dx);
+  set_compute_threads(1);
+  r.dw = conv.weight().grad;
+  return r;
+}
+
+bool bitwise_equal(const Tensor& a, const Tensor& b) {
+  return std::equal(a.span().begin(), a.span().end(), b.span().begin(), b.span().end());
+}
+
+void expect_bitwise_equal(const ConvResult& a, const ConvResult& b, int threads) {
+  EXPECT_TRUE(bitwise_equal(a.y, b.y)) << "forward on " << threads << " threads";
+  EXPECT_TRUE(bitwise_equal(a.dx, b.dx)) << "dx on " << threads << " threads";
+  EXPECT_TRUE(bitwise_equal(a.dw, b.dw)) << "dW on " << threads << " threads";
+}
+
 struct ConvCase {
   int64_t n, c, h, w, filters, size, stride, pad;
 };
@@ -118,35 +142,24 @@ TEST_P(OneDnnConvTest, MatchesTheGemmPathOnAnyThreadCount) {
     conv->bias().value = random_tensor({k.filters}, 32);
   }
   const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 33);
-  Tensor y_gemm, dx_gemm;
-  gemm.forward(x, y_gemm, Mode::kTrain);
-  const Tensor dy = random_tensor(y_gemm.shape(), 34);
-  gemm.backward(x, y_gemm, dy, &dx_gemm);
+  const ConvResult expected = forward_backward(gemm, x, 34, 1);
+  const Tensor db_expected = gemm.bias().grad;
   auto near = [](const Tensor& a, const Tensor& b, const char* what) {
     ASSERT_EQ(a.shape(), b.shape()) << what;
     for (int64_t i = 0; i < a.numel(); ++i) ASSERT_NEAR(a[i], b[i], 1e-5 * (1.0 + std::abs(b[i]))) << what << " " << i;
   };
-  Tensor y_first, dx_first, dw_first;
+  ConvResult first;
   for (int threads : {1, 2, 3}) {
-    set_compute_threads(threads);
-    Tensor y, dx;
-    onednn.forward(x, y, Mode::kTrain);
-    onednn.backward(x, y, dy, &dx);
-    set_compute_threads(1);
-    near(y, y_gemm, "y");
-    near(dx, dx_gemm, "dx");
-    near(onednn.weight().grad, gemm.weight().grad, "dW");
-    near(onednn.bias().grad, gemm.bias().grad, "db");
+    const ConvResult r = forward_backward(onednn, x, 34, threads);
+    near(r.y, expected.y, "y");
+    near(r.dx, expected.dx, "dx");
+    near(r.dw, expected.dw, "dW");
+    near(onednn.bias().grad, db_expected, "db");
     if (threads == 1) {
-      y_first = y, dx_first = dx, dw_first = onednn.weight().grad;
-      continue;
+      first = r;
+    } else {
+      expect_bitwise_equal(r, first, threads);
     }
-    auto same = [](const Tensor& a, const Tensor& b) {
-      return std::equal(a.span().begin(), a.span().end(), b.span().begin(), b.span().end());
-    };
-    EXPECT_TRUE(same(y, y_first)) << "forward on " << threads << " threads";
-    EXPECT_TRUE(same(dx, dx_first)) << "dx on " << threads << " threads";
-    EXPECT_TRUE(same(onednn.weight().grad, dw_first)) << "dW on " << threads << " threads";
   }
 }
 
@@ -249,27 +262,8 @@ TEST(Conv2D, ResultDoesNotDependOnTheThreadCount) {
     EXPECT_EQ(conv.uses_winograd(), k.c == 32);
     conv.initialize(3);
     const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 4);
-    Tensor reference_y, reference_dx, reference_dw;
-    for (int threads : {1, 2, 3}) {
-      set_compute_threads(threads);
-      Tensor y, dx;
-      conv.forward(x, y, Mode::kTrain);
-      const Tensor dy = random_tensor(y.shape(), 5);
-      conv.backward(x, y, dy, &dx);
-      set_compute_threads(1);
-      if (threads == 1) {
-        reference_y = y;
-        reference_dx = dx;
-        reference_dw = conv.weight().grad;
-        continue;
-      }
-      auto same = [](const Tensor& a, const Tensor& b) {
-        return std::equal(a.span().begin(), a.span().end(), b.span().begin(), b.span().end());
-      };
-      EXPECT_TRUE(same(y, reference_y)) << "forward on " << threads << " threads";
-      EXPECT_TRUE(same(dx, reference_dx)) << "dx on " << threads << " threads";
-      EXPECT_TRUE(same(conv.weight().grad, reference_dw)) << "dW on " << threads << " threads";
-    }
+    const ConvResult reference = forward_backward(conv, x, 5, 1);
+    for (int threads : {2, 3}) expect_bitwise_equal(forward_backward(conv, x, 5, threads), reference, threads);
   }
 }
 
