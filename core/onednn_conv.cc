@@ -215,7 +215,7 @@ void OneDnnConv::forward(const float* x, int64_t images, bool bf16, const float*
   const memory weights = loaded_weights(forward_weights_, images, p->w->internal);
   // No bias: zeros, so that one primitive serves both.
   thread_local std::vector<float> zeros;
-  if (bias == nullptr) zeros.assign(static_cast<size_t>(filters_), 0.0f);
+  if (bias == nullptr && zeros.size() < static_cast<size_t>(filters_)) zeros.resize(static_cast<size_t>(filters_));
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): read only
   const memory bias_mem(p->bias, onednn_engine(), const_cast<float*>(bias != nullptr ? bias : zeros.data()));
   p->forward.execute(stream, {{DNNL_ARG_SRC, src},

@@ -37,6 +37,15 @@ Tensor naive_conv(const Tensor& x, const Tensor& w, const Tensor& b, int64_t str
   return y;
 }
 
+// The layer's forward output against the definition.
+void expect_forward_matches_definition(Conv2D& conv, const Tensor& x, int64_t stride, int64_t pad, double tolerance) {
+  Tensor y;
+  conv.forward(x, y, Mode::kTrain);
+  const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, stride, pad);
+  ASSERT_EQ(y.shape(), expected.shape());
+  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], tolerance) << "at " << i;
+}
+
 // One forward and backward on `threads` compute threads, dy drawn with `dy_seed`.
 struct ConvResult {
   Tensor y, dx, dw;
@@ -125,11 +134,7 @@ TEST_P(OneDnnConvTest, MatchesDirectConvolutionAndGradients) {
   conv.initialize(21);
   conv.bias().value = random_tensor({k.filters}, 22);
   const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 23);
-  Tensor y;
-  conv.forward(x, y, Mode::kTrain);
-  const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, k.stride, k.pad);
-  ASSERT_EQ(y.shape(), expected.shape());
-  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 1e-4) << "at " << i;
+  expect_forward_matches_definition(conv, x, k.stride, k.pad, 1e-4);
   check_layer_gradients(conv, x);
 }
 
@@ -197,12 +202,7 @@ TEST_P(WinogradConvTest, MatchesDirectConvolutionAndGradients) {
   ASSERT_TRUE(conv.uses_winograd());
   conv.initialize(21);
   conv.bias().value = random_tensor({k.filters}, 22);
-  const Tensor x = random_tensor({k.n, k.c, k.h, k.w}, 23);
-  Tensor y;
-  conv.forward(x, y, Mode::kTrain);
-  const Tensor expected = naive_conv(x, conv.weight().value, conv.bias().value, 1, 1);
-  ASSERT_EQ(y.shape(), expected.shape());
-  for (int64_t i = 0; i < y.numel(); ++i) ASSERT_NEAR(y[i], expected[i], 2e-5) << "at " << i;
+  expect_forward_matches_definition(conv, random_tensor({k.n, k.c, k.h, k.w}, 23), 1, 1, 2e-5);
   if (k.n * k.c * k.h * k.w <= 400) check_layer_gradients(conv, random_tensor({k.n, k.c, k.h, k.w}, 24));
 }
 
