@@ -39,6 +39,14 @@ ClassExplanation explain_class(Net& net, const Tensor& input, std::optional<int6
   if (in_shape.size() < 2) throw std::invalid_argument("explain_class needs an image input (H, W) or (C, H, W)");
   const int64_t in_h = in_shape[in_shape.size() - 2], in_w = in_shape.back();
   const int64_t channels = in_shape.size() == 3 ? in_shape[0] : 1;
+  // Grad-CAM reads one layer's maps and gradient, which must exist even if that layer is a ReLU
+  // the net would run after its pool.
+  struct KeepOutputs {
+    Net& net;
+    bool before = net.keeps_outputs();
+    ~KeepOutputs() { net.keep_outputs(before); }
+  } keep{net};
+  net.keep_outputs(true);
   const Tensor& out = net.forward(input, Mode::kEval);
   const int64_t classes = out.row_size();
   ClassExplanation e;

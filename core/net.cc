@@ -7,6 +7,8 @@
 #include <optional>
 #include <stdexcept>
 
+#include "core/activation.h"
+#include "core/pooling.h"
 #include "core/random.h"
 
 namespace shardnet {
@@ -102,14 +104,55 @@ class LayerClock {
 };
 }  // namespace
 
+bool Net::runs_after_next_pool(size_t layer) const {
+  // ReLU only: it is the identity on the values a pool can pick and 0 on the rest. A strictly
+  // increasing activation (sigmoid, leaky ReLU) can round two inputs to one output, so the pool
+  // would break the tie at another element than in the model's order.
+  return !keep_outputs_ && layer + 1 < layers_.size() && dynamic_cast<const ReLU*>(layers_[layer].get()) != nullptr &&
+         dynamic_cast<const MaxPool*>(layers_[layer + 1].get()) != nullptr;
+}
+
+const Tensor& Net::output(size_t layer) const {
+  if (runs_after_next_pool(layer)) {
+    throw std::logic_error(layers_[layer]->name() + " ran after " + layers_[layer + 1]->name() +
+                           ", so its output was not computed: call Net::keep_outputs(true) before the forward pass");
+  }
+  return outputs_[layer];
+}
+
+const Tensor& Net::output_gradient(size_t layer) const {
+  if (runs_after_next_pool(layer)) {
+    throw std::logic_error(layers_[layer]->name() + " ran after " + layers_[layer + 1]->name() +
+                           ", so its gradient was not computed: call Net::keep_outputs(true) before the forward pass");
+  }
+  return grads_[layer];
+}
+
+void Net::forward_layer(size_t i, const Tensor& x, Tensor& y, Mode mode) {
+  std::optional<LayerClock> clock;
+  if (layer_times_) clock.emplace(&(*layer_times_)[i].forward_seconds, &(*layer_times_)[i].forward_kernels);
+  layers_[i]->forward(x, y, mode);
+}
+
+void Net::backward_layer(size_t i, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  std::optional<LayerClock> clock;
+  if (layer_times_) clock.emplace(&(*layer_times_)[i].backward_seconds, &(*layer_times_)[i].backward_kernels);
+  layers_[i]->backward(x, y, dy, dx);
+}
+
 const Tensor& Net::forward(const Tensor& x, Mode mode) {
   assert(x.row_size() == shape_numel(input_shape_));
   input_ = &x;
   const Tensor* in = &x;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    std::optional<LayerClock> clock;
-    if (layer_times_) clock.emplace(&(*layer_times_)[i].forward_seconds, &(*layer_times_)[i].forward_kernels);
-    layers_[i]->forward(*in, outputs_[i], mode);
+    if (runs_after_next_pool(i)) {
+      // The ReLU's slot holds the pool's output, the pool's slot the ReLU of it.
+      forward_layer(i + 1, *in, outputs_[i], mode);
+      forward_layer(i, outputs_[i], outputs_[i + 1], mode);
+      in = &outputs_[++i];
+      continue;
+    }
+    forward_layer(i, *in, outputs_[i], mode);
     in = &outputs_[i];
   }
   return *in;
@@ -145,13 +188,22 @@ void Net::backward_from(const Tensor& d_output, Tensor* d_input) {
 
 void Net::propagate(const Tensor& input, Tensor* d_input, const std::function<void(size_t)>& layer_done) {
   for (size_t i = layers_.size(); i-- > 0;) {
+    if (i > 0 && runs_after_next_pool(i - 1)) {
+      // The pair of forward(), undone: the ReLU on the pooled values, then the pool.
+      const size_t relu = i - 1;
+      backward_layer(relu, outputs_[relu], outputs_[i], grads_[i], &grads_[relu]);
+      backward_layer(i, relu == 0 ? input : outputs_[relu - 1], outputs_[relu], grads_[relu],
+                     relu == 0 ? d_input : &grads_[relu - 1]);
+      if (layer_done) {
+        layer_done(i);
+        layer_done(relu);
+      }
+      i = relu;
+      continue;
+    }
     const Tensor& x = i == 0 ? input : outputs_[i - 1];
     Tensor* dx = i == 0 ? d_input : &grads_[i - 1];
-    {
-      std::optional<LayerClock> clock;
-      if (layer_times_) clock.emplace(&(*layer_times_)[i].backward_seconds, &(*layer_times_)[i].backward_kernels);
-      layers_[i]->backward(x, outputs_[i], grads_[i], dx);
-    }
+    backward_layer(i, x, outputs_[i], grads_[i], dx);
     if (layer_done) layer_done(i);
   }
 }

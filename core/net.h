@@ -71,13 +71,26 @@ class Net {
   // writes d(output)/d(input) contracted with it into `d_input` when not null: saliency maps,
   // Grad-CAM, and objectives other than the loss. Overwrites the parameter gradients.
   void backward_from(const Tensor& d_output, Tensor* d_input = nullptr);
-  // After forward(): layer i's output; after a backward: the gradient with respect to it.
-  const Tensor& output(size_t layer) const { return outputs_[layer]; }
-  const Tensor& output_gradient(size_t layer) const { return grads_[layer]; }
+  // After forward(): layer i's output; after a backward: the gradient with respect to it. Throws
+  // std::logic_error for a ReLU that ran after its max pool (see keep_outputs).
+  const Tensor& output(size_t layer) const;
+  const Tensor& output_gradient(size_t layer) const;
+
+  // A ReLU directly followed by a max pool runs after the pool, on a quarter of the values (2x2
+  // windows): max(relu(a), relu(b)) = relu(max(a, b)), and the pool picks the same element for every
+  // window whose maximum is positive, so outputs and gradients are the same bits either way (except
+  // windows of only NaNs). The ReLU's own output and gradient at full size then do not exist;
+  // keep_outputs(true) runs every layer in its order (for code that reads every layer's output).
+  void keep_outputs(bool keep) { keep_outputs_ = keep; }
+  bool keeps_outputs() const { return keep_outputs_; }
+  // True when layer i is a ReLU that runs after the max pool following it.
+  bool runs_after_next_pool(size_t layer) const;
 
  private:
   // The backward pass from grads_.back() down to layer 0, whose dx goes to d_input (null: none).
   void propagate(const Tensor& input, Tensor* d_input, const std::function<void(size_t)>& layer_done);
+  void forward_layer(size_t i, const Tensor& x, Tensor& y, Mode mode);
+  void backward_layer(size_t i, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx);
 
   StepContext context_;
   Shape input_shape_;
@@ -88,6 +101,7 @@ class Net {
   std::vector<Tensor> outputs_;  // output of layer i
   std::vector<Tensor> grads_;    // dL/d(output of layer i)
   std::vector<LayerTime>* layer_times_ = nullptr;
+  bool keep_outputs_ = false;
   int64_t built_bytes_ = 0;  // the memory the layers added so far need at the least
 };
 

@@ -14,9 +14,9 @@ namespace shardnet::io {
 // first input channel in grey), each scaled to its own range. Returns false when the net has no conv.
 bool write_filters_png(Net& net, const std::string& path);
 
-// After net.forward(x) on one sample: a PNG per layer with (C, H, W) outputs of more than one pixel,
-// named "<dir>/<NN>_<layer name>.png" (at most `max_maps` channels, each scaled to its own range).
-// Returns the files written.
+// After net.forward(x) on one sample, with net.keep_outputs(true) set before it: a PNG per layer with (C, H, W) outputs
+// of more than one pixel, named "<dir>/<NN>_<layer name>.png" (at most `max_maps` channels, each scaled to its own
+// range). Returns the files written.
 std::vector<std::string> write_feature_map_pngs(Net& net, const std::string& dir, int64_t max_maps = 64);
 
 // The input, its saliency map and the saliency over the input, side by side ("saliency.png"), and

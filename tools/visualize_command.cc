@@ -62,6 +62,7 @@ int visualize_command(const Args& args) {
 
   std::vector<std::string> written;
   if (io::write_filters_png(*net, out_dir + "/filters.png")) written.push_back(out_dir + "/filters.png");
+  net->keep_outputs(true);  // every layer's feature maps are drawn
   net->forward(input, Mode::kEval);
   for (const std::string& f : io::write_feature_map_pngs(*net, out_dir + "/feature_maps")) written.push_back(f);
   if (autoencoder) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/model_file.h"
+#include "tests/gradient_checker.h"
 
 namespace shardnet {
 namespace {
@@ -69,6 +70,66 @@ TEST(Net, MoveParametersTowardCopiesOrAveragesByName) {
   auto other = parse_model("[input] shape = 3\n[dense] outputs = 4\n[batchnorm]\n[mse]\n", "m.cfg");
   EXPECT_THROW(move_parameters_toward(*other, *online), std::invalid_argument);
   EXPECT_THROW(move_parameters_toward(*target, *online, 0.0f), std::invalid_argument);
+}
+
+// Runs `model` forward and back on x and returns its output, every parameter gradient and dL/dx,
+// with the ReLU-after-pool order (keep_outputs false) or in the model's order.
+std::vector<Tensor> forward_backward(const std::string& model, const Tensor& x, bool keep_outputs) {
+  auto net = parse_model(model, "m.cfg");
+  net->initialize(3);
+  net->keep_outputs(keep_outputs);
+  const Tensor out = net->forward(x, Mode::kTrain);
+  Tensor d_input;
+  net->backward_from(testing::random_tensor(out.shape(), 4), &d_input);
+  std::vector<Tensor> results{out, d_input};
+  for (const Param* p : net->params()) results.push_back(p->grad);
+  return results;
+}
+
+// Bit for bit: running the ReLU after the pool must not change even a rounding.
+void expect_same_bits(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t t = 0; t < a.size(); ++t) {
+    ASSERT_EQ(a[t].shape(), b[t].shape()) << "result " << t;
+    for (int64_t i = 0; i < a[t].numel(); ++i) ASSERT_EQ(a[t][i], b[t][i]) << "result " << t << " at " << i;
+  }
+}
+
+// Inputs in [-1, 0.5): most 2x2 windows of the first layer hold negatives, many only negatives,
+// where the pool picks another element before the ReLU than after it.
+TEST(Net, ReluAfterItsPoolGivesTheSameBits) {
+  const Tensor x = testing::random_tensor({3, 2, 9, 8}, 5, -1.0f, 0.5f);
+  for (const char* model : {
+           "[input] shape = 2,9,8\n[relu]\n[maxpool] size = 2\n[conv] filters = 3 size = 3 pad = 1\n[relu]\n"
+           "[maxpool] size = 3 stride = 2 pad = 1\n[flatten]\n[dense] outputs = 4\n[mse]\n",
+           "[input] shape = 2,9,8\n[conv] filters = 4 size = 3 pad = 1\n[batchnorm]\n[relu]\n[maxpool] name = p\n"
+           "[maxunpool] pool = p\n[conv] filters = 2 size = 3 pad = 1\n[flatten]\n[mse]\n",
+       }) {
+    SCOPED_TRACE(model);
+    expect_same_bits(forward_backward(model, x, false), forward_backward(model, x, true));
+  }
+}
+
+TEST(Net, ReadingTheOutputOfAReluThatRanAfterItsPoolIsAnError) {
+  auto net =
+      parse_model("[input] shape = 1,4,4\n[relu] name = r\n[maxpool] name = p\n[relu] name = last\n[mse]\n", "m.cfg");
+  const Tensor x = testing::random_tensor({2, 1, 4, 4}, 6);
+  net->forward(x, Mode::kEval);
+  EXPECT_TRUE(net->runs_after_next_pool(0));
+  EXPECT_FALSE(net->runs_after_next_pool(2)) << "no pool after it";
+  try {
+    net->output(0);
+    FAIL() << "no error";
+  } catch (const std::logic_error& e) {
+    EXPECT_STREQ(e.what(),
+                 "r ran after p, so its output was not computed: call Net::keep_outputs(true) before the forward pass");
+  }
+  EXPECT_THROW(net->output_gradient(0), std::logic_error);
+  EXPECT_EQ(net->output(1).shape(), (Shape{2, 1, 2, 2}));
+  net->keep_outputs(true);
+  net->forward(x, Mode::kEval);
+  ASSERT_EQ(net->output(0).shape(), x.shape());
+  for (int64_t i = 0; i < x.numel(); ++i) EXPECT_EQ(net->output(0)[i], std::max(x[i], 0.0f));
 }
 
 }  // namespace
