@@ -14,7 +14,7 @@ class Activation : public Layer {
   void forward(const Tensor& x, Tensor& y, Mode mode) override;
   void backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) override;
 
- protected:
+  // y = f(x) over n values.
   virtual void apply(const float* x, float* y, int64_t n) const = 0;
   // dx = dy * f'(x), with y = f(x) at hand.
   virtual void apply_grad(const float* x, const float* y, const float* dy, float* dx, int64_t n) const = 0;

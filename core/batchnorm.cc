@@ -48,6 +48,15 @@ namespace {
 template <class B>
 void add_row_sums(const float* a, B b, int64_t size, double& sum_a, double& sum_ab) {
   constexpr int kLanes = 8;
+  if (size < kLanes) {
+    // What the lanes below add up for a short row, without their overhead (a flat input's rows
+    // are one value each): lane j holds term j alone, and the lanes are added in order.
+    for (int64_t s = 0; s < size; ++s) {
+      sum_a += a[s];
+      sum_ab += static_cast<double>(a[s]) * b(s);
+    }
+    return;
+  }
   double lane_a[kLanes] = {}, lane_ab[kLanes] = {};
   int64_t s = 0;
   for (; s + kLanes <= size; s += kLanes) {
@@ -73,37 +82,34 @@ float BatchNorm::normalized(float x, int64_t c) const {
   return (x - mean_[static_cast<size_t>(c)]) * inv_std_[static_cast<size_t>(c)];
 }
 
-template <class RowB>
-void BatchNorm::add_channel_sums(const float* a, RowB row_b, int64_t n) {
-  const int64_t c_n = channels_, s_n = spatial_;
-  // Channels are independent: one thread sums a channel over all images, in image order.
-  parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      double s1 = 0.0, s2 = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t offset = (i * c_n + c) * s_n;
-        add_row_sums(a + offset, row_b(c, offset), s_n, s1, s2);
-      }
-      sums_[c] += s1;
-      sums_[c_n + c] += s2;
-    }
+template <class Fn>
+void BatchNorm::for_each_row(int64_t n, Fn&& fn) const {
+  parallel_for(channels_, 1, [&](int64_t first, int64_t last) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = first; c < last; ++c) fn(i, c, (i * channels_ + c) * spatial_);
   });
 }
 
-template <class RowB>
-void BatchNorm::exact_channel_sums(const float* a, RowB row_b, int64_t n) {
+template <class RowA, class RowB>
+void BatchNorm::add_channel_sums(RowA row_a, RowB row_b, int64_t n) {
+  const int64_t c_n = channels_, s_n = spatial_;
+  // Each channel's rows are summed in image order, whichever thread holds it.
+  std::vector<double> partial(static_cast<size_t>(2 * c_n), 0.0);
+  for_each_row(n, [&](int64_t, int64_t c, int64_t offset) {
+    add_row_sums(row_a(c, offset), row_b(c, offset), s_n, partial[c], partial[c_n + c]);
+  });
+  for (int64_t c = 0; c < 2 * c_n; ++c) sums_[c] += partial[c];
+}
+
+template <class RowA, class RowB>
+void BatchNorm::exact_channel_sums(RowA row_a, RowB row_b, int64_t n) {
   const int64_t c_n = channels_, s_n = spatial_, width = 2 * c_n;
   per_image_.resize(static_cast<size_t>(n * width));
-  parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      for (int64_t i = 0; i < n; ++i) {
-        const int64_t offset = (i * c_n + c) * s_n;
-        double s1 = 0.0, s2 = 0.0;
-        add_row_sums(a + offset, row_b(c, offset), s_n, s1, s2);
-        per_image_[i * width + c] = s1;
-        per_image_[i * width + c_n + c] = s2;
-      }
-    }
+  for_each_row(n, [&](int64_t i, int64_t c, int64_t offset) {
+    double s1 = 0.0, s2 = 0.0;
+    add_row_sums(row_a(c, offset), row_b(c, offset), s_n, s1, s2);
+    per_image_[i * width + c] = s1;
+    per_image_[i * width + c_n + c] = s2;
   });
   exact_.resize(static_cast<size_t>(width + 1));
   for (int64_t i = 0; i < n; ++i) exact_.add(std::span<const double>(per_image_).subspan(i * width, width));
@@ -118,37 +124,68 @@ void BatchNorm::reduce_exact() {
   exact_.result(sums_);
 }
 
+void BatchNorm::normalize_row(const float* in, float* out, int64_t c) const {
+  const auto ch = static_cast<size_t>(c);
+  if (last_forward_eval_) {
+    const float scale = eval_scale_[ch], shift = eval_shift_[ch];
+    for (int64_t s = 0; s < spatial_; ++s) out[s] = in[s] * scale + shift;
+    return;
+  }
+  const float g = gamma_.value[c], b = beta_.value[c], mu = mean_[ch], inv_std = inv_std_[ch];
+  for (int64_t s = 0; s < spatial_; ++s) out[s] = g * ((in[s] - mu) * inv_std) + b;
+}
+
+const float* BatchNorm::row_gradient(const Tensor& x, const Tensor& y, const Tensor& dy, int64_t c,
+                                     int64_t offset) const {
+  if (activation_ == nullptr) return dy.data() + offset;
+  // Two rows: the activation's loops are vectorised only where their arrays do not overlap.
+  thread_local std::vector<float> normalized, gradient;
+  normalized.resize(static_cast<size_t>(spatial_));
+  gradient.resize(static_cast<size_t>(spatial_));
+  normalize_row(x.data() + offset, normalized.data(), c);
+  activation_->apply_grad(normalized.data(), y.data() + offset, dy.data() + offset, gradient.data(), spatial_);
+  return gradient.data();
+}
+
 void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   y.reshape(x.shape());
   last_forward_eval_ = mode == Mode::kEval;
+  // With a fused activation each row is normalised into a buffer of the thread (in L1), then
+  // activated into y (not in place: the activation's loops are vectorised only without overlap).
+  auto write_row = [&](int64_t offset, int64_t c) {
+    if (activation_ == nullptr) return normalize_row(x.data() + offset, y.data() + offset, c);
+    thread_local std::vector<float> normalized;
+    normalized.resize(static_cast<size_t>(s_n));
+    normalize_row(x.data() + offset, normalized.data(), c);
+    activation_->apply(normalized.data(), y.data() + offset, s_n);
+  };
   if (mode == Mode::kEval) {
+    eval_scale_.resize(static_cast<size_t>(c_n));
+    eval_shift_.resize(static_cast<size_t>(c_n));
     for (int64_t c = 0; c < c_n; ++c) {
-      const float scale = gamma_.value[c] / std::sqrt(running_var_.value[c] + config_.epsilon);
-      const float shift = beta_.value[c] - running_mean_.value[c] * scale;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* in = x.data() + (i * c_n + c) * s_n;
-        float* out = y.data() + (i * c_n + c) * s_n;
-        for (int64_t s = 0; s < s_n; ++s) out[s] = in[s] * scale + shift;
-      }
+      eval_scale_[c] = gamma_.value[c] / std::sqrt(running_var_.value[c] + config_.epsilon);
+      eval_shift_[c] = beta_.value[c] - running_mean_.value[c] * eval_scale_[c];
     }
+    for_each_row(n, [&](int64_t, int64_t c, int64_t offset) { write_row(offset, c); });
     return;
   }
   // sums_ = [sum x per channel, sum x^2 per channel, count]
-  auto x_row = [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; };
+  auto x_row = [&](int64_t, int64_t offset) { return x.data() + offset; };
+  auto x_value = [&](int64_t, int64_t offset) { return [p = x.data() + offset](int64_t s) { return p[s]; }; };
   if (exact()) {
     if (!config_.sync) {
       throw std::invalid_argument("batchnorm " + name() +
                                   ": sync = 0 normalises each rank's slice, which changes with the rank count; "
                                   "exact mode needs sync = 1");
     }
-    exact_channel_sums(x.data(), x_row, n);
+    exact_channel_sums(x_row, x_value, n);
     const double count = static_cast<double>(n * s_n);
     exact_.add(std::span<const double>(&count, 1), static_cast<size_t>(2 * c_n));
     reduce_exact();
   } else {
     sums_.assign(static_cast<size_t>(2 * c_n + 1), 0.0);
-    add_channel_sums(x.data(), x_row, n);
+    add_channel_sums(x_row, x_value, n);
     sums_[2 * c_n] = static_cast<double>(n * s_n);
     reduce(sums_);
   }
@@ -163,60 +200,56 @@ void BatchNorm::forward(const Tensor& x, Tensor& y, Mode mode) {
   mean_.resize(static_cast<size_t>(c_n));
   inv_std_.resize(static_cast<size_t>(c_n));
   const float m = config_.momentum;
-  parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      const double mean = sums_[c] / count_;
-      const double var = std::max(sums_[c_n + c] / count_ - mean * mean, 0.0);
-      const float inv_std = static_cast<float>(1.0 / std::sqrt(var + config_.epsilon));
-      inv_std_[c] = inv_std;
-      const float g = gamma_.value[c], b = beta_.value[c], mu = static_cast<float>(mean);
-      mean_[c] = mu;
-      for (int64_t i = 0; i < n; ++i) {
-        const float* in = x.data() + (i * c_n + c) * s_n;
-        float* out = y.data() + (i * c_n + c) * s_n;
-        for (int64_t s = 0; s < s_n; ++s) out[s] = g * ((in[s] - mu) * inv_std) + b;
-      }
-      const double unbiased = count_ > 1.0 ? var * count_ / (count_ - 1.0) : var;
-      running_mean_.value[c] = (1.0f - m) * running_mean_.value[c] + m * mu;
-      running_var_.value[c] = (1.0f - m) * running_var_.value[c] + m * static_cast<float>(unbiased);
-    }
-  });
+  for (int64_t c = 0; c < c_n; ++c) {
+    const double mean = sums_[c] / count_;
+    const double var = std::max(sums_[c_n + c] / count_ - mean * mean, 0.0);
+    inv_std_[c] = static_cast<float>(1.0 / std::sqrt(var + config_.epsilon));
+    const auto mu = static_cast<float>(mean);
+    mean_[c] = mu;
+    const double unbiased = count_ > 1.0 ? var * count_ / (count_ - 1.0) : var;
+    running_mean_.value[c] = (1.0f - m) * running_mean_.value[c] + m * mu;
+    running_var_.value[c] = (1.0f - m) * running_var_.value[c] + m * static_cast<float>(unbiased);
+  }
+  for_each_row(n, [&](int64_t, int64_t c, int64_t offset) { write_row(offset, c); });
 }
 
 // After an evaluation forward (inspecting a trained net: saliency, Grad-CAM) the layer is the
 // affine map y = gamma (x - running mean) / sqrt(running var + eps) + beta.
-void BatchNorm::eval_backward(const Tensor& x, const Tensor& dy, Tensor* dx) {
+void BatchNorm::eval_backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   if (dx != nullptr) dx->reshape(x.shape());
-  for (int64_t c = 0; c < c_n; ++c) {
-    const float inv_std = 1.0f / std::sqrt(running_var_.value[c] + config_.epsilon);
-    double sum_dy = 0.0, sum_dy_xhat = 0.0;
-    for (int64_t i = 0; i < n; ++i) {
-      const float* in = x.data() + (i * c_n + c) * s_n;
-      const float* g = dy.data() + (i * c_n + c) * s_n;
-      for (int64_t s = 0; s < s_n; ++s) {
-        sum_dy += g[s];
-        sum_dy_xhat += g[s] * (in[s] - running_mean_.value[c]) * inv_std;
-        if (dx != nullptr) dx->data()[(i * c_n + c) * s_n + s] = g[s] * gamma_.value[c] * inv_std;
-      }
+  std::vector<double> sum_dy(static_cast<size_t>(c_n), 0.0), sum_dy_xhat(static_cast<size_t>(c_n), 0.0);
+  std::vector<float> inv_stds(static_cast<size_t>(c_n));
+  for (int64_t c = 0; c < c_n; ++c) inv_stds[c] = 1.0f / std::sqrt(running_var_.value[c] + config_.epsilon);
+  for_each_row(n, [&](int64_t, int64_t c, int64_t offset) {
+    const float inv_std = inv_stds[c];
+    const float* in = x.data() + offset;
+    const float* g = row_gradient(x, y, dy, c, offset);
+    for (int64_t s = 0; s < s_n; ++s) {
+      sum_dy[c] += g[s];
+      sum_dy_xhat[c] += g[s] * (in[s] - running_mean_.value[c]) * inv_std;
+      if (dx != nullptr) dx->data()[offset + s] = g[s] * gamma_.value[c] * inv_std;
     }
-    beta_.grad[c] = static_cast<float>(sum_dy);
-    gamma_.grad[c] = static_cast<float>(sum_dy_xhat);
+  });
+  for (int64_t c = 0; c < c_n; ++c) {
+    beta_.grad[c] = static_cast<float>(sum_dy[c]);
+    gamma_.grad[c] = static_cast<float>(sum_dy_xhat[c]);
   }
 }
 
-void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tensor* dx) {
-  if (last_forward_eval_) return eval_backward(x, dy, dx);
+void BatchNorm::backward(const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx) {
+  if (last_forward_eval_) return eval_backward(x, y, dy, dx);
   assert(mean_.size() == static_cast<size_t>(channels_));  // backward follows a training-mode forward
   const int64_t n = x.rows(), c_n = channels_, s_n = spatial_;
   // sums_ = [sum dy per channel, sum dy * xhat per channel]: local ones are the parameter gradients
   // (summed over ranks later with all gradients); the reduced ones shape dx.
+  auto dy_row = [&](int64_t c, int64_t offset) { return row_gradient(x, y, dy, c, offset); };
   auto xhat_row = [&](int64_t c, int64_t offset) {
     return [this, c, p = x.data() + offset](int64_t s) { return normalized(p[s], c); };
   };
   if (exact()) {
     // Each image's sums are terms of the parameters' exact sums too.
-    exact_channel_sums(dy.data(), xhat_row, n);
+    exact_channel_sums(dy_row, xhat_row, n);
     const std::span<const double> images(per_image_);
     for (int64_t i = 0; i < n; ++i) {
       beta_.grain_sum.add(images.subspan(2 * i * c_n, c_n));
@@ -226,7 +259,7 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
     reduce_exact();
   } else {
     sums_.assign(static_cast<size_t>(2 * c_n), 0.0);
-    add_channel_sums(dy.data(), xhat_row, n);
+    add_channel_sums(dy_row, xhat_row, n);
     for (int64_t c = 0; c < c_n; ++c) {
       beta_.grad[c] = static_cast<float>(sums_[c]);
       gamma_.grad[c] = static_cast<float>(sums_[c_n + c]);
@@ -235,18 +268,21 @@ void BatchNorm::backward(const Tensor& x, const Tensor&, const Tensor& dy, Tenso
     reduce(sums_);
   }
   dx->reshape(x.shape());
-  parallel_for(c_n, 1, [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      const float mean_dy = static_cast<float>(sums_[c] / count_);
-      const float mean_dy_xhat = static_cast<float>(sums_[c_n + c] / count_);
-      const float k = gamma_.value[c] * inv_std_[c], mu = mean_[c], inv_std = inv_std_[c];
-      for (int64_t i = 0; i < n; ++i) {
-        const float* g = dy.data() + (i * c_n + c) * s_n;
-        const float* in = x.data() + (i * c_n + c) * s_n;
-        float* d = dx->data() + (i * c_n + c) * s_n;
-        for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - ((in[s] - mu) * inv_std) * mean_dy_xhat);
-      }
-    }
+  struct ChannelTerms {
+    float mean_dy, mean_dy_xhat, k;
+  };
+  std::vector<ChannelTerms> terms(static_cast<size_t>(c_n));
+  for (int64_t c = 0; c < c_n; ++c) {
+    terms[c] = {static_cast<float>(sums_[c] / count_), static_cast<float>(sums_[c_n + c] / count_),
+                gamma_.value[c] * inv_std_[c]};
+  }
+  for_each_row(n, [&](int64_t, int64_t c, int64_t offset) {
+    const auto [mean_dy, mean_dy_xhat, k] = terms[c];
+    const float mu = mean_[c], inv_std = inv_std_[c];
+    const float* g = row_gradient(x, y, dy, c, offset);
+    const float* in = x.data() + offset;
+    float* d = dx->data() + offset;
+    for (int64_t s = 0; s < s_n; ++s) d[s] = k * (g[s] - mean_dy - ((in[s] - mu) * inv_std) * mean_dy_xhat);
   });
 }
 

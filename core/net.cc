@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/activation.h"
+#include "core/batchnorm.h"
 #include "core/pooling.h"
 #include "core/random.h"
 
@@ -104,26 +105,46 @@ class LayerClock {
 };
 }  // namespace
 
-bool Net::runs_after_next_pool(size_t layer) const {
-  // ReLU only: it is the identity on the values a pool can pick and 0 on the rest. A strictly
-  // increasing activation (sigmoid, leaky ReLU) can round two inputs to one output, so the pool
-  // would break the tie at another element than in the model's order.
-  return !keep_outputs_ && layer + 1 < layers_.size() && dynamic_cast<const ReLU*>(layers_[layer].get()) != nullptr &&
-         dynamic_cast<const MaxPool*>(layers_[layer + 1].get()) != nullptr;
+void Net::plan_fusions() {
+  plan_.assign(layers_.size(), Fusion::kNone);
+  for (size_t i = 0; i + 1 < layers_.size() && !keep_outputs_; ++i) {
+    Layer* next = layers_[i + 1].get();
+    // ReLU only: it is the identity on the values a pool can pick and 0 on the rest. A strictly
+    // increasing activation (sigmoid, leaky ReLU) can round two inputs to one output, so the pool
+    // would break the tie at another element than in the model's order.
+    if (dynamic_cast<const ReLU*>(layers_[i].get()) != nullptr && dynamic_cast<const MaxPool*>(next) != nullptr) {
+      plan_[i] = Fusion::kAfterNextPool;
+      ++i;  // the pool runs first and is not fused with anything else
+    }
+  }
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto* batchnorm = dynamic_cast<BatchNorm*>(layers_[i].get());
+    if (batchnorm == nullptr) continue;
+    const Activation* activation = nullptr;
+    if (i + 1 < layers_.size() && plan_[i] == Fusion::kNone && plan_[i + 1] == Fusion::kNone && !keep_outputs_ &&
+        batchnorm->fusion_pays()) {
+      activation = dynamic_cast<const Activation*>(layers_[i + 1].get());
+    }
+    batchnorm->set_fused_activation(activation);
+    if (activation != nullptr) {
+      plan_[i] = Fusion::kWithNext;
+      plan_[i + 1] = Fusion::kIntoPrevious;
+    }
+  }
 }
 
 const Tensor& Net::output(size_t layer) const {
-  if (runs_after_next_pool(layer)) {
-    throw std::logic_error(layers_[layer]->name() + " ran after " + layers_[layer + 1]->name() +
-                           ", so its output was not computed: call Net::keep_outputs(true) before the forward pass");
+  if (!output_stored(layer)) {
+    throw std::logic_error(layers_[layer]->name() + " ran fused with " + layers_[layer + 1]->name() +
+                           ", so its output was not stored: call Net::keep_outputs(true) before the forward pass");
   }
   return outputs_[layer];
 }
 
 const Tensor& Net::output_gradient(size_t layer) const {
-  if (runs_after_next_pool(layer)) {
-    throw std::logic_error(layers_[layer]->name() + " ran after " + layers_[layer + 1]->name() +
-                           ", so its gradient was not computed: call Net::keep_outputs(true) before the forward pass");
+  if (!output_stored(layer)) {
+    throw std::logic_error(layers_[layer]->name() + " ran fused with " + layers_[layer + 1]->name() +
+                           ", so its gradient was not stored: call Net::keep_outputs(true) before the forward pass");
   }
   return grads_[layer];
 }
@@ -143,17 +164,25 @@ void Net::backward_layer(size_t i, const Tensor& x, const Tensor& y, const Tenso
 const Tensor& Net::forward(const Tensor& x, Mode mode) {
   assert(x.row_size() == shape_numel(input_shape_));
   input_ = &x;
+  plan_fusions();
   const Tensor* in = &x;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    if (runs_after_next_pool(i)) {
-      // The ReLU's slot holds the pool's output, the pool's slot the ReLU of it.
-      forward_layer(i + 1, *in, outputs_[i], mode);
-      forward_layer(i, outputs_[i], outputs_[i + 1], mode);
-      in = &outputs_[++i];
-      continue;
+    switch (plan_[i]) {
+      case Fusion::kAfterNextPool:
+        forward_layer(i + 1, *in, outputs_[i], mode);
+        forward_layer(i, outputs_[i], outputs_[i + 1], mode);
+        in = &outputs_[++i];
+        break;
+      case Fusion::kWithNext:
+        forward_layer(i, *in, outputs_[i + 1], mode);
+        in = &outputs_[++i];
+        break;
+      case Fusion::kNone:
+      case Fusion::kIntoPrevious:  // not reached: skipped with its batchnorm
+        forward_layer(i, *in, outputs_[i], mode);
+        in = &outputs_[i];
+        break;
     }
-    forward_layer(i, *in, outputs_[i], mode);
-    in = &outputs_[i];
   }
   return *in;
 }
@@ -187,24 +216,28 @@ void Net::backward_from(const Tensor& d_output, Tensor* d_input) {
 }
 
 void Net::propagate(const Tensor& input, Tensor* d_input, const std::function<void(size_t)>& layer_done) {
+  auto in = [&](size_t i) -> const Tensor& { return i == 0 ? input : outputs_[i - 1]; };
+  auto d_in = [&](size_t i) { return i == 0 ? d_input : &grads_[i - 1]; };
   for (size_t i = layers_.size(); i-- > 0;) {
-    if (i > 0 && runs_after_next_pool(i - 1)) {
-      // The pair of forward(), undone: the ReLU on the pooled values, then the pool.
-      const size_t relu = i - 1;
-      backward_layer(relu, outputs_[relu], outputs_[i], grads_[i], &grads_[relu]);
-      backward_layer(i, relu == 0 ? input : outputs_[relu - 1], outputs_[relu], grads_[relu],
-                     relu == 0 ? d_input : &grads_[relu - 1]);
-      if (layer_done) {
-        layer_done(i);
-        layer_done(relu);
-      }
-      i = relu;
+    const Fusion with_previous = i > 0 ? plan_[i - 1] : Fusion::kNone;
+    if (with_previous != Fusion::kAfterNextPool && with_previous != Fusion::kWithNext) {
+      backward_layer(i, in(i), outputs_[i], grads_[i], d_in(i));
+      if (layer_done) layer_done(i);
       continue;
     }
-    const Tensor& x = i == 0 ? input : outputs_[i - 1];
-    Tensor* dx = i == 0 ? d_input : &grads_[i - 1];
-    backward_layer(i, x, outputs_[i], grads_[i], dx);
-    if (layer_done) layer_done(i);
+    // The pair of forward(), undone.
+    const size_t first = i - 1;
+    if (with_previous == Fusion::kAfterNextPool) {
+      backward_layer(first, outputs_[first], outputs_[i], grads_[i], &grads_[first]);
+      backward_layer(i, in(first), outputs_[first], grads_[first], d_in(first));
+    } else {
+      backward_layer(first, in(first), outputs_[i], grads_[i], d_in(first));
+    }
+    if (layer_done) {
+      layer_done(i);
+      layer_done(first);
+    }
+    i = first;
   }
 }
 

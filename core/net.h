@@ -72,23 +72,37 @@ class Net {
   // Grad-CAM, and objectives other than the loss. Overwrites the parameter gradients.
   void backward_from(const Tensor& d_output, Tensor* d_input = nullptr);
   // After forward(): layer i's output; after a backward: the gradient with respect to it. Throws
-  // std::logic_error for a ReLU that ran after its max pool (see keep_outputs).
+  // std::logic_error for a layer whose output the last forward did not store (see keep_outputs).
   const Tensor& output(size_t layer) const;
   const Tensor& output_gradient(size_t layer) const;
 
-  // A ReLU directly followed by a max pool runs after the pool, on a quarter of the values (2x2
-  // windows): max(relu(a), relu(b)) = relu(max(a, b)), and the pool picks the same element for every
-  // window whose maximum is positive, so outputs and gradients are the same bits either way (except
-  // windows of only NaNs). The ReLU's own output and gradient at full size then do not exist;
-  // keep_outputs(true) runs every layer in its order (for code that reads every layer's output).
+  // Two fusions save passes over memory; outputs and gradients are the same bits either way.
+  // - A ReLU directly followed by a max pool runs after the pool, on a quarter of the values (2x2
+  //   windows): max(relu(a), relu(b)) = relu(max(a, b)), and the pool picks the same element for
+  //   every window whose maximum is positive (windows of only NaNs aside).
+  // - A batchnorm directly followed by an activation applies it to each row as it writes it
+  //   (BatchNorm::set_fused_activation): the normalised tensor is never stored.
+  // The ReLU's and the batchnorm's own outputs and gradients then do not exist; keep_outputs(true)
+  // runs every layer on its own (for code that reads every layer's output).
   void keep_outputs(bool keep) { keep_outputs_ = keep; }
   bool keeps_outputs() const { return keep_outputs_; }
-  // True when layer i is a ReLU that runs after the max pool following it.
-  bool runs_after_next_pool(size_t layer) const;
+  // True for an activation the batchnorm before it computed in the last forward (its time is
+  // that layer's).
+  bool fused_into_previous(size_t layer) const { return layer < plan_.size() && plan_[layer] == Fusion::kIntoPrevious; }
+  // False for a layer whose output the last forward did not store.
+  bool output_stored(size_t layer) const { return layer >= plan_.size() || plan_[layer] == Fusion::kNone; }
 
  private:
   // The backward pass from grads_.back() down to layer 0, whose dx goes to d_input (null: none).
   void propagate(const Tensor& input, Tensor* d_input, const std::function<void(size_t)>& layer_done);
+  // How layer i runs in this forward and the backward after it.
+  enum class Fusion : uint8_t {
+    kNone,
+    kAfterNextPool,  // a ReLU whose slot holds the pool's output; the pool's slot the ReLU of it
+    kWithNext,       // a batchnorm that applies the activation after it
+    kIntoPrevious,   // that activation: its slot holds the fused output
+  };
+  void plan_fusions();
   void forward_layer(size_t i, const Tensor& x, Tensor& y, Mode mode);
   void backward_layer(size_t i, const Tensor& x, const Tensor& y, const Tensor& dy, Tensor* dx);
 
@@ -102,7 +116,8 @@ class Net {
   std::vector<Tensor> grads_;    // dL/d(output of layer i)
   std::vector<LayerTime>* layer_times_ = nullptr;
   bool keep_outputs_ = false;
-  int64_t built_bytes_ = 0;  // the memory the layers added so far need at the least
+  std::vector<Fusion> plan_;  // per layer, decided at the start of each forward
+  int64_t built_bytes_ = 0;   // the memory the layers added so far need at the least
 };
 
 // Moves `target`'s parameters and buffers toward `source`'s: target = (1 - tau) target + tau source

@@ -130,6 +130,11 @@ void print_layers(Net& net, const Timing& t, double n) {
               "GEMM GFLOP/s");
   const double step = t.step_seconds();
   for (size_t i = 0; i < net.size(); ++i) {
+    if (net.fused_into_previous(i)) {
+      std::printf("%-14s %-16s %25s\n", net.layer(i).name().c_str(), net.layer(i).type().c_str(),
+                  ("(in " + net.layer(i - 1).name() + ")").c_str());
+      continue;
+    }
     const LayerTime& l = t.layers[i];
     KernelStats both = l.forward_kernels;
     both.gemm_seconds += l.backward_kernels.gemm_seconds;

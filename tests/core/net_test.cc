@@ -73,12 +73,13 @@ TEST(Net, MoveParametersTowardCopiesOrAveragesByName) {
 }
 
 // Runs `model` forward and back on x and returns its output, every parameter gradient and dL/dx,
-// with the ReLU-after-pool order (keep_outputs false) or in the model's order.
-std::vector<Tensor> forward_backward(const std::string& model, const Tensor& x, bool keep_outputs) {
+// with the fusions (keep_outputs false) or every layer on its own.
+std::vector<Tensor> forward_backward(const std::string& model, const Tensor& x, Mode mode, bool keep_outputs) {
   auto net = parse_model(model, "m.cfg");
   net->initialize(3);
   net->keep_outputs(keep_outputs);
-  const Tensor out = net->forward(x, Mode::kTrain);
+  if (mode == Mode::kEval) net->forward(x, Mode::kTrain);  // running statistics other than the initial ones
+  const Tensor out = net->forward(x, mode);
   Tensor d_input;
   net->backward_from(testing::random_tensor(out.shape(), 4), &d_input);
   std::vector<Tensor> results{out, d_input};
@@ -95,18 +96,24 @@ void expect_same_bits(const std::vector<Tensor>& a, const std::vector<Tensor>& b
   }
 }
 
-// Inputs in [-1, 0.5): most 2x2 windows of the first layer hold negatives, many only negatives,
-// where the pool picks another element before the ReLU than after it.
-TEST(Net, ReluAfterItsPoolGivesTheSameBits) {
+// Inputs in [-1, 0.5): most 2x2 windows of the first ReLU's pool hold negatives, many only
+// negatives, where the pool picks another element before the ReLU than after it.
+TEST(Net, FusedLayersGiveTheSameBits) {
   const Tensor x = testing::random_tensor({3, 2, 9, 8}, 5, -1.0f, 0.5f);
   for (const char* model : {
            "[input] shape = 2,9,8\n[relu]\n[maxpool] size = 2\n[conv] filters = 3 size = 3 pad = 1\n[relu]\n"
            "[maxpool] size = 3 stride = 2 pad = 1\n[flatten]\n[dense] outputs = 4\n[mse]\n",
            "[input] shape = 2,9,8\n[conv] filters = 4 size = 3 pad = 1\n[batchnorm]\n[relu]\n[maxpool] name = p\n"
            "[maxunpool] pool = p\n[conv] filters = 2 size = 3 pad = 1\n[flatten]\n[mse]\n",
+           // batchnorm with the activation after it, also after a fused pool and in a flat net
+           "[input] shape = 2,9,8\n[batchnorm]\n[gelu]\n[conv] filters = 3 size = 3 pad = 1\n[relu]\n[maxpool]\n"
+           "[batchnorm]\n[sigmoid]\n[flatten]\n[dense] outputs = 5\n[batchnorm]\n[tanh]\n[dense] outputs = 2\n"
+           "[batchnorm]\n[relu]\n[mse]\n",
        }) {
     SCOPED_TRACE(model);
-    expect_same_bits(forward_backward(model, x, false), forward_backward(model, x, true));
+    for (const Mode mode : {Mode::kTrain, Mode::kEval}) {
+      expect_same_bits(forward_backward(model, x, mode, false), forward_backward(model, x, mode, true));
+    }
   }
 }
 
@@ -115,14 +122,15 @@ TEST(Net, ReadingTheOutputOfAReluThatRanAfterItsPoolIsAnError) {
       parse_model("[input] shape = 1,4,4\n[relu] name = r\n[maxpool] name = p\n[relu] name = last\n[mse]\n", "m.cfg");
   const Tensor x = testing::random_tensor({2, 1, 4, 4}, 6);
   net->forward(x, Mode::kEval);
-  EXPECT_TRUE(net->runs_after_next_pool(0));
-  EXPECT_FALSE(net->runs_after_next_pool(2)) << "no pool after it";
+  EXPECT_FALSE(net->output_stored(0));
+  EXPECT_TRUE(net->output_stored(2)) << "no pool after it";
   try {
     net->output(0);
     FAIL() << "no error";
   } catch (const std::logic_error& e) {
-    EXPECT_STREQ(e.what(),
-                 "r ran after p, so its output was not computed: call Net::keep_outputs(true) before the forward pass");
+    EXPECT_STREQ(
+        e.what(),
+        "r ran fused with p, so its output was not stored: call Net::keep_outputs(true) before the forward pass");
   }
   EXPECT_THROW(net->output_gradient(0), std::logic_error);
   EXPECT_EQ(net->output(1).shape(), (Shape{2, 1, 2, 2}));
